@@ -1,0 +1,110 @@
+# Keel: one entry point.
+#   make            build build/keel.elf (installs tools, fetches deps first)
+#   make run        boot it in QEMU with user networking (ACCEL=kvm if you can)
+#   make test       host unit tests, fuzzers, QEMU integration tests
+#   make clean      remove build/ outputs except the fetched dependencies
+.DEFAULT_GOAL := all
+
+BUILD := build
+DEPS := $(BUILD)/deps
+PICOLIBC := $(DEPS)/picolibc
+PICOLIBC_LIB := $(PICOLIBC)/lib/libc.a
+TOOLS_STAMP := $(BUILD)/.tools-installed
+
+CC := gcc
+LD := ld
+ACCEL ?= tcg
+MEM ?= 128M
+PORT ?= 8080
+APPEND ?=
+
+KERNEL_CFLAGS := -std=gnu11 -m64 -march=x86-64 -mno-red-zone -mcmodel=kernel \
+	-fno-pic -fno-pie -fno-stack-protector -ffreestanding -nostdinc \
+	-isystem $(PICOLIBC)/include -isystem $(shell $(CC) -print-file-name=include) \
+	-O2 -g -ffunction-sections -fdata-sections -fno-omit-frame-pointer \
+	-Wall -Wextra -Werror -MMD -MP -I$(BUILD)/gen
+KERNEL_ASFLAGS := -m64 -fno-pic -fno-pie -Iboot -MMD -MP -Wall -Werror
+LDFLAGS := -nostdlib -static --gc-sections -z max-page-size=4096 -z noexecstack \
+	--no-warn-rwx-segments # the .boot segment: 32-bit code beside its page tables
+
+# Sources shared by every image; each image adds its own app_main.
+CORE_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) boot/entry.S
+APP_SRCS := $(wildcard app/*.c)
+KTEST_SRCS := $(wildcard tests/qemu/ktest*.c)
+
+obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))
+CORE_OBJS := $(call obj,$(CORE_SRCS))
+APP_OBJS := $(call obj,$(APP_SRCS))
+KTEST_OBJS := $(call obj,$(KTEST_SRCS))
+
+.PHONY: all run test clean deps tools version FORCE
+all: $(BUILD)/keel.elf
+
+# ---- tools and dependencies (Debian packages only) ----
+$(TOOLS_STAMP): tools/install-tools.sh
+	@mkdir -p $(@D)
+	tools/install-tools.sh
+	@touch $@
+
+$(PICOLIBC_LIB): tools/deps.lock tools/fetch-deps.sh tools/build-picolibc.sh | $(TOOLS_STAMP)
+	tools/fetch-deps.sh
+	tools/build-picolibc.sh
+	@touch $@
+
+deps: $(PICOLIBC_LIB)
+
+# ---- version string: rewritten only when it changes, so make stays a no-op ----
+$(BUILD)/gen/version.h: FORCE
+	@mkdir -p $(@D)
+	@v="#define KEEL_VERSION \"$$(git describe --always --dirty 2>/dev/null || echo dev)\""; \
+	 [ -f $@ ] && [ "$$(cat $@)" = "$$v" ] || echo "$$v" > $@
+
+# ---- kernel ----
+$(BUILD)/obj/%.o: %.c | $(PICOLIBC_LIB) $(BUILD)/gen/version.h
+	@mkdir -p $(@D)
+	@echo "  CC      $<"
+	@$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/%.o: %.S
+	@mkdir -p $(@D)
+	@echo "  AS      $<"
+	@$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
+
+$(BUILD)/obj/kernel/main.o: $(BUILD)/gen/version.h
+
+$(BUILD)/kernel.ld: boot/kernel.ld boot/layout.h
+	@mkdir -p $(@D)
+	@$(CC) -E -P -x c -Iboot $< -o $@
+
+define link
+	@echo "  LD      $@"
+	@$(LD) $(LDFLAGS) -T $(BUILD)/kernel.ld -Map $@.map -o $@ $(1) $(PICOLIBC_LIB)
+endef
+
+$(BUILD)/keel.elf: $(CORE_OBJS) $(APP_OBJS) $(BUILD)/kernel.ld $(PICOLIBC_LIB)
+	$(call link,$(CORE_OBJS) $(APP_OBJS))
+	@size $@ | tail -1 | awk '{printf "  SIZE    text %d data %d bss %d\n", $$1, $$2, $$3}'
+
+$(BUILD)/keel-test.elf: $(CORE_OBJS) $(KTEST_OBJS) $(BUILD)/kernel.ld $(PICOLIBC_LIB)
+	$(call link,$(CORE_OBJS) $(KTEST_OBJS))
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+
+# ---- run ----
+QEMU := qemu-system-x86_64
+QEMU_FLAGS := -accel $(ACCEL) -cpu max -m $(MEM) -nographic -no-reboot \
+	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
+	-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(PORT)-:80 -device virtio-net-pci,netdev=n0
+
+run: $(BUILD)/keel.elf
+	@echo "keel: booting in QEMU ($(ACCEL)); quit with Ctrl-A X"
+	$(QEMU) $(QEMU_FLAGS) -kernel $< -append "$(APPEND)"
+
+# ---- tests ----
+include tests/host/host.mk
+
+test: $(BUILD)/keel.elf $(BUILD)/keel-test.elf | $(TOOLS_STAMP)
+	@tools/run-tests.sh
+
+clean:
+	rm -rf $(BUILD)/obj $(BUILD)/gen $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.map $(BUILD)/kernel.ld $(BUILD)/test

@@ -1,0 +1,11 @@
+/* The appliance entry point: called once at the end of boot, in the idle
+ * task's context; it spawns the appliance's tasks and returns. The test
+ * image links tests/qemu/ktest.c in its place. */
+#ifndef KEEL_APP_H
+#define KEEL_APP_H
+
+struct cmdline;
+
+void app_main(const struct cmdline *cmdline);
+
+#endif

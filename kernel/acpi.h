@@ -1,0 +1,37 @@
+/* ACPI: table discovery (RSDP, XSDT/RSDT, FADT, MADT, DSDT \_S5), the SCI,
+ * the fixed power button and soft-off (ACPI 6.5 §4.8, §5.2, §7.4.2). */
+#ifndef KEEL_ACPI_H
+#define KEEL_ACPI_H
+
+#include <stdint.h>
+#include <stdnoreturn.h>
+
+#define ACPI_MAX_IOAPICS 4
+
+struct acpi_ioapic {
+	uint8_t id;
+	uint32_t addr;
+	uint32_t gsi_base;
+};
+
+/* Find and parse the tables. rsdp_pa is the loader's RSDP address, or 0 to
+ * scan the EBDA and BIOS area. Missing tables are logged, not fatal: the
+ * callers fall back to PC defaults. */
+void acpi_init(uint64_t rsdp_pa);
+
+uint64_t acpi_lapic_addr(void);           /* MADT value, or 0xfee00000 */
+int acpi_ioapic_count(void);              /* 0 if no MADT */
+const struct acpi_ioapic *acpi_ioapic_get(int i);
+/* Map an ISA IRQ to its GSI through the MADT overrides; *flags gets
+ * IRQ_LEVEL / IRQ_ACTIVE_LOW from irq.h (ISA default: edge, active-high). */
+unsigned acpi_isa_to_gsi(unsigned isa_irq, unsigned *flags);
+
+/* Switch to ACPI mode if needed, route the SCI and enable the fixed power
+ * button event. `on_press` runs in IRQ context: it must only wake a task.
+ * Returns 0 or a negative errno (no FADT, no PM1a block). */
+int acpi_power_button_enable(void (*on_press)(void));
+
+/* Enter S5 through PM1a/PM1b control; halts if the platform ignores it. */
+noreturn void acpi_poweroff(void);
+
+#endif

@@ -1,0 +1,93 @@
+/* Physical page allocator. Free memory is the loader's RAM ranges above
+ * 1 MiB minus the kernel image, handed out from a cursor; freed pages go on
+ * a singly linked list threaded through the pages themselves (via the
+ * direct map), so the allocator needs no memory of its own and init writes
+ * nothing. Pages are zeroed on allocation. */
+#include <assert.h>
+#include <string.h>
+
+#include "boot.h"
+#include "log.h"
+#include "mm.h"
+#include "panic.h"
+
+#define MAX_RANGES 32
+
+struct range {
+	uint64_t next; /* first page never handed out */
+	uint64_t end;
+};
+
+extern char __kernel_end[];
+
+static struct range ranges[MAX_RANGES];
+static int nranges;
+static uint64_t free_list; /* physical address of first freed page, 0 = empty */
+static size_t nfree, ntotal;
+
+static void add_range(uint64_t base, uint64_t end)
+{
+	base = (base + PAGE_SIZE - 1) & ~(uint64_t)(PAGE_SIZE - 1);
+	end &= ~(uint64_t)(PAGE_SIZE - 1);
+	if (end <= base)
+		return;
+	if (nranges == MAX_RANGES) {
+		log_warn("mm", "more than %d RAM ranges; ignoring %#lx-%#lx", MAX_RANGES, base, end);
+		return;
+	}
+	ranges[nranges++] = (struct range){ base, end };
+	nfree += (end - base) / PAGE_SIZE;
+}
+
+void pmm_init(const struct boot_info *bi)
+{
+	/* Below 1 MiB live the BIOS data, EBDA and loader structures. */
+	const uint64_t low = 0x100000;
+	const uint64_t kend = (uint64_t)__kernel_end - KERNEL_BASE;
+
+	for (int i = 0; i < bi->nmem; i++) {
+		const struct mem_region *r = &bi->mem[i];
+		if (r->type != MEM_RAM)
+			continue;
+		uint64_t base = r->base < low ? low : r->base, end = r->base + r->len;
+		if (base < kend && end > low) { /* split around the kernel image */
+			add_range(base, low);
+			base = kend;
+		}
+		add_range(base, end);
+	}
+	ntotal = nfree;
+	if (!nfree)
+		panic("no usable RAM above the kernel");
+}
+
+uint64_t pmm_alloc(void)
+{
+	uint64_t pa = 0;
+	if (free_list) {
+		pa = free_list;
+		free_list = *(uint64_t *)phys_to_virt(pa);
+	} else {
+		for (int i = 0; i < nranges && !pa; i++)
+			if (ranges[i].next < ranges[i].end) {
+				pa = ranges[i].next;
+				ranges[i].next += PAGE_SIZE;
+			}
+		if (!pa)
+			return 0;
+	}
+	nfree--;
+	memset(phys_to_virt(pa), 0, PAGE_SIZE);
+	return pa;
+}
+
+void pmm_free(uint64_t pa)
+{
+	assert((pa & (PAGE_SIZE - 1)) == 0 && pa);
+	*(uint64_t *)phys_to_virt(pa) = free_list;
+	free_list = pa;
+	nfree++;
+}
+
+size_t pmm_free_pages(void) { return nfree; }
+size_t pmm_total_pages(void) { return ntotal; }

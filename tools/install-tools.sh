@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Install the Debian packages Keel's build, tests and benchmarks need.
+#
+# Idempotent: asks dpkg which packages are missing and installs only those,
+# so a machine that already has everything stays silent and touches no
+# network. Machines are not kept between sessions, so every entry point
+# (make, CI) can run this first.
+set -euo pipefail
+
+# One package per word; extend here.
+KEEL_TOOL_PACKAGES="gcc make binutils meson ninja-build python3 qemu-system-x86
+iproute2 curl wrk xz-utils bzip2 patch ca-certificates clang llvm
+libclang-rt-14-dev dpkg-dev"
+
+missing=()
+for pkg in $KEEL_TOOL_PACKAGES; do
+	# db:Status-Status is exactly "installed" only for a fully configured
+	# package; half-installed or config-files states count as missing.
+	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)
+	[[ $status == installed ]] || missing+=("$pkg")
+done
+
+((${#missing[@]} == 0)) && exit 0
+
+if ((EUID != 0)); then
+	echo "keel: tools: missing ${missing[*]}; run tools/install-tools.sh as root" >&2
+	exit 1
+fi
+
+echo "keel: tools: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+# A fresh machine may have no package lists yet; refresh them only now that
+# we know an install will need them.
+if ! apt-get update -q >/dev/null; then
+	echo "keel: tools: apt-get update failed" >&2
+	exit 1
+fi
+if ! apt-get install -y -q --no-install-recommends "${missing[@]}"; then
+	echo "keel: tools: apt-get install failed for: ${missing[*]}" >&2
+	exit 1
+fi
