@@ -259,12 +259,22 @@ uint64_t acpi_root_entry(const void *tbl, size_t len, bool xsdt, size_t i)
 /* A PM register block: the X_ GAS when it is set and in system I/O space
  * (§5.2.9: a nonzero X_ field supersedes the 32-bit one), else the 32-bit
  * port. Keel drives these with port I/O only; 0 means unusable. */
-static uint16_t io_block(const struct gas *x, uint32_t legacy)
+static uint16_t io_block(struct gas x, uint32_t legacy)
 {
-	if (x->address != 0 && x->space == ACPI_GAS_SYSTEM_IO && x->address <= 0xffff)
-		return (uint16_t)x->address;
+	if (x.address != 0 && x.space == ACPI_GAS_SYSTEM_IO && x.address <= 0xffff)
+		return (uint16_t)x.address;
 	return legacy <= 0xffff ? (uint16_t)legacy : 0;
 }
+
+static struct acpi_gas gas_info(struct gas g)
+{
+	return (struct acpi_gas){ g.space, g.bit_width, g.bit_offset, g.access_size, g.address };
+}
+
+/* FADT field m if the table holds it whole, else zero ("absent"): a table
+ * that ends inside a field must not yield half an address. */
+#define FADT_FIELD(f, len, m) \
+	(offsetof(struct fadt, m) + sizeof((f).m) <= (len) ? (f).m : (__typeof__((f).m)){ 0 })
 
 int acpi_fadt_parse(const void *tbl, size_t len, struct acpi_fadt_info *out)
 {
@@ -272,27 +282,28 @@ int acpi_fadt_parse(const void *tbl, size_t len, struct acpi_fadt_info *out)
 	if (len < ACPI_FADT_V1_LEN)
 		return -EINVAL;
 	memcpy(&f, tbl, min_size(len, sizeof f));
+	uint64_t x_dsdt = FADT_FIELD(f, len, x_dsdt);
+	bool reset = (f.flags & ACPI_FADT_RESET_REG_SUP) && len > offsetof(struct fadt, reset_value);
 	*out = (struct acpi_fadt_info){
 		.revision = f.hdr.revision,
 		.flags = f.flags,
 		.sci_int = f.sci_int,
 		.smi_cmd = f.smi_cmd,
 		.acpi_enable = f.acpi_enable,
-		.pm1a_evt = io_block(&f.x_pm1a_evt_blk, f.pm1a_evt_blk),
-		.pm1b_evt = io_block(&f.x_pm1b_evt_blk, f.pm1b_evt_blk),
-		.pm1a_cnt = io_block(&f.x_pm1a_cnt_blk, f.pm1a_cnt_blk),
-		.pm1b_cnt = io_block(&f.x_pm1b_cnt_blk, f.pm1b_cnt_blk),
+		.pm1a_evt = io_block(FADT_FIELD(f, len, x_pm1a_evt_blk), f.pm1a_evt_blk),
+		.pm1b_evt = io_block(FADT_FIELD(f, len, x_pm1b_evt_blk), f.pm1b_evt_blk),
+		.pm1a_cnt = io_block(FADT_FIELD(f, len, x_pm1a_cnt_blk), f.pm1a_cnt_blk),
+		.pm1b_cnt = io_block(FADT_FIELD(f, len, x_pm1b_cnt_blk), f.pm1b_cnt_blk),
 		.pm1_evt_len = f.pm1_evt_len,
-		.gpe0_blk = io_block(&f.x_gpe0_blk, f.gpe0_blk),
-		.gpe1_blk = io_block(&f.x_gpe1_blk, f.gpe1_blk),
+		.gpe0_blk = io_block(FADT_FIELD(f, len, x_gpe0_blk), f.gpe0_blk),
+		.gpe1_blk = io_block(FADT_FIELD(f, len, x_gpe1_blk), f.gpe1_blk),
 		.gpe0_len = f.gpe0_blk_len,
 		.gpe1_len = f.gpe1_blk_len,
-		.dsdt = f.x_dsdt ? f.x_dsdt : f.dsdt,
-		.has_reset = (f.flags & ACPI_FADT_RESET_REG_SUP) &&
-			     len > offsetof(struct fadt, reset_value),
-		.reset_reg = { f.reset_reg.space, f.reset_reg.bit_width, f.reset_reg.bit_offset,
-			       f.reset_reg.access_size, f.reset_reg.address },
-		.reset_value = f.reset_value,
+		.dsdt = x_dsdt ? x_dsdt : f.dsdt,
+		.has_reset = reset,
+		/* Without the flag RESET_REG is not defined, even if present. */
+		.reset_reg = reset ? gas_info(f.reset_reg) : (struct acpi_gas){ 0 },
+		.reset_value = reset ? f.reset_value : 0,
 	};
 	return 0;
 }

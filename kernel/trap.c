@@ -78,12 +78,12 @@ static bool frame_ok(uint64_t fp)
 static void backtrace(uint64_t rip, uint64_t rbp)
 {
 	log_err("trap", "backtrace (addr2line -e build/keel.elf ADDR):");
-	log_err("trap", "  #0 %#018lx", rip);
+	log_err("trap", "  #0 0x%016lx", rip);
 	for (int i = 1; i < 32 && frame_ok(rbp); i++) {
 		const uint64_t *fp = (const uint64_t *)rbp;
 		if (!fp[1])
 			break;
-		log_err("trap", "  #%d %#018lx", i, fp[1] - 1); /* -1: inside the call */
+		log_err("trap", "  #%d 0x%016lx", i, fp[1] - 1); /* -1: inside the call */
 		rbp = fp[0];
 	}
 }
@@ -100,13 +100,14 @@ static noreturn void fatal(const struct trap_frame *f)
 	const char *name = f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "reserved";
 	log_err("trap", "%s (vector %lu) error %#lx on cpu 0 in task %s", name, f->vector, f->error,
 		sched_current_name());
-	log_err("trap", "rip %#018lx cs %#lx rflags %#lx cr2 %#018lx", f->rip, f->cs, f->rflags, cr2);
+	log_err("trap", "rip 0x%016lx cs %#lx rflags %#lx cr2 0x%016lx", f->rip, f->cs, f->rflags, cr2);
 	if (f->vector == EXC_PF)
 		log_err("trap", "page fault: %s %s of %#lx%s", f->error & 1 ? "protection violation" : "not-present page",
 			f->error & 16 ? "on instruction fetch" : f->error & 2 ? "on write" : "on read", cr2,
 			cr2 < PAGE_SIZE ? " (null pointer)" : vmm_is_guard(cr2) ? " (stack overflow: guard page)" : "");
 	if (f->vector == EXC_DF)
-		log_err("trap", "double fault: usually a kernel stack overflow");
+		log_err("trap", "double fault: %s", vmm_is_guard(cr2) ? "cr2 is a stack guard page: stack overflow"
+								 : "a fault while delivering a fault");
 	log_err("trap", "rax %016lx rbx %016lx rcx %016lx rdx %016lx", f->rax, f->rbx, f->rcx, f->rdx);
 	log_err("trap", "rsi %016lx rdi %016lx rbp %016lx rsp %016lx", f->rsi, f->rdi, f->rbp, f->rsp);
 	log_err("trap", "r8  %016lx r9  %016lx r10 %016lx r11 %016lx", f->r8, f->r9, f->r10, f->r11);

@@ -24,6 +24,13 @@ die() {
 	exit 1
 }
 
+# Serialise with any other fetch-deps/build-picolibc run in this tree
+# (parallel make, two people building at once): they share build/apt and
+# build/deps, and the second run must see the first one's stamps.
+mkdir -p "$root/build"
+exec 9>"$root/build/.deps.flock"
+flock 9
+
 [[ -f $src/.keel-fetched ]] || die "picolibc source missing in $src; run tools/fetch-deps.sh first"
 
 # Same code-generation flags as the kernel (DESIGN.md "Toolchain facts"):
@@ -83,7 +90,7 @@ if [[ -f $stamp && $(<"$stamp") == "$want_stamp" && -f $src/lib/libc.a && -d $sr
 	exit 0
 fi
 
-rm -rf -- "$builddir" "$src/include" "$src/lib" "$stamp"
+rm -rf -- "$builddir" "${src:?}/include" "${src:?}/lib" "$stamp"
 mkdir -p "$builddir"
 printf '%s' "$cross_file" >"$cross"
 

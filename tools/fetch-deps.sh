@@ -27,6 +27,13 @@ die() {
 	exit 1
 }
 
+# Serialise with any other fetch-deps/build-picolibc run in this tree
+# (parallel make, two people building at once): they share build/apt and
+# build/deps, and the second run must see the first one's stamps.
+mkdir -p "$root/build"
+exec 9>"$root/build/.deps.flock"
+flock 9
+
 # --- read the lock -----------------------------------------------------------
 
 [[ -r $lock ]] || die "cannot read $lock"

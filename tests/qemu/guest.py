@@ -1,0 +1,93 @@
+"""Boot a Keel image under QEMU (TCG) for a test: serial log to a file,
+monitor on a UNIX socket, a hard timeout on everything, cleanup by PID."""
+import os
+import re
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILD = ROOT / "build"
+OUT = BUILD / "test" / "qemu"
+QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
+
+# machine_halt(code) exits QEMU through isa-debug-exit with (code << 1) | 1.
+EXIT_TEST_FAILED, EXIT_PANIC, EXIT_TRAP = 3, 5, 7
+
+
+class Guest:
+    def __init__(self, name, image="keel.elf", append="", mem="128M", extra=(), netns=None):
+        OUT.mkdir(parents=True, exist_ok=True)
+        self.name = name
+        self.log = OUT / f"{name}.log"
+        self.sock = OUT / f"{name}.mon"
+        for p in (self.log, self.sock):
+            p.unlink(missing_ok=True)
+        cmd = [QEMU, "-accel", "tcg", "-cpu", "max", "-m", mem, "-display", "none",
+               "-no-reboot", "-serial", f"file:{self.log}",
+               "-monitor", f"unix:{self.sock},server,nowait",
+               "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
+               "-kernel", str(BUILD / image), "-append", append, *extra]
+        if netns:
+            cmd = ["ip", "netns", "exec", netns, *cmd]
+        self.started = time.monotonic()
+        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=open(OUT / f"{name}.stderr", "w"), start_new_session=True)
+
+    def text(self):
+        try:
+            return self.log.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def wait_for(self, pattern, timeout=60):
+        """Wait until the serial log matches pattern; the match, or None on
+        timeout or if QEMU exits first."""
+        rx = re.compile(pattern, re.M)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            m = rx.search(self.text())
+            if m:
+                return m
+            if self.proc.poll() is not None:
+                return rx.search(self.text())
+            time.sleep(0.02)
+        return None
+
+    def monitor(self, command):
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(5)
+        for _ in range(100):
+            try:
+                s.connect(str(self.sock))
+                break
+            except OSError:
+                time.sleep(0.05)
+        s.sendall(command.encode() + b"\n")
+        time.sleep(0.2)
+        s.close()
+
+    def wait_exit(self, timeout=60):
+        """QEMU's exit status, or None if it had to be killed."""
+        try:
+            return self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.kill()
+            return None
+
+    def kill(self):
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+        self.sock.unlink(missing_ok=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    def tail(self, n=15):
+        return "\n".join("    | " + l for l in self.text().splitlines()[-n:])
