@@ -18,22 +18,32 @@ MEM ?= 128M
 PORT ?= 8080
 APPEND ?=
 
+LWIP := $(DEPS)/lwip
 KERNEL_CFLAGS := -std=gnu11 -m64 -march=x86-64 -mno-red-zone -mcmodel=kernel \
 	-fno-pic -fno-pie -fno-stack-protector -ffreestanding -nostdinc \
 	-isystem $(PICOLIBC)/include -isystem $(shell $(CC) -print-file-name=include) \
 	-O2 -g -ffunction-sections -fdata-sections -fno-omit-frame-pointer \
-	-Wall -Wextra -Werror -MMD -MP -I$(BUILD)/gen
+	-Wall -Wextra -Werror -MMD -MP -I$(BUILD)/gen -Inet -I$(LWIP)/src/include
 KERNEL_ASFLAGS := -m64 -fno-pic -fno-pie -Iboot -MMD -MP -Wall -Werror
 LDFLAGS := -nostdlib -static --gc-sections -z max-page-size=4096 -z noexecstack \
 	--no-warn-rwx-segments # the .boot segment: 32-bit code beside its page tables
 
 # Sources shared by every image; each image adds its own app_main.
-CORE_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) boot/entry.S
+CORE_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) boot/entry.S \
+	$(wildcard drivers/*/*.c) $(wildcard net/*.c)
 APP_SRCS := $(wildcard app/*.c)
 KTEST_SRCS := $(wildcard tests/qemu/ktest*.c)
 
+# lwIP: the IPv4/TCP core of the Debian source package (no sockets, no
+# netconn, no IPv6 yet), built with the kernel's flags minus our warnings.
+LWIP_SRCS := $(addprefix core/,def.c inet_chksum.c init.c ip.c mem.c memp.c netif.c pbuf.c \
+	stats.c sys.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c \
+	ipv4/dhcp.c ipv4/etharp.c ipv4/icmp.c ipv4/ip4.c ipv4/ip4_addr.c ipv4/ip4_frag.c) \
+	netif/ethernet.c
+LWIP_OBJS := $(patsubst %.c,$(BUILD)/obj/lwip/%.o,$(LWIP_SRCS))
+
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))
-CORE_OBJS := $(call obj,$(CORE_SRCS))
+CORE_OBJS := $(call obj,$(CORE_SRCS)) $(LWIP_OBJS)
 APP_OBJS := $(call obj,$(APP_SRCS))
 KTEST_OBJS := $(call obj,$(KTEST_SRCS))
 
@@ -64,6 +74,11 @@ $(BUILD)/obj/%.o: %.c | $(PICOLIBC_LIB) $(BUILD)/gen/version.h
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(KERNEL_CFLAGS) -c $< -o $@
+
+$(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c | $(PICOLIBC_LIB)
+	@mkdir -p $(@D)
+	@echo "  CC      lwip/$*.c"
+	@$(CC) $(filter-out -Wall -Wextra -Werror,$(KERNEL_CFLAGS)) -w -c $< -o $@
 
 $(BUILD)/obj/%.o: %.S
 	@mkdir -p $(@D)

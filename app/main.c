@@ -1,12 +1,16 @@
-/* The default appliance. Networking and HTTP arrive with their issues; for
- * now the appliance reports that the kernel is up and waits for the power
- * button. */
+/* The default appliance. HTTP arrives with its issue; for now the appliance
+ * brings the network up and waits for the power button. */
+#include "../kernel/clock.h"
 #include "../kernel/cmdline.h"
 #include "../kernel/log.h"
+#include "../net/net.h"
 #include "app.h"
 
 void app_main(const struct cmdline *cmdline)
 {
-	(void)cmdline;
-	log_info("app", "ready (no network driver yet); power off with the ACPI power button");
+	int err = net_init(cmdline);
+	if (err < 0)
+		log_err("app", "network unavailable (%d)", err);
+	else
+		log_info("app", "network started; HTTP server not built yet");
 }

@@ -200,7 +200,7 @@ static void load_s5(void)
 		find_s5(t, len, "DSDT");
 	for (size_t i = 0; !st.have_s5 && i < acpi_root_count(st.root_len, st.xsdt); i++) {
 		uint64_t pa = acpi_root_entry(st.root, st.root_len, st.xsdt, i);
-		const uint8_t *h = vmm_map_phys(pa, ACPI_SDT_HDR_LEN, 0);
+		const uint8_t *h = pa ? vmm_map_phys(pa, ACPI_SDT_HDR_LEN, 0) : NULL;
 		if (h && memcmp(h, "SSDT", 4) == 0 && (t = map_table(pa, "SSDT", &len)) != NULL)
 			find_s5(t, len, "SSDT");
 	}

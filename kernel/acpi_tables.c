@@ -1,9 +1,9 @@
 /* Pure ACPI table parsing (see acpi_tables.h). Layouts are declared as
- * packed structs with their offsets asserted against the spec tables; a
- * table is read by copying at most its length into a zeroed struct, so a
- * field the table is too short to hold reads as 0, i.e. "absent" (the
- * FADT grew this way from ACPI 1.0 to 6.5). Hosts and target are both
- * little-endian, as ACPI is. */
+ * packed structs with their offsets asserted against the spec tables, and
+ * a table is read by copying at most its length into a zeroed struct. The
+ * FADT grew by appending fields from ACPI 1.0 to 6.5: a field the table
+ * does not hold whole reads as 0, i.e. "absent" (FADT_FIELD). Host and
+ * target are both little-endian, as ACPI is. */
 #include "acpi_tables.h"
 
 #include <errno.h>

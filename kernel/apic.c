@@ -115,6 +115,7 @@ void apic_init(void)
 }
 
 void apic_eoi(void) { lapic_write(LAPIC_EOI, 0); }
+uint32_t apic_id(void) { return lapic_id; }
 
 int apic_route_gsi(unsigned gsi, uint8_t vector, unsigned flags)
 {

@@ -6,6 +6,7 @@
 
 void apic_init(void);
 void apic_eoi(void);
+uint32_t apic_id(void);
 /* Route a GSI to `vector` on this CPU; flags from irq.h. 0 or -errno. */
 int apic_route_gsi(unsigned gsi, uint8_t vector, unsigned flags);
 

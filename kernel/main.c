@@ -2,6 +2,8 @@
 #include <stdint.h>
 
 #include "../app/app.h"
+#include "../drivers/pci/pci.h"
+#include "../net/netdev.h"
 #include "acpi.h"
 #include "apic.h"
 #include "boot.h"
@@ -56,6 +58,8 @@ void kmain(uint32_t loader, uint64_t info_pa)
 		 boot_info.loader, up / NSEC_PER_MSEC, up / 100000 % 10, boot_info.cmdline);
 	sched_init();                             /* this context becomes the idle task */
 	shutdown_init();                          /* power button -> hooks -> S5 */
-	app_main(&cmdline);                       /* the appliance (or the test image) spawns its tasks */
+	pci_init();                               /* enumerate devices for the drivers */
+	netdev_probe();                           /* first supported NIC: virtio-net, then e1000 */
+	app_main(&cmdline);                       /* the appliance (or test image): net_init, its tasks */
 	sched_run();                              /* idle loop: never returns */
 }

@@ -10,7 +10,7 @@ set -euo pipefail
 # One package per word; extend here.
 KEEL_TOOL_PACKAGES="gcc make binutils meson ninja-build python3 qemu-system-x86
 iproute2 curl wrk xz-utils bzip2 patch ca-certificates clang llvm
-libclang-rt-14-dev dpkg-dev"
+libclang-rt-14-dev dpkg-dev iputils-ping grub-pc-bin grub-common xorriso mtools"
 
 missing=()
 for pkg in $KEEL_TOOL_PACKAGES; do

@@ -18,7 +18,7 @@ EXIT_TEST_FAILED, EXIT_PANIC, EXIT_TRAP = 3, 5, 7
 
 
 class Guest:
-    def __init__(self, name, image="keel.elf", append="", mem="128M", extra=(), netns=None):
+    def __init__(self, name, image="keel.elf", append="", mem="128M", extra=(), netns=None, iso=None):
         OUT.mkdir(parents=True, exist_ok=True)
         self.name = name
         self.log = OUT / f"{name}.log"
@@ -29,7 +29,10 @@ class Guest:
                "-no-reboot", "-serial", f"file:{self.log}",
                "-monitor", f"unix:{self.sock},server,nowait",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-               "-kernel", str(BUILD / image), "-append", append, *extra]
+               *(["-cdrom", str(iso)] if iso else ["-kernel", str(BUILD / image), "-append", append]),
+               *extra]
+        if "-netdev" not in extra:
+            cmd += ["-nic", "none"]  # no default NIC: kernel tests stay off the network
         if netns:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         self.started = time.monotonic()

@@ -20,28 +20,31 @@
 #include "../../kernel/mm.h"
 #include "../../kernel/panic.h"
 #include "../../kernel/sched.h"
+#include "../../net/net.h"
+#include "../../net/netdev.h"
+#include "ktest.h"
 
-static const char *suite;
+const char *ktest_suite_name;
 static int case_failures, failures;
 
-#define CHECK(cond)                                                                                         \
-	do {                                                                                                \
-		if (!(cond)) {                                                                              \
-			log_err("ktest", "check failed at %s:%d: %s", __FILE__, __LINE__, #cond);           \
-			case_failures++;                                                                    \
-		}                                                                                           \
-	} while (0)
+void ktest_check_failed(const char *file, int line, const char *expr)
+{
+	log_err("ktest", "check failed at %s:%d: %s", file, line, expr);
+	case_failures++;
+}
 
-static void run_case(const char *name, void (*fn)(void))
+void ktest_run_case(const char *name, void (*fn)(void))
 {
 	case_failures = 0;
 	fn();
-	log_info("ktest", "%s %s: %s", case_failures ? "FAIL" : "PASS", suite, name);
+	log_info("ktest", "%s %s: %s", case_failures ? "FAIL" : "PASS", ktest_suite_name, name);
 	failures += case_failures != 0;
 }
 
 static uint64_t prng_state = 0x9e3779b97f4a7c15ul;
-static uint64_t prng(void) /* xorshift64: reproducible across runs */
+void ktest_prng_seed(uint64_t seed) { prng_state = seed; }
+
+uint64_t ktest_prng(void) /* xorshift64: reproducible across runs */
 {
 	prng_state ^= prng_state << 13;
 	prng_state ^= prng_state >> 7;
@@ -49,9 +52,7 @@ static uint64_t prng(void) /* xorshift64: reproducible across runs */
 	return prng_state;
 }
 
-/* Sleep until *count reaches want, then yield once so the last task to
- * exit has been reaped. */
-static void wait_until(volatile int *count, int want)
+void ktest_wait_count(volatile int *count, int want)
 {
 	while (*count < want)
 		sched_sleep(NSEC_PER_MSEC);
@@ -86,7 +87,7 @@ static int spawn_sleepers(void)
 	int spawned = 0;
 	nwoke = early = 0;
 	for (int i = 0; i < NSLEEPERS; i++) {
-		sleepers[i] = (struct sleeper){ base + (prng() % 200) * NSEC_PER_MSEC, i };
+		sleepers[i] = (struct sleeper){ base + (ktest_prng() % 200) * NSEC_PER_MSEC, i };
 		spawned += task_spawn("sleeper", sleeper_task, &sleepers[i], 0) != NULL;
 	}
 	return spawned;
@@ -97,7 +98,7 @@ static void test_deadline_order(void)
 	struct sched_stats before, after;
 	sched_get_stats(&before);
 	CHECK(spawn_sleepers() == NSLEEPERS);
-	wait_until(&nwoke, NSLEEPERS);
+	ktest_wait_count(&nwoke, NSLEEPERS);
 	CHECK(early == 0);
 	for (int i = 1; i < NSLEEPERS; i++) {
 		const struct sleeper *a = &sleepers[wake_order[i - 1]], *b = &sleepers[wake_order[i]];
@@ -114,7 +115,7 @@ static void test_stacks_reused(void)
 	 * not take a single new page. */
 	size_t free_before = pmm_free_pages();
 	CHECK(spawn_sleepers() == NSLEEPERS);
-	wait_until(&nwoke, NSLEEPERS);
+	ktest_wait_count(&nwoke, NSLEEPERS);
 	CHECK(pmm_free_pages() == free_before);
 }
 
@@ -148,10 +149,10 @@ static void test_sleep_zero(void)
 
 static void suite_sched(void)
 {
-	run_case("1000 sleepers wake in deadline order, ties in FIFO order", test_deadline_order);
-	run_case("exited tasks' stacks are reused without new pages", test_stacks_reused);
-	run_case("yield alternates two tasks round-robin", test_yield_round_robin);
-	run_case("sleeping until a past deadline returns", test_sleep_zero);
+	ktest_run_case("1000 sleepers wake in deadline order, ties in FIFO order", test_deadline_order);
+	ktest_run_case("exited tasks' stacks are reused without new pages", test_stacks_reused);
+	ktest_run_case("yield alternates two tasks round-robin", test_yield_round_robin);
+	ktest_run_case("sleeping until a past deadline returns", test_sleep_zero);
 }
 
 /* ---- wait queues ---- */
@@ -182,7 +183,7 @@ static void test_wake_before_deadline(void)
 	sched_sleep(10 * NSEC_PER_MSEC);
 	uint64_t woke_at = clock_now();
 	waitq_wake_one(&wq);
-	wait_until(&nwaited, 1);
+	ktest_wait_count(&nwaited, 1);
 	CHECK(wait_results[0] == 0);
 	CHECK(woke_at < clock_now() + 5 * NSEC_PER_SEC);
 }
@@ -197,7 +198,7 @@ static void test_wake_one_fifo(void)
 		waitq_wake_one(&wq);
 		sched_yield();
 	}
-	wait_until(&nwaited, 3);
+	ktest_wait_count(&nwaited, 3);
 	for (int i = 0; i < 3; i++)
 		CHECK(woke_seq[i] == i && wait_results[i] == 0);
 }
@@ -209,7 +210,7 @@ static void test_wake_all(void)
 		task_spawn("waiter", waiter, (void *)(uintptr_t)i, 0);
 	sched_sleep(NSEC_PER_MSEC);
 	waitq_wake_all(&wq);
-	wait_until(&nwaited, 4);
+	ktest_wait_count(&nwaited, 4);
 	for (int i = 0; i < 4; i++)
 		CHECK(wait_results[i] == 0);
 	CHECK(list_empty(&wq.waiters));
@@ -225,11 +226,11 @@ static void test_wake_without_waiter(void)
 
 static void suite_waitq(void)
 {
-	run_case("wait with a deadline times out, not before it", test_timeout);
-	run_case("wake before the deadline returns 0", test_wake_before_deadline);
-	run_case("wake_one wakes waiters in FIFO order", test_wake_one_fifo);
-	run_case("wake_all wakes every waiter", test_wake_all);
-	run_case("a wake with no waiter is not stored", test_wake_without_waiter);
+	ktest_run_case("wait with a deadline times out, not before it", test_timeout);
+	ktest_run_case("wake before the deadline returns 0", test_wake_before_deadline);
+	ktest_run_case("wake_one wakes waiters in FIFO order", test_wake_one_fifo);
+	ktest_run_case("wake_all wakes every waiter", test_wake_all);
+	ktest_run_case("a wake with no waiter is not stored", test_wake_without_waiter);
 }
 
 /* ---- heap and page allocator ---- */
@@ -242,9 +243,9 @@ static struct {
 
 static void heap_churn(int ops, uint64_t seed)
 {
-	prng_state = seed;
+	ktest_prng_seed(seed);
 	for (int op = 0; op < ops; op++) {
-		int i = (int)(prng() % SLOTS);
+		int i = (int)(ktest_prng() % SLOTS);
 		if (slots[i].p) {
 			for (size_t k = 0; k < slots[i].n; k += 61)
 				if (slots[i].p[k] != (uint8_t)i) {
@@ -254,7 +255,7 @@ static void heap_churn(int ops, uint64_t seed)
 			free(slots[i].p);
 			slots[i].p = NULL;
 		} else {
-			size_t n = 1 + prng() % (prng() % 8 ? 512 : 65536);
+			size_t n = 1 + ktest_prng() % (ktest_prng() % 8 ? 512 : 65536);
 			slots[i].p = malloc(n);
 			CHECK(slots[i].p != NULL);
 			if (slots[i].p)
@@ -305,9 +306,9 @@ static void test_pages(void)
 
 static void suite_heap(void)
 {
-	run_case("malloc/free churn returns to the starting usage", test_heap_no_leak);
-	run_case("an impossible allocation returns NULL", test_heap_exhaustion);
-	run_case("page allocator hands out zeroed pages and takes them back", test_pages);
+	ktest_run_case("malloc/free churn returns to the starting usage", test_heap_no_leak);
+	ktest_run_case("an impossible allocation returns NULL", test_heap_exhaustion);
+	ktest_run_case("page allocator hands out zeroed pages and takes them back", test_pages);
 }
 
 /* ---- deliberate faults: these suites never pass; run.py checks the report ---- */
@@ -345,28 +346,31 @@ static const struct {
 	void (*fn)(void);
 } suites[] = {
 	{ "sched", suite_sched }, { "waitq", suite_waitq }, { "heap", suite_heap },
-	{ "fault", suite_fault }, { "stack", suite_stack_overflow }, { "assert", suite_assert },
+	{ "nic", ktest_suite_nic }, { "echo", ktest_suite_echo }, { "fault", suite_fault }, { "stack", suite_stack_overflow }, { "assert", suite_assert },
 };
 
 static void ktest_task(void *arg)
 {
 	(void)arg;
 	for (size_t i = 0; i < sizeof suites / sizeof suites[0]; i++)
-		if (!strcmp(suite, suites[i].name)) {
+		if (!strcmp(ktest_suite_name, suites[i].name)) {
 			suites[i].fn();
-			log_info("ktest", "suite %s done: %d failed", suite, failures);
+			log_info("ktest", "suite %s done: %d failed", ktest_suite_name, failures);
 			if (failures)
 				machine_halt(1);
 			acpi_poweroff();
 		}
-	log_err("ktest", "unknown suite \"%s\"", suite);
+	log_err("ktest", "unknown suite \"%s\"", ktest_suite_name);
 	machine_halt(1);
 }
 
 void app_main(const struct cmdline *cmdline)
 {
-	suite = cmdline->test;
-	if (!suite[0]) { /* no suite: behave like an idle appliance (power tests) */
+	ktest_suite_name = cmdline->test;
+	/* The nic suite drives the driver directly: no IP stack competing. */
+	if (strcmp(ktest_suite_name, "nic") && netdev_get() && net_init(cmdline) < 0)
+		log_err("ktest", "net_init failed");
+	if (!ktest_suite_name[0]) { /* no suite: behave like an idle appliance (power tests) */
 		log_info("app", "test image idle");
 		return;
 	}

@@ -5,10 +5,13 @@ every boot; nothing here asserts on speed (timings go to `make bench`).
 
 usage: tests/qemu/run.py [substring ...]   run only cases whose name matches
 """
+import json
 import re
+import subprocess
 import sys
 
-from guest import EXIT_PANIC, EXIT_TEST_FAILED, EXIT_TRAP, Guest
+from guest import BUILD, EXIT_PANIC, EXIT_TRAP, OUT, ROOT, Guest
+from netns import GUEST_APPEND, GUEST_IP, Netns
 
 failed = 0
 cases = []
@@ -58,6 +61,25 @@ def boot_and_power_button():
 
 
 @case
+def grub_multiboot2():
+    iso = OUT / "keel-mb2.iso"
+    made = subprocess.run([str(ROOT / "images/mkiso.sh"), str(BUILD / "keel.elf"), str(iso), "port=8081"],
+                          capture_output=True, text=True, timeout=120)
+    report("grub: ISO with the kernel builds", made.returncode == 0, made.stderr.strip())
+    if made.returncode:
+        return
+    with Guest("grub", iso=iso) as g:
+        up = g.wait_for(RUNNING, 120)
+        report("grub: GRUB boots the kernel through multiboot2",
+               up is not None and re.search(r"^keel: kernel: Keel \S+ booted via multiboot2 .* cmdline \"port=8081\"",
+                                            g.text(), re.M) is not None, "no multiboot2 banner", g)
+        report("grub: memory map from multiboot2", re.search(r"^keel: mm: RAM \d{5,} KiB", g.text(), re.M) is not None,
+               "no RAM line", g)
+        g.monitor("system_powerdown")
+        report("grub: power button exits 0", g.wait_exit(60) == 0, "no clean exit", g)
+
+
+@case
 def cmdline_rejects_bad_values():
     append = "port=0 log=loud ip=10.0.0.300/24 bogus=1 noequals port=8081"
     with Guest("cmdline", append=append) as g:
@@ -69,14 +91,18 @@ def cmdline_rejects_bad_values():
                    f"no warning for {key}", g)
 
 
+def ktest_lines(g, suite, status):
+    """Report each in-kernel case of a finished guest, then the suite."""
+    lines = re.findall(rf"^keel: ktest: (PASS|FAIL) {suite}: (.*)$", g.text(), re.M)
+    for verdict, name in lines:
+        report(f"{suite}/{g.name}: {name}", verdict == "PASS", "in-kernel check failed", g)
+    report(f"{suite}/{g.name}: suite completes and powers off", status == 0 and lines,
+           f"exit status {status}, {len(lines)} cases reported", g)
+
+
 def ktest_suite(suite):
     with Guest(f"ktest-{suite}", image="keel-test.elf", append=f"test={suite} log=info") as g:
-        status = g.wait_exit(240)
-        lines = re.findall(rf"^keel: ktest: (PASS|FAIL) {suite}: (.*)$", g.text(), re.M)
-        for verdict, name in lines:
-            report(f"{suite}: {name}", verdict == "PASS", "in-kernel check failed", g)
-        report(f"{suite}: suite completes and powers off", status == 0 and lines,
-               f"exit status {status}, {len(lines)} cases reported", g)
+        ktest_lines(g, suite, g.wait_exit(240))
 
 
 for _suite in ("sched", "waitq", "heap"):
@@ -118,6 +144,75 @@ def assert_reports_file_line():
     crash_case("assert", EXIT_PANIC, [
         ("file:line of the assertion", r"^keel: panic: tests/qemu/ktest\.c:\d+: assertion \"answer == 42\" failed"),
     ])
+
+
+def client_report(name, result, guest):
+    rc, out = result
+    try:
+        data = json.loads(out.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        data = {}
+    report(name, rc == 0 and data.get("ok"), f"client exit {rc}: {out.strip()[-400:]}", guest)
+    return data
+
+
+def net_suite(nic, driver):
+    with Netns(nic) as ns, Guest(f"net-{nic}", image="keel-test.elf", append=f"test=echo {GUEST_APPEND}",
+                                 extra=ns.qemu_net(nic), netns=ns.name) as g:
+        ready = g.wait_for(r"^keel: ktest: echo ready", 60)
+        report(f"net/{nic}: guest comes up at {GUEST_IP}", ready is not None, "no 'echo ready' line", g)
+        if not ready:
+            return
+        report(f"net/{nic}: the {driver} driver runs the NIC",
+               re.search(rf"^keel: net: {driver}: MAC", g.text(), re.M) is not None, "driver line missing", g)
+        rc, out = ns.run("ping", "-c", "5", "-i", "0.2", "-W", "5", GUEST_IP, timeout=60)
+        report(f"net/{nic}: ping gets 5 replies", rc == 0 and " 0% packet loss" in out, out.strip()[-300:], g)
+        r = client_report(f"net/{nic}: 100 concurrent echo clients, 4 of them 4 MB, byte-exact",
+                          ns.client("echo", "100", "65536", "4000000", "4"), g)
+        print(f"    echo: {r.get('seconds')} s, {r.get('MB_per_s')} MB/s", flush=True)
+        client_report(f"net/{nic}: warm-up of 200 sequential connections", ns.client("sequential", "200"), g)
+        before = json.loads(ns.client("stats")[1])
+        r = client_report(f"net/{nic}: 10,000 sequential connections all echo",
+                          ns.client("sequential", "10000", timeout=900), g)
+        print(f"    sequential: {r.get('seconds')} s, {r.get('conns_per_s')} connections/s", flush=True)
+        after = json.loads(ns.client("stats")[1])
+        for key in ("free_pages", "heap_used", "lwip_mem_used", "conns_in_use", "tasks"):
+            report(f"net/{nic}: after 10,000 connections {key} is back where it started",
+                   before.get(key) == after.get(key), f"{before.get(key)} -> {after.get(key)}", g)
+        report(f"net/{nic}: no frame dropped by the driver",
+               after.get("rx_dropped") == "0" and after.get("tx_dropped") == "0", str(after), g)
+        host_rx, host_tx = ns.tap_counters()
+        # The stats reply itself is still in flight when its counters are
+        # taken: allow the few packets of that one connection.
+        ok = abs(host_rx - int(after["tx_packets"])) <= 10 and abs(host_tx - int(after["rx_packets"])) <= 10
+        report(f"net/{nic}: guest RX/TX counters match the host's tap", ok,
+               f"host rx {host_rx} tx {host_tx}, guest tx {after['tx_packets']} rx {after['rx_packets']}", g)
+        g.monitor("system_powerdown")
+        report(f"net/{nic}: powers off cleanly after the load", g.wait_exit(60) == 0, "no clean exit", g)
+
+
+@case
+def net_virtio():
+    net_suite("virtio", "virtio-net")
+
+
+@case
+def net_e1000():
+    net_suite("e1000", "e1000")
+
+
+@case
+def nic_virtio_user():
+    with Guest("nic-virtio", image="keel-test.elf", append="test=nic",
+               extra=["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]) as g:
+        ktest_lines(g, "nic", g.wait_exit(120))
+
+
+@case
+def nic_e1000_user():
+    with Guest("nic-e1000", image="keel-test.elf", append="test=nic",
+               extra=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"]) as g:
+        ktest_lines(g, "nic", g.wait_exit(120))
 
 
 def main():

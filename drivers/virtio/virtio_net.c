@@ -1,0 +1,498 @@
+/* virtio-net (virtio 1.1 §5.1) over the modern PCI transport, one receive
+ * and one transmit queue. Section numbers are from virtio 1.1.
+ *
+ * QEMU: -netdev user,id=n0 -device virtio-net-pci,netdev=n0[,disable-legacy=on]
+ * (device 1af4:1041 modern-only, or 1af4:1000 transitional; either way only
+ * the modern capabilities are used, never the legacy I/O ports).
+ *
+ * Buffers are per descriptor: descriptor i of a queue owns the 2 KiB
+ * buffer i of that queue's pool (two per page, so no buffer crosses a page
+ * and pages need not be contiguous). RX buffers go straight back to the
+ * device once copied out, so the RX ring stays full. TX frames are copied
+ * in behind a zeroed virtio_net_hdr; completed TX descriptors are reclaimed
+ * lazily at the start of each tx call.
+ *
+ * Interrupts: RX interrupts once per batch (the IRQ handler masks both
+ * queues, the poller drains, irq_rearm unmasks). TX completions need no
+ * interrupt, since reclaim is lazy, except when the ring is full: then we
+ * ask for one so the poller learns when it can send again.
+ *
+ * WARNING: the poller must call irq_rearm and park on dev->wq with
+ * interrupts disabled (irq_save), as sched.h requires of any condition an
+ * IRQ handler sets: an interrupt between an unmask that found no work and
+ * the wait would otherwise mask the device again and wake nobody. */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "../../kernel/cpu.h"
+#include "../../kernel/log.h"
+#include "../../kernel/mm.h"
+#include "../../net/netdev.h"
+#include "virtio_net.h"
+#include "virtio_pci.h"
+#include "virtqueue.h"
+
+#define VIRTIO_NET_DEV_MODERN 0x1041       /* §4.1.2: 0x1040 + device type 1 */
+#define VIRTIO_NET_DEV_TRANSITIONAL 0x1000 /* §4.1.2.3: transitional network card */
+
+/* §5.1.3 Feature bits. */
+#define VIRTIO_NET_F_CSUM (1ull << 0)
+#define VIRTIO_NET_F_MAC (1ull << 5)
+#define VIRTIO_NET_F_MRG_RXBUF (1ull << 15)
+#define VIRTIO_NET_F_STATUS (1ull << 16)
+
+/* Everything else (checksum and segmentation offloads, merged RX buffers,
+ * control queue, multiqueue) is refused: each changes the frame format or
+ * the buffer layout and we handle none of them. */
+#define VIRTIO_NET_WANTED (VIRTIO_F_VERSION_1 | VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_F_EVENT_IDX)
+
+#define VIRTIO_NET_S_LINK_UP 1u /* §5.1.4 status */
+
+#define VIRTIO_NET_RXQ 0 /* §5.1.2: receiveq1 */
+#define VIRTIO_NET_TXQ 1 /* §5.1.2: transmitq1 */
+
+/* §5.1.4 Device configuration layout (the fields we may read). */
+struct virtio_net_config {
+	uint8_t mac[6];               /* valid with VIRTIO_NET_F_MAC */
+	uint16_t status;              /* VIRTIO_NET_S_*, valid with VIRTIO_NET_F_STATUS */
+	uint16_t max_virtqueue_pairs; /* with VIRTIO_NET_F_MQ */
+	uint16_t mtu;                 /* with VIRTIO_NET_F_MTU */
+};
+_Static_assert(sizeof(struct virtio_net_config) == 12, "virtio 1.1 §5.1.4: fields up to mtu");
+_Static_assert(offsetof(struct virtio_net_config, status) == 6, "virtio 1.1 §5.1.4");
+_Static_assert(offsetof(struct virtio_net_config, mtu) == 10, "virtio 1.1 §5.1.4");
+
+/* §5.1.6 Device Operation: the header in front of every frame. With
+ * VERSION_1 it is always 12 bytes, num_buffers included, whether or not
+ * MRG_RXBUF is negotiated. */
+struct virtio_net_hdr {
+	uint8_t flags;        /* VIRTIO_NET_HDR_F_*: zero without checksum offload */
+	uint8_t gso_type;     /* VIRTIO_NET_HDR_GSO_NONE without segmentation offload */
+	uint16_t hdr_len;
+	uint16_t gso_size;
+	uint16_t csum_start;
+	uint16_t csum_offset;
+	uint16_t num_buffers; /* RX only; should be 1 without MRG_RXBUF, which older hosts did not set */
+};
+_Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio 1.1 §5.1.6: header is 12 bytes with VERSION_1");
+_Static_assert(offsetof(struct virtio_net_hdr, gso_type) == 1, "virtio 1.1 §5.1.6");
+_Static_assert(offsetof(struct virtio_net_hdr, csum_start) == 6, "virtio 1.1 §5.1.6");
+_Static_assert(offsetof(struct virtio_net_hdr, num_buffers) == 10, "virtio 1.1 §5.1.6");
+
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
+#define VIRTIO_NET_HDR_GSO_NONE 0u
+
+#define VIRTIO_NET_QUEUE_MAX VIRTQ_MAX_SIZE
+#define VIRTIO_NET_BUF_SIZE 2048u
+#define VIRTIO_NET_BUFS_PER_PAGE (PAGE_SIZE / VIRTIO_NET_BUF_SIZE)
+#define VIRTIO_NET_POOL_PAGES (VIRTIO_NET_QUEUE_MAX / VIRTIO_NET_BUFS_PER_PAGE)
+#define VIRTIO_NET_HDR_LEN sizeof(struct virtio_net_hdr)
+#define VIRTIO_NET_ETH_HLEN 14u
+
+/* §5.1.6.3.1: without MRG_RXBUF or guest offloads each RX buffer must hold
+ * header + 1514-byte frame (1526 bytes). */
+_Static_assert(VIRTIO_NET_BUF_SIZE >= VIRTIO_NET_HDR_LEN + NETDEV_FRAME_MAX, "RX/TX buffer holds a full frame");
+_Static_assert(PAGE_SIZE % VIRTIO_NET_BUF_SIZE == 0, "buffers never straddle a page");
+
+struct virtio_net {
+	struct netdev nd;
+	struct virtio_pci vp;
+	struct virtq rxq, txq;
+	uint64_t features;                             /* negotiated */
+	uint64_t rx_pool[VIRTIO_NET_POOL_PAGES];       /* physical pages of RX buffers */
+	uint64_t tx_pool[VIRTIO_NET_POOL_PAGES];
+	const char *irq_kind;
+	volatile bool ready; /* queues live: the IRQ handler may touch them */
+	bool tx_stalled;     /* tx returned -EAGAIN: a TX completion interrupt is wanted */
+	bool link_logged;    /* link state as last logged (the IRQ handler does not log) */
+};
+
+static struct virtio_net vnet; /* one NIC for now (netdev_register allows one) */
+
+static uint64_t virtio_net_buf_pa(const uint64_t *pool, int id)
+{
+	return pool[id / VIRTIO_NET_BUFS_PER_PAGE] + (uint64_t)(id % VIRTIO_NET_BUFS_PER_PAGE) * VIRTIO_NET_BUF_SIZE;
+}
+
+static bool virtio_net_has(const struct virtio_net *vn, uint64_t f) { return (vn->features & f) == f; }
+
+/* ---- link state ---- */
+
+static bool virtio_net_link_up(const struct virtio_net *vn)
+{
+	/* §5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up. */
+	if (!virtio_net_has(vn, VIRTIO_NET_F_STATUS))
+		return true;
+	return virtio_pci_cfg16(&vn->vp, offsetof(struct virtio_net_config, status)) & VIRTIO_NET_S_LINK_UP;
+}
+
+/* IRQ context: one config read and two stores, no logging. */
+static void virtio_net_link_update(struct virtio_net *vn)
+{
+	bool up = virtio_net_link_up(vn);
+	if (up == vn->nd.link_up)
+		return;
+	vn->nd.link_up = up;
+	vn->nd.stats.link_changes++;
+}
+
+static void virtio_net_link_log(struct virtio_net *vn)
+{
+	if (vn->link_logged == vn->nd.link_up)
+		return;
+	vn->link_logged = vn->nd.link_up;
+	log_info("virtio-net", "link %s", vn->link_logged ? "up" : "down");
+}
+
+/* ---- interrupt ---- */
+
+/* Acknowledge, mask, wake the poller; nothing else in IRQ context.
+ *
+ * The ack race is harmless: a notification the device raises between the
+ * ack (ISR read, or MSI-X delivery) and the masking below interrupts
+ * again (one extra wake), and a used entry it adds after the masking is
+ * found by the poller, which drains until empty and re-checks after it
+ * unmasks (irq_rearm). */
+static void virtio_net_irq(void *arg)
+{
+	struct virtio_net *vn = arg;
+	/* INTx (or MSI): reading the ISR is the ack (§4.1.4.5) and tells us
+	 * whether a shared line is ours. It comes first, even before the
+	 * queues exist: a level-triggered line left asserted would storm.
+	 * With MSI-X the ISR is unused (§4.1.5.1.2) and not read. */
+	uint8_t isr = vn->vp.msix ? 0 : virtio_pci_isr(&vn->vp);
+	if (!vn->ready)
+		return;
+	if (!vn->vp.msix && !(isr & (VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG)))
+		return;
+	/* A config change is flagged in the ISR; with MSI-X our one vector
+	 * carries config changes too, unflagged, so re-read the link state
+	 * (one config read per interrupt, and interrupts come per batch). */
+	if (vn->vp.msix || (isr & VIRTIO_ISR_CONFIG))
+		virtio_net_link_update(vn);
+	virtq_irq_disable(&vn->rxq);
+	virtq_irq_disable(&vn->txq);
+	netdev_irq(&vn->nd);
+}
+
+/* ---- receive ---- */
+
+/* Give every free RX descriptor its buffer again; visible to the device
+ * only after virtq_publish. */
+static void virtio_net_rx_fill(struct virtio_net *vn)
+{
+	int id;
+	while ((id = virtq_peek_free(&vn->rxq)) >= 0) {
+		struct virtq_seg seg = { virtio_net_buf_pa(vn->rx_pool, id), VIRTIO_NET_BUF_SIZE, true };
+		virtq_add(&vn->rxq, &seg, 1);
+	}
+}
+
+/* Validate the used buffer `id` and copy its frame out. Returns the frame
+ * length, or 0 if it was dropped (and counted). */
+static int virtio_net_rx_copy(struct virtio_net *vn, int id, uint32_t len, void *buf, size_t cap)
+{
+	const uint8_t *p = phys_to_virt(virtio_net_buf_pa(vn->rx_pool, id));
+	const struct virtio_net_hdr *hdr = (const struct virtio_net_hdr *)p;
+	/* Device data: a length outside the buffer, a runt, a frame larger
+	 * than the caller's buffer, or offload metadata we never negotiated
+	 * (a GSO frame or a partial checksum would be corrupt to the stack). */
+	if (len > VIRTIO_NET_BUF_SIZE || len < VIRTIO_NET_HDR_LEN + VIRTIO_NET_ETH_HLEN ||
+	    len - VIRTIO_NET_HDR_LEN > cap || len - VIRTIO_NET_HDR_LEN > NETDEV_FRAME_MAX ||
+	    hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE || (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+		vn->nd.stats.rx_dropped++;
+		return 0;
+	}
+	size_t n = len - VIRTIO_NET_HDR_LEN;
+	memcpy(buf, p + VIRTIO_NET_HDR_LEN, n);
+	vn->nd.stats.rx_packets++;
+	vn->nd.stats.rx_bytes += n;
+	return (int)n;
+}
+
+static int virtio_net_rx(struct netdev *nd, void *buf, size_t cap)
+{
+	struct virtio_net *vn = nd->priv;
+	virtio_net_link_log(vn);
+	/* Bounded: each pass consumes one used entry, dropped ones included. */
+	for (int pass = 0; pass < vn->rxq.size; pass++) {
+		uint32_t len;
+		int id = virtq_get_used(&vn->rxq, &len);
+		if (id == -EAGAIN)
+			return 0;
+		if (id < 0) { /* a bad used entry: skipped; its buffer stays with the device */
+			nd->stats.rx_dropped++;
+			continue;
+		}
+		int n = virtio_net_rx_copy(vn, id, len, buf, cap);
+		/* The buffer is copied out: back to the device at once, so the
+		 * ring stays full. */
+		virtio_net_rx_fill(vn);
+		virtq_publish(&vn->rxq);
+		if (n > 0)
+			return n;
+	}
+	return 0;
+}
+
+/* ---- transmit ---- */
+
+/* Return completed TX descriptors to the free list. */
+static void virtio_net_tx_reclaim(struct virtio_net *vn)
+{
+	uint32_t len;
+	int id;
+	while ((id = virtq_get_used(&vn->txq, &len)) != -EAGAIN)
+		if (id < 0) /* a completion we cannot match: the frame's fate is unknown */
+			vn->nd.stats.tx_dropped++;
+}
+
+/* The TX ring is full: ask for an interrupt at the next completion, so the
+ * poller is woken when it can send again. Returns true if completions
+ * arrived meanwhile and were reclaimed, freeing space. */
+static bool virtio_net_tx_stall(struct virtio_net *vn)
+{
+	vn->tx_stalled = true;
+	if (!virtq_irq_enable(&vn->txq))
+		return false;
+	virtio_net_tx_reclaim(vn);
+	return virtq_num_free(&vn->txq) > 0;
+}
+
+/* Total frame length, or 0 if it is empty or longer than a frame. */
+static size_t virtio_net_tx_len(const struct netdev_seg *segs, int nsegs)
+{
+	size_t total = 0;
+	for (int i = 0; i < nsegs; i++) {
+		if (segs[i].len > NETDEV_FRAME_MAX - total)
+			return 0;
+		total += segs[i].len;
+	}
+	return total;
+}
+
+static int virtio_net_tx(struct netdev *nd, const struct netdev_seg *segs, int nsegs)
+{
+	struct virtio_net *vn = nd->priv;
+	virtio_net_tx_reclaim(vn);
+	size_t total = virtio_net_tx_len(segs, nsegs);
+	if (!total) {
+		nd->stats.tx_dropped++;
+		return nsegs > 0 ? -EMSGSIZE : -EINVAL;
+	}
+	int id = virtq_peek_free(&vn->txq);
+	if (id < 0 && virtio_net_tx_stall(vn))
+		id = virtq_peek_free(&vn->txq);
+	if (id < 0) {
+		nd->stats.tx_ring_full++;
+		return -EAGAIN;
+	}
+	if (vn->tx_stalled) { /* space again: back to lazy reclaim, no TX interrupts */
+		vn->tx_stalled = false;
+		virtq_irq_disable(&vn->txq);
+	}
+	uint64_t pa = virtio_net_buf_pa(vn->tx_pool, id);
+	uint8_t *p = phys_to_virt(pa);
+	memset(p, 0, VIRTIO_NET_HDR_LEN); /* §5.1.6.2: no offloads, so an all-zero header */
+	for (size_t off = VIRTIO_NET_HDR_LEN, i = 0; i < (size_t)nsegs; off += segs[i].len, i++)
+		memcpy(p + off, segs[i].data, segs[i].len);
+	struct virtq_seg seg = { pa, (uint32_t)(VIRTIO_NET_HDR_LEN + total), false };
+	virtq_add(&vn->txq, &seg, 1);
+	virtq_publish(&vn->txq);
+	nd->stats.tx_packets++;
+	nd->stats.tx_bytes += total;
+	return 0;
+}
+
+/* ---- interrupt re-arm ---- */
+
+static bool virtio_net_irq_rearm(struct netdev *nd)
+{
+	struct virtio_net *vn = nd->priv;
+	bool tx_work = false;
+	if (vn->tx_stalled) {
+		virtio_net_tx_reclaim(vn);
+		if (virtq_num_free(&vn->txq)) { /* room now: the poller retries at once */
+			vn->tx_stalled = false;
+			tx_work = true;
+		} else { /* still full: wake us at the next completion */
+			tx_work = virtq_irq_enable(&vn->txq);
+		}
+	}
+	/* The RX re-check after unmasking is the §2.6.14 lost-interrupt guard. */
+	bool rx_work = virtq_irq_enable(&vn->rxq);
+	return rx_work || tx_work;
+}
+
+static const struct netdev_ops virtio_net_ops = {
+	.rx = virtio_net_rx,
+	.tx = virtio_net_tx,
+	.irq_rearm = virtio_net_irq_rearm,
+};
+
+/* ---- setup ---- */
+
+static void virtio_net_free_pool(uint64_t *pool)
+{
+	for (unsigned i = 0; i < VIRTIO_NET_POOL_PAGES; i++) {
+		if (pool[i])
+			pmm_free(pool[i]);
+		pool[i] = 0;
+	}
+}
+
+static int virtio_net_alloc_pool(uint64_t *pool, uint16_t bufs)
+{
+	for (unsigned i = 0; i < (bufs + VIRTIO_NET_BUFS_PER_PAGE - 1) / VIRTIO_NET_BUFS_PER_PAGE; i++)
+		if (!(pool[i] = pmm_alloc()))
+			return -ENOMEM;
+	return 0;
+}
+
+/* §2.4.1: a multi-byte config read is consistent only if the generation
+ * did not change across it. Bounded: device data. */
+static void virtio_net_read_mac(struct virtio_net *vn)
+{
+	for (int tries = 0; tries < 16; tries++) {
+		uint8_t gen = virtio_pci_cfg_generation(&vn->vp);
+		for (int i = 0; i < 6; i++)
+			vn->nd.mac[i] = virtio_pci_cfg8(&vn->vp, offsetof(struct virtio_net_config, mac) + (uint32_t)i);
+		if (gen == virtio_pci_cfg_generation(&vn->vp))
+			return;
+	}
+}
+
+static void virtio_net_config(struct virtio_net *vn)
+{
+	if (virtio_net_has(vn, VIRTIO_NET_F_MAC)) {
+		virtio_net_read_mac(vn);
+	} else { /* §5.1.5: no MAC offered: a random, locally administered unicast one */
+		uint64_t r = rdtsc() * 0x9e3779b97f4a7c15ull;
+		for (int i = 0; i < 6; i++)
+			vn->nd.mac[i] = (uint8_t)(r >> (8 * i));
+		vn->nd.mac[0] = (uint8_t)((vn->nd.mac[0] & 0xfe) | 0x02);
+	}
+	vn->nd.link_up = virtio_net_link_up(vn);
+	vn->link_logged = vn->nd.link_up; /* netdev_register logs the initial state */
+}
+
+/* §3.1.1 step 7 and §5.1.5: interrupt, queues, buffers, configuration. */
+static int virtio_net_setup(struct virtio_net *vn)
+{
+	bool event_idx = virtio_net_has(vn, VIRTIO_F_EVENT_IDX);
+	vn->irq_kind = virtio_pci_irq_setup(&vn->vp, virtio_net_irq, vn);
+	if (!vn->irq_kind)
+		return -EIO;
+	int err = virtio_pci_setup_queue(&vn->vp, &vn->rxq, VIRTIO_NET_RXQ, VIRTIO_NET_QUEUE_MAX, event_idx);
+	if (!err)
+		err = virtio_pci_setup_queue(&vn->vp, &vn->txq, VIRTIO_NET_TXQ, VIRTIO_NET_QUEUE_MAX, event_idx);
+	if (!err)
+		err = virtio_net_alloc_pool(vn->rx_pool, vn->rxq.size);
+	if (!err)
+		err = virtio_net_alloc_pool(vn->tx_pool, vn->txq.size);
+	if (err)
+		return err;
+	/* Populate RX now; idx is published (and the device notified) only
+	 * after DRIVER_OK (§3.1.1: no notifications before it). */
+	virtio_net_rx_fill(vn);
+	/* TX completions are reclaimed lazily: no interrupts until the ring fills. */
+	virtq_irq_disable(&vn->txq);
+	virtio_net_config(vn);
+	return 0;
+}
+
+/* Give up on the device: reset it first, so it forgets the ring addresses
+ * before their pages go back to the allocator, then mark it FAILED. */
+static void virtio_net_abort(struct virtio_net *vn)
+{
+	vn->ready = false;
+	bool quiet = virtio_pci_reset(&vn->vp) == 0;
+	virtio_pci_fail(&vn->vp);
+	if (!quiet)
+		return; /* the device may still DMA: leak rather than reuse the pages */
+	virtio_net_free_pool(vn->rx_pool);
+	virtio_net_free_pool(vn->tx_pool);
+	if (vn->rxq.desc)
+		virtq_destroy(&vn->rxq);
+	if (vn->txq.desc)
+		virtq_destroy(&vn->txq);
+}
+
+/* §3.1.1 Device Initialization, one step per comment. */
+static int virtio_net_start(struct virtio_net *vn, struct pci_dev *pci)
+{
+	*vn = (struct virtio_net){ .nd = { .name = "virtio-net", .ops = &virtio_net_ops, .priv = vn } };
+	int err = virtio_pci_init(&vn->vp, pci); /* find the modern structures; no device writes yet */
+	if (err)
+		return err;
+	/* 1. Reset the device. */
+	err = virtio_pci_reset(&vn->vp);
+	/* 2. ACKNOWLEDGE: we have noticed the device. */
+	if (!err)
+		virtio_pci_add_status(&vn->vp, VIRTIO_STATUS_ACKNOWLEDGE);
+	/* 3. DRIVER: we know how to drive it. */
+	if (!err)
+		virtio_pci_add_status(&vn->vp, VIRTIO_STATUS_DRIVER);
+	/* 4-6. Read the offered features, write our subset, set FEATURES_OK
+	 * and re-read it (inside virtio_pci_negotiate). VERSION_1 is required:
+	 * without it the device would use the legacy layouts. */
+	if (!err)
+		err = virtio_pci_negotiate(&vn->vp, VIRTIO_NET_WANTED, VIRTIO_F_VERSION_1, &vn->features);
+	/* 7. Device-specific setup: interrupt, virtqueues, RX buffers, config. */
+	if (!err)
+		err = virtio_net_setup(vn);
+	if (err) {
+		virtio_net_abort(vn);
+		return err;
+	}
+	/* 8. DRIVER_OK: the device is live. The handler may run from here. */
+	vn->ready = true;
+	virtio_pci_add_status(&vn->vp, VIRTIO_STATUS_DRIVER_OK);
+	if (virtio_pci_status(&vn->vp) & VIRTIO_STATUS_NEEDS_RESET) { /* §2.1.1: it hit an error in setup */
+		virtio_net_abort(vn);
+		return -EIO;
+	}
+	virtq_publish(&vn->rxq); /* expose the RX buffers and kick */
+	return 0;
+}
+
+static void virtio_net_report(const struct virtio_net *vn)
+{
+	const struct pci_dev *d = vn->vp.pci;
+	size_t pool_kib = (size_t)(vn->rxq.size + vn->txq.size) * VIRTIO_NET_BUF_SIZE / 1024;
+	log_info("virtio-net", "%02x:%02x.%x %04x:%04x modern, irq %s, features%s%s%s%s (0x%lx)", d->bus, d->slot,
+		 d->fn, d->vendor, d->device, vn->irq_kind, virtio_net_has(vn, VIRTIO_F_VERSION_1) ? " VERSION_1" : "",
+		 virtio_net_has(vn, VIRTIO_NET_F_MAC) ? " MAC" : "", virtio_net_has(vn, VIRTIO_NET_F_STATUS) ? " STATUS" : "",
+		 virtio_net_has(vn, VIRTIO_F_EVENT_IDX) ? " EVENT_IDX" : "", (unsigned long)vn->features);
+	log_info("virtio-net", "rx %u x %u B, tx %u x %u B buffers (%zu KiB), 6 ring pages", vn->rxq.size,
+		 VIRTIO_NET_BUF_SIZE, vn->txq.size, VIRTIO_NET_BUF_SIZE, pool_kib);
+}
+
+static bool virtio_net_match(const struct pci_dev *d)
+{
+	return d->vendor == VIRTIO_PCI_VENDOR && !d->driver &&
+	       (d->device == VIRTIO_NET_DEV_MODERN || d->device == VIRTIO_NET_DEV_TRANSITIONAL);
+}
+
+int virtio_net_probe(void)
+{
+	int err = -ENODEV;
+	for (int i = 0; i < pci_count(); i++) {
+		struct pci_dev *d = pci_get(i);
+		if (!virtio_net_match(d))
+			continue;
+		err = virtio_net_start(&vnet, d);
+		if (err) { /* try the next one */
+			log_warn("virtio-net", "%02x:%02x.%x: %s (error %d)", d->bus, d->slot, d->fn,
+				 err == -ENODEV ? "no virtio 1.0 interface (legacy-only device), skipped"
+						: "initialisation failed, device marked FAILED",
+				 err);
+			continue;
+		}
+		d->driver = "virtio-net";
+		virtio_net_report(&vnet);
+		return netdev_register(&vnet.nd);
+	}
+	return err;
+}

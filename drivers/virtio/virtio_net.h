@@ -1,0 +1,9 @@
+/* virtio-net over the virtio 1.0+ modern PCI transport. */
+#ifndef KEEL_VIRTIO_NET_H
+#define KEEL_VIRTIO_NET_H
+
+/* Find, initialise and netdev_register() a virtio-net device. Returns 0,
+ * or a negative errno (-ENODEV if there is none). */
+int virtio_net_probe(void);
+
+#endif

@@ -1,0 +1,136 @@
+/* Split virtqueues (virtio 1.1 §2.6): the descriptor table, the driver
+ * ("available") ring and the device ("used") ring, with the driver's free
+ * list and notification suppression (§2.6.7-2.6.10, VIRTIO_F_EVENT_IDX).
+ *
+ * Each of the three parts lives in its own zeroed 4 KiB page, so a queue
+ * never needs physically contiguous memory; the modern PCI transport takes
+ * three separate addresses (§4.1.4.3). That caps a queue at 256 entries:
+ * 256 descriptors * 16 bytes fill one page exactly.
+ *
+ * Buffers are owned per descriptor: a driver that keeps one buffer per
+ * descriptor id asks virtq_peek_free() which id the next virtq_add() will
+ * use, fills that id's buffer, then adds it. Not reentrant: one task uses
+ * a queue; an IRQ handler may only call virtq_irq_disable(). */
+#ifndef KEEL_VIRTQUEUE_H
+#define KEEL_VIRTQUEUE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define VIRTQ_MAX_SIZE 256
+
+/* §2.6.5 The Virtqueue Descriptor Table. */
+struct virtq_desc {
+	uint64_t addr;  /* guest-physical buffer address */
+	uint32_t len;   /* buffer length in bytes */
+	uint16_t flags; /* VIRTQ_DESC_F_* */
+	uint16_t next;  /* next descriptor of the chain if F_NEXT; our free-list link otherwise */
+};
+_Static_assert(sizeof(struct virtq_desc) == 16, "virtio 1.1 §2.6.5: descriptor is 16 bytes");
+_Static_assert(offsetof(struct virtq_desc, len) == 8, "virtio 1.1 §2.6.5");
+_Static_assert(offsetof(struct virtq_desc, flags) == 12, "virtio 1.1 §2.6.5");
+_Static_assert(offsetof(struct virtq_desc, next) == 14, "virtio 1.1 §2.6.5");
+
+#define VIRTQ_DESC_F_NEXT 1u  /* chain continues in `next` */
+#define VIRTQ_DESC_F_WRITE 2u /* device writes (RX), otherwise device reads (TX) */
+
+/* §2.6.6 The Virtqueue Available Ring; used_event follows ring[size]. */
+struct virtq_avail {
+	uint16_t flags; /* VIRTQ_AVAIL_F_NO_INTERRUPT (ignored by the device with EVENT_IDX) */
+	uint16_t idx;   /* where the driver puts the next entry, free-running mod 2^16 */
+	uint16_t ring[]; /* descriptor chain heads, then le16 used_event */
+};
+_Static_assert(sizeof(struct virtq_avail) == 4, "virtio 1.1 §2.6.6: flags, idx, then ring");
+_Static_assert(offsetof(struct virtq_avail, ring) == 4, "virtio 1.1 §2.6.6");
+
+#define VIRTQ_AVAIL_F_NO_INTERRUPT 1u
+
+/* §2.6.8 The Virtqueue Used Ring; avail_event follows ring[size]. */
+struct virtq_used_elem {
+	uint32_t id;  /* head of the chain the device finished with */
+	uint32_t len; /* bytes the device wrote into it */
+};
+_Static_assert(sizeof(struct virtq_used_elem) == 8, "virtio 1.1 §2.6.8: used element is 8 bytes");
+_Static_assert(offsetof(struct virtq_used_elem, len) == 4, "virtio 1.1 §2.6.8");
+
+struct virtq_used {
+	uint16_t flags; /* VIRTQ_USED_F_NO_NOTIFY (ignored by the driver with EVENT_IDX) */
+	uint16_t idx;   /* where the device puts the next entry, free-running mod 2^16 */
+	struct virtq_used_elem ring[]; /* then le16 avail_event */
+};
+_Static_assert(sizeof(struct virtq_used) == 4, "virtio 1.1 §2.6.8: flags, idx, then ring");
+_Static_assert(offsetof(struct virtq_used, ring) == 4, "virtio 1.1 §2.6.8");
+
+#define VIRTQ_USED_F_NO_NOTIFY 1u
+
+/* The device-visible parts must each fit the one page they get. */
+_Static_assert(VIRTQ_MAX_SIZE * sizeof(struct virtq_desc) <= 4096, "descriptor table fits a page");
+_Static_assert(sizeof(struct virtq_avail) + VIRTQ_MAX_SIZE * 2 + 2 <= 4096, "avail ring fits a page");
+_Static_assert(sizeof(struct virtq_used) + VIRTQ_MAX_SIZE * sizeof(struct virtq_used_elem) + 2 <= 4096,
+	       "used ring fits a page");
+
+/* One segment of a buffer handed to the device. */
+struct virtq_seg {
+	uint64_t pa;        /* physical address (x86 DMA is cache-coherent) */
+	uint32_t len;
+	bool device_writes; /* true for receive buffers */
+};
+
+struct virtq_stats {
+	uint64_t notifies;   /* doorbell writes */
+	uint64_t bad_used;   /* used entries naming a descriptor we did not hand out */
+};
+
+struct virtq {
+	uint16_t index; /* queue number within the device, written to the doorbell */
+	uint16_t size;  /* entries, a power of two <= VIRTQ_MAX_SIZE */
+	bool event_idx; /* VIRTIO_F_EVENT_IDX negotiated: use used_event/avail_event */
+
+	volatile struct virtq_desc *desc;   /* driver writes, device reads */
+	volatile struct virtq_avail *avail; /* driver writes, device reads */
+	volatile struct virtq_used *used;   /* device writes, driver reads */
+	uint64_t desc_pa, avail_pa, used_pa;
+	volatile uint16_t *doorbell;        /* set by the transport */
+
+	uint16_t free_head;  /* first free descriptor; chained through desc[].next */
+	uint16_t num_free;
+	uint16_t avail_idx;  /* our copy of avail->idx: entries added, maybe not yet published */
+	uint16_t kicked_idx; /* avail->idx when we last decided whether to notify */
+	uint16_t last_used;  /* next used->ring entry to consume */
+	uint16_t chain_len[VIRTQ_MAX_SIZE]; /* per head: descriptors the device owns through it; 0 if none */
+	struct virtq_stats stats;
+};
+
+/* Allocate and initialise queue `index` with `size` entries (a power of
+ * two <= VIRTQ_MAX_SIZE). 0, -EINVAL or -ENOMEM. */
+int virtq_init(struct virtq *vq, uint16_t index, uint16_t size, bool event_idx);
+/* Give the ring pages back; only once the device has been reset. */
+void virtq_destroy(struct virtq *vq);
+
+/* Descriptor id the next virtq_add() will use as its head, or -ENOSPC. */
+int virtq_peek_free(const struct virtq *vq);
+static inline uint16_t virtq_num_free(const struct virtq *vq) { return vq->num_free; }
+/* Queue a chain of n segments for the device (not yet visible to it).
+ * Returns the head descriptor id, -EINVAL or -ENOSPC. */
+int virtq_add(struct virtq *vq, const struct virtq_seg *segs, int n);
+/* Make added chains visible and ring the doorbell if the device asked for
+ * it. Returns true if it notified. */
+bool virtq_publish(struct virtq *vq);
+
+/* Reclaim the next chain the device finished with: returns its head id and
+ * stores the written length in *len. -EAGAIN if there is none; -EIO if the
+ * entry named a descriptor the device does not own (it is skipped and
+ * counted in stats.bad_used). */
+int virtq_get_used(struct virtq *vq, uint32_t *len);
+/* Are there used entries not yet reclaimed? */
+bool virtq_has_used(const struct virtq *vq);
+
+/* Ask the device not to interrupt for this queue. Safe in IRQ context. */
+void virtq_irq_disable(struct virtq *vq);
+/* Ask for an interrupt at the next used entry, then re-check: returns true
+ * if entries arrived meanwhile (virtio 1.1 §2.7.10 note), in which case
+ * the caller must poll instead of waiting for an interrupt. */
+bool virtq_irq_enable(struct virtq *vq);
+
+#endif

@@ -1,0 +1,388 @@
+/* Connections over lwIP's raw TCP API (model: lwIP tcpecho_raw.c). lwIP
+ * callbacks run in the net poller (or in whichever task is inside lwIP) and
+ * do no protocol work: they queue data and state on the struct conn and
+ * wake the task parked on it.
+ *
+ * Received data is copied out of lwIP's pbufs at once into a per-connection
+ * ring of TCP_WND bytes (allocated when data arrives, freed when drained):
+ * pool pbufs are needed to receive anything, ACKs included, so a
+ * connection whose task is busy writing must not sit on them. The window
+ * guarantees the ring never overflows: lwIP trims segments to it, and it
+ * reopens only as conn_read consumes (tcp_recved).
+ *
+ * Ownership: a struct conn belongs to its listener's backlog until
+ * accepted, then to the task that accepted it until conn_close/abort. The
+ * tcp_pcb belongs to lwIP; c->pcb is cleared when lwIP frees it (err
+ * callback) or when we hand it back (close/abort). */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernel/clock.h"
+#include "../kernel/list.h"
+#include "../kernel/log.h"
+#include "../kernel/sched.h"
+#include "conn.h"
+#include "lwip/tcp.h"
+
+#define MEM_RETRY_NS NSEC_PER_MSEC /* back-off when lwIP's heap is exhausted */
+
+#define RING_SIZE TCP_WND
+
+struct conn {
+	struct tcp_pcb *pcb;
+	uint8_t *ring;          /* RING_SIZE bytes of received, unread data; NULL when empty */
+	uint32_t ring_head, ring_len;
+	bool rx_eof;            /* the peer's FIN arrived */
+	bool wr_shut;           /* we sent FIN */
+	int err;                /* sticky error, 0 while healthy */
+	struct waitq rwq, wwq;  /* readers / writers parked on this connection */
+	struct listener *backlog_of; /* set while queued, unaccepted */
+	struct list_node link;  /* free pool or listener backlog */
+	uint32_t peer_ip;
+	uint16_t peer_port;
+};
+
+struct listener {
+	struct tcp_pcb *pcb;
+	struct list_node backlog;
+	int queued, max_queued;
+	struct waitq wq;
+};
+
+static struct conn *pool;
+static struct list_node free_conns = LIST_INIT(free_conns);
+static struct conn_stats stats;
+
+int conn_init(int max_conns)
+{
+	pool = calloc((size_t)max_conns, sizeof *pool);
+	if (!pool)
+		return -ENOMEM;
+	for (int i = 0; i < max_conns; i++)
+		list_push_back(&free_conns, &pool[i].link);
+	stats.pool_size = (uint32_t)max_conns;
+	return 0;
+}
+
+static struct conn *conn_alloc(void)
+{
+	struct list_node *n = list_pop_front(&free_conns);
+	if (!n)
+		return NULL;
+	struct conn *c = list_entry(n, struct conn, link);
+	memset(c, 0, sizeof *c);
+	list_init(&c->link);
+	waitq_init(&c->rwq);
+	waitq_init(&c->wwq);
+	stats.in_use++;
+	return c;
+}
+
+static void conn_release(struct conn *c)
+{
+	free(c->ring);
+	c->ring = NULL;
+	stats.in_use--;
+	list_push_back(&free_conns, &c->link);
+}
+
+static void wake_all(struct conn *c)
+{
+	waitq_wake_all(&c->rwq);
+	waitq_wake_all(&c->wwq);
+}
+
+/* Detach from the pcb: after this lwIP calls none of our callbacks. */
+static void unhook(struct tcp_pcb *pcb)
+{
+	tcp_arg(pcb, NULL);
+	tcp_recv(pcb, NULL);
+	tcp_sent(pcb, NULL);
+	tcp_err(pcb, NULL);
+}
+
+/* ---- lwIP callbacks (no blocking, no protocol work) ---- */
+
+/* Append a pbuf chain to the ring (the caller checked the room). */
+static void ring_put(struct conn *c, struct pbuf *p)
+{
+	uint32_t tail = (c->ring_head + c->ring_len) % RING_SIZE;
+	uint32_t first = RING_SIZE - tail < p->tot_len ? RING_SIZE - tail : p->tot_len;
+	pbuf_copy_partial(p, c->ring + tail, (u16_t)first, 0);
+	pbuf_copy_partial(p, c->ring, (u16_t)(p->tot_len - first), (u16_t)first);
+	c->ring_len += p->tot_len;
+}
+
+static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
+{
+	(void)pcb;
+	(void)err; /* always ERR_OK in lwIP 2.1 */
+	struct conn *c = arg;
+	if (!p) {
+		c->rx_eof = true;
+	} else {
+		if (c->ring_len + p->tot_len > RING_SIZE) { /* the peer ignored our window */
+			stats.rx_overflow++;
+			pbuf_free(p);
+			tcp_abort(c->pcb); /* calls on_err */
+			return ERR_ABRT;
+		}
+		if (!c->ring && !(c->ring = malloc(RING_SIZE))) {
+			stats.rx_nomem++;
+			return ERR_MEM; /* lwIP keeps the data and offers it again later */
+		}
+		ring_put(c, p);
+		pbuf_free(p);
+	}
+	waitq_wake_all(&c->rwq);
+	return ERR_OK;
+}
+
+static err_t on_sent(void *arg, struct tcp_pcb *pcb, u16_t len)
+{
+	(void)pcb;
+	(void)len;
+	waitq_wake_all(&((struct conn *)arg)->wwq);
+	return ERR_OK;
+}
+
+/* lwIP has already freed the pcb. */
+static void on_err(void *arg, err_t err)
+{
+	struct conn *c = arg;
+	c->pcb = NULL;
+	c->err = err == ERR_RST ? -ECONNRESET : -ECONNABORTED;
+	if (err == ERR_RST)
+		stats.resets++;
+	else
+		stats.aborts++;
+	if (c->backlog_of) { /* nobody owns it yet */
+		c->backlog_of->queued--;
+		list_remove(&c->link);
+		conn_release(c);
+		return;
+	}
+	wake_all(c);
+}
+
+static err_t on_accept(void *arg, struct tcp_pcb *pcb, err_t err)
+{
+	struct listener *l = arg;
+	if (err != ERR_OK || !pcb)
+		return ERR_VAL;
+	struct conn *c = l->queued < l->max_queued ? conn_alloc() : NULL;
+	if (!c) {
+		if (l->queued >= l->max_queued)
+			stats.refused_backlog++;
+		else
+			stats.refused_pool++;
+		tcp_abort(pcb);
+		return ERR_ABRT;
+	}
+	c->pcb = pcb;
+	c->peer_ip = lwip_ntohl(ip4_addr_get_u32(&pcb->remote_ip));
+	c->peer_port = pcb->remote_port;
+	tcp_arg(pcb, c);
+	tcp_recv(pcb, on_recv);
+	tcp_sent(pcb, on_sent);
+	tcp_err(pcb, on_err);
+	/* Callers buffer whole responses and write them at once, so Nagle
+	 * would only delay the last segment of each. */
+	tcp_nagle_disable(pcb);
+	tcp_backlog_delayed(pcb); /* counts against the listener until accepted */
+	c->backlog_of = l;
+	list_push_back(&l->backlog, &c->link);
+	l->queued++;
+	stats.accepted++;
+	waitq_wake_one(&l->wq);
+	return ERR_OK;
+}
+
+/* ---- listening ---- */
+
+int conn_listen(uint16_t port, int backlog, struct listener **out)
+{
+	struct listener *l = calloc(1, sizeof *l);
+	struct tcp_pcb *pcb = tcp_new();
+	if (!l || !pcb) {
+		free(l);
+		if (pcb)
+			tcp_abort(pcb);
+		return -ENOMEM;
+	}
+	if (tcp_bind(pcb, IP_ANY_TYPE, port) != ERR_OK) {
+		tcp_abort(pcb);
+		free(l);
+		return -EADDRINUSE;
+	}
+	l->pcb = tcp_listen_with_backlog(pcb, (u8_t)(backlog > 255 ? 255 : backlog));
+	if (!l->pcb) {
+		tcp_abort(pcb);
+		free(l);
+		return -ENOMEM;
+	}
+	list_init(&l->backlog);
+	waitq_init(&l->wq);
+	l->max_queued = backlog;
+	tcp_arg(l->pcb, l);
+	tcp_accept(l->pcb, on_accept);
+	*out = l;
+	return 0;
+}
+
+int conn_accept(struct listener *l, struct conn **out, uint64_t deadline)
+{
+	while (list_empty(&l->backlog))
+		if (waitq_wait(&l->wq, deadline) == -ETIMEDOUT)
+			return -ETIMEDOUT;
+	struct conn *c = list_entry(list_pop_front(&l->backlog), struct conn, link);
+	l->queued--;
+	c->backlog_of = NULL;
+	tcp_backlog_accepted(c->pcb);
+	*out = c;
+	return 0;
+}
+
+void conn_listener_close(struct listener *l)
+{
+	while (!list_empty(&l->backlog)) {
+		struct conn *c = list_entry(list_pop_front(&l->backlog), struct conn, link);
+		c->backlog_of = NULL;
+		conn_abort(c);
+	}
+	tcp_arg(l->pcb, NULL);
+	tcp_accept(l->pcb, NULL);
+	tcp_close(l->pcb); /* a listening pcb closes at once */
+	free(l);
+}
+
+/* ---- data ---- */
+
+/* Tell lwIP the application consumed n bytes, reopening the window. */
+static void ack_consumed(struct conn *c, size_t n)
+{
+	for (; c->pcb && n; n -= n > 0xffff ? 0xffff : n)
+		tcp_recved(c->pcb, (u16_t)(n > 0xffff ? 0xffff : n));
+}
+
+/* Copy up to len bytes out of the ring; an emptied ring is freed, so an
+ * idle connection holds no buffer. */
+static size_t ring_get(struct conn *c, uint8_t *buf, size_t len)
+{
+	size_t n = len < c->ring_len ? len : c->ring_len;
+	size_t first = RING_SIZE - c->ring_head < n ? RING_SIZE - c->ring_head : n;
+	memcpy(buf, c->ring + c->ring_head, first);
+	memcpy(buf + first, c->ring, n - first);
+	c->ring_head = (uint32_t)((c->ring_head + n) % RING_SIZE);
+	c->ring_len -= (uint32_t)n;
+	if (!c->ring_len) {
+		free(c->ring);
+		c->ring = NULL;
+		c->ring_head = 0;
+	}
+	return n;
+}
+
+ssize_t conn_read(struct conn *c, void *buf, size_t len, uint64_t deadline)
+{
+	for (;;) {
+		if (c->ring_len) {
+			size_t n = ring_get(c, buf, len);
+			ack_consumed(c, n);
+			return (ssize_t)n;
+		}
+		if (c->rx_eof)
+			return 0;
+		if (c->err)
+			return c->err;
+		if (!c->pcb)
+			return -ENOTCONN;
+		if (waitq_wait(&c->rwq, deadline) == -ETIMEDOUT)
+			return -ETIMEDOUT;
+	}
+}
+
+/* Park until lwIP has room for more output. With nothing in flight no
+ * sent callback will come, so a shortage of lwIP memory is waited out in
+ * short sleeps instead. */
+static int wait_for_room(struct conn *c, uint64_t deadline)
+{
+	tcp_output(c->pcb);
+	uint64_t until = deadline;
+	if (!c->pcb->unacked && !c->pcb->unsent) {
+		until = clock_now() + MEM_RETRY_NS;
+		if (deadline && deadline < until)
+			until = deadline;
+	}
+	int r = waitq_wait(&c->wwq, until);
+	return r == -ETIMEDOUT && deadline && clock_now() >= deadline ? -ETIMEDOUT : 0;
+}
+
+ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadline)
+{
+	const uint8_t *p = buf;
+	size_t done = 0;
+	while (done < len) {
+		if (c->err)
+			return c->err;
+		if (!c->pcb || c->wr_shut)
+			return -ENOTCONN;
+		size_t room = tcp_sndbuf(c->pcb);
+		size_t n = len - done < room ? len - done : room;
+		err_t err = n && tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN
+				    ? tcp_write(c->pcb, p + done, (u16_t)n,
+						TCP_WRITE_FLAG_COPY | (done + n < len ? TCP_WRITE_FLAG_MORE : 0))
+				    : ERR_MEM;
+		if (err == ERR_OK) {
+			done += n;
+			continue;
+		}
+		if (err != ERR_MEM)
+			return -ECONNABORTED;
+		if (wait_for_room(c, deadline) < 0)
+			return -ETIMEDOUT;
+	}
+	if (c->pcb)
+		tcp_output(c->pcb);
+	return (ssize_t)done;
+}
+
+int conn_shutdown(struct conn *c)
+{
+	if (!c->pcb)
+		return c->err ? c->err : -ENOTCONN;
+	c->wr_shut = true;
+	return tcp_shutdown(c->pcb, 0, 1) == ERR_OK ? 0 : -ENOMEM;
+}
+
+void conn_close(struct conn *c)
+{
+	if (c->pcb) {
+		ack_consumed(c, c->ring_len); /* unread data is dropped, but FIN, not RST */
+		unhook(c->pcb);
+		if (tcp_close(c->pcb) != ERR_OK) /* only ERR_MEM: no memory for the FIN */
+			tcp_abort(c->pcb);
+		c->pcb = NULL;
+	}
+	conn_release(c);
+}
+
+void conn_abort(struct conn *c)
+{
+	if (c->pcb) {
+		unhook(c->pcb);
+		tcp_abort(c->pcb);
+		c->pcb = NULL;
+	}
+	conn_release(c);
+}
+
+void conn_peer(const struct conn *c, uint32_t *ip, uint16_t *port)
+{
+	*ip = c->peer_ip;
+	*port = c->peer_port;
+}
+
+void conn_get_stats(struct conn_stats *out) { *out = stats; }

@@ -1,0 +1,61 @@
+/* Blocking TCP connections for tasks: the netpoller analogue. A task that
+ * reads parks on the connection until lwIP's recv callback or its
+ * deadline wakes it; a writer parks while the send buffer is full.
+ *
+ * Deadlines are absolute clock_now() times; 0 means none. Errors are
+ * negative errno values and are sticky: once a connection reports
+ * -ECONNRESET, every later call does too.
+ *
+ *   -ETIMEDOUT    the deadline passed (the connection is still usable)
+ *   -ECONNRESET   the peer reset the connection
+ *   -ECONNABORTED lwIP gave up on it (retransmission limit, out of memory)
+ *   -ENOTCONN     it was shut down or closed on this side
+ *   -ENOMEM       no memory to queue data (after waiting to the deadline)
+ *
+ * The API is byte-stream only (read/write/shutdown/close), so a TLS layer
+ * can wrap it with the same shape. */
+#ifndef KEEL_CONN_H
+#define KEEL_CONN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct conn;
+struct listener;
+
+/* Listen on port (all addresses). backlog bounds connections accepted by
+ * lwIP but not yet by conn_accept; beyond it, new ones are reset. */
+int conn_listen(uint16_t port, int backlog, struct listener **out);
+int conn_accept(struct listener *l, struct conn **out, uint64_t deadline);
+/* Stop listening; connections already in the backlog are reset. */
+void conn_listener_close(struct listener *l);
+
+/* Read at most len bytes: > 0 bytes read, 0 at end of stream (the peer
+ * closed its side), < 0 error. */
+ssize_t conn_read(struct conn *c, void *buf, size_t len, uint64_t deadline);
+/* Write all len bytes (parks while the send buffer is full): len, or < 0.
+ * On -ETIMEDOUT an unknown prefix may have been queued. */
+ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadline);
+/* Send FIN after queued data; reads still work. */
+int conn_shutdown(struct conn *c);
+/* Graceful close: unread data is discarded (and acknowledged, so the peer
+ * sees FIN, not RST); queued output is still delivered by lwIP. Frees c. */
+void conn_close(struct conn *c);
+/* Reset the connection (RST) and free c. */
+void conn_abort(struct conn *c);
+
+/* Peer address (IPv4, host byte order) and port. */
+void conn_peer(const struct conn *c, uint32_t *ip, uint16_t *port);
+
+struct conn_stats {
+	uint32_t pool_size, in_use;
+	uint64_t accepted, refused_backlog, refused_pool, resets, aborts;
+	uint64_t rx_nomem;    /* data deferred: no memory for a receive ring */
+	uint64_t rx_overflow; /* peer overran our window: connection reset */
+};
+void conn_get_stats(struct conn_stats *out);
+/* Size the connection pool (called once by net_init). */
+int conn_init(int max_conns);
+
+#endif

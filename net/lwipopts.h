@@ -1,0 +1,92 @@
+/* lwIP configuration: Keel's one network config header. Every value that
+ * differs from lwIP's default (src/include/lwip/opt.h) is here with the
+ * reason; net_init() prints the pool sizes at boot.
+ *
+ * Memory budget at these sizes: see the boot line "keel: net: pools: ...". */
+#ifndef KEEL_LWIPOPTS_H
+#define KEEL_LWIPOPTS_H
+
+/* --- platform ---------------------------------------------------------- */
+
+/* No OS threads: the net poller task drives lwIP through the raw API, and
+ * the cooperative scheduler guarantees only one task is inside lwIP at a
+ * time. IRQ handlers never call lwIP, so no lightweight protection. */
+#define NO_SYS 1
+#define SYS_LIGHTWEIGHT_PROT 0
+#define LWIP_SOCKET 0
+#define LWIP_NETCONN 0
+#define LWIP_ERRNO_STDINCLUDE 1
+#define MEM_ALIGNMENT 8
+#define LWIP_CHKSUM_ALGORITHM 3
+
+/* --- memory: static pools, sized here, nothing grows at run time -------- */
+
+/* Maximum concurrent TCP connections; the issue asks for 1,000 served at
+ * once, plus headroom for connections in TIME_WAIT, which lwIP recycles
+ * (oldest first) when the pool runs out. */
+#define KEEL_MAX_TCP 1100
+#define MEMP_NUM_TCP_PCB KEEL_MAX_TCP
+#define MEMP_NUM_TCP_PCB_LISTEN 8
+/* Queued TCP segments (unsent + unacked + out-of-order) across all
+ * connections. */
+#define MEMP_NUM_TCP_SEG 2048
+/* Heap for PBUF_RAM: data copied in by tcp_write, ARP queue, replies. */
+#define MEM_SIZE (512 * 1024)
+/* Receive buffers: one pool pbuf holds one whole Ethernet frame, so the
+ * NIC driver copies each frame into exactly one pbuf. */
+#define PBUF_POOL_SIZE 512
+#define PBUF_POOL_BUFSIZE 1536
+#define MEMP_NUM_PBUF 64
+#define MEMP_NUM_ARP_QUEUE 64
+#define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
+
+/* --- protocols ----------------------------------------------------------- */
+
+#define LWIP_ARP 1
+#define ETHARP_SUPPORT_STATIC_ENTRIES 0
+#define LWIP_ICMP 1
+#define LWIP_RAW 0
+#define LWIP_UDP 1 /* DHCP */
+#define LWIP_DHCP 1
+/* The ARP probe before using a DHCP lease costs seconds at boot; the
+ * DHCP server already checked the address. */
+#define DHCP_DOES_ARP_CHECK 0
+#define LWIP_AUTOIP 0
+#define LWIP_IGMP 0
+#define LWIP_DNS 0
+#define LWIP_IPV6 0
+#define LWIP_NETIF_STATUS_CALLBACK 1
+#define LWIP_NETIF_LINK_CALLBACK 1
+
+/* --- TCP ----------------------------------------------------------------- */
+
+#define LWIP_TCP 1
+#define TCP_MSS 1460
+/* 8 segments in flight each way: enough to fill the virtual link at the
+ * latencies QEMU gives, small enough that 1,000 connections fit. */
+#define TCP_WND (8 * TCP_MSS)
+#define TCP_SND_BUF (8 * TCP_MSS)
+#define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)
+#define TCP_QUEUE_OOSEQ 1
+#define TCP_LISTEN_BACKLOG 1
+#define TCP_DEFAULT_LISTEN_BACKLOG 255
+#define LWIP_TCP_KEEPALIVE 1
+/* Allocate a little extra at the end of tcp_write copies so small writes
+ * coalesce into one segment. */
+#define TCP_OVERSIZE TCP_MSS
+
+/* --- statistics (exported by /metrics) ------------------------------------ */
+
+#define LWIP_STATS 1
+#define LWIP_STATS_DISPLAY 0
+#define LINK_STATS 1
+#define ETHARP_STATS 1
+#define IP_STATS 1
+#define ICMP_STATS 1
+#define UDP_STATS 0
+#define TCP_STATS 1
+#define MEM_STATS 1
+#define MEMP_STATS 1
+#define SYS_STATS 0
+
+#endif

@@ -1,0 +1,209 @@
+/* lwIP glue: the netif over struct netdev and the net poller task, the
+ * NO_SYS main loop of lwIP's doc/NO_SYS_SampleCode.c moved into a task:
+ *
+ *   drain RX into pool pbufs -> netif->input -> sys_check_timeouts ->
+ *   unmask the NIC's interrupt -> park until the IRQ or the next lwIP
+ *   timer.
+ *
+ * lwIP is not reentrant; the cooperative scheduler guarantees that only
+ * one task is ever inside it, and IRQ handlers never call it. */
+#include <errno.h>
+#include <string.h>
+
+#include "../kernel/clock.h"
+#include "../kernel/cmdline.h"
+#include "../kernel/cpu.h"
+#include "../kernel/log.h"
+#include "../kernel/sched.h"
+#include "lwip/dhcp.h"
+#include "lwip/etharp.h"
+#include "lwip/init.h"
+#include "lwip/ip4_addr.h"
+#include "lwip/netif.h"
+#include "lwip/pbuf.h"
+#include "lwip/tcp.h"
+#include "lwip/timeouts.h"
+#include "conn.h"
+#include "net.h"
+#include "netdev.h"
+#include "netif/ethernet.h"
+
+#define RX_BUDGET 64             /* frames per poll before yielding to other tasks */
+#define TX_GATHER_MAX 16         /* pbufs per frame: TCP sends 2-3 */
+#define TX_WAIT_NS (100 * NSEC_PER_MSEC)
+
+static struct netif netif;
+static struct netdev *dev;
+static struct net_counters counters;
+static struct waitq ready_wq = WAITQ_INIT(ready_wq);
+
+/* Send one frame. Called inside lwIP from whichever task is running it;
+ * a full TX ring is waited out here (spinning: lwIP cannot be left
+ * mid-call), bounded so a wedged device costs a drop, not a hang. */
+static err_t linkoutput(struct netif *nif, struct pbuf *p)
+{
+	(void)nif;
+	struct netdev_seg segs[TX_GATHER_MAX];
+	int n = 0;
+	for (struct pbuf *q = p; q; q = q->next) {
+		if (n == TX_GATHER_MAX) {
+			counters.tx_chain_long++;
+			dev->stats.tx_dropped++;
+			return ERR_BUF;
+		}
+		segs[n++] = (struct netdev_seg){ q->payload, q->len };
+	}
+	uint64_t deadline = 0;
+	for (;;) {
+		int err = dev->ops->tx(dev, segs, n);
+		if (err == 0)
+			return ERR_OK;
+		if (err != -EAGAIN)
+			return ERR_IF; /* the driver counted it */
+		if (!deadline)
+			deadline = clock_now() + TX_WAIT_NS;
+		else if (clock_now() > deadline) {
+			counters.tx_timeouts++;
+			dev->stats.tx_dropped++;
+			return ERR_IF; /* TCP retransmits; other protocols lose the frame */
+		}
+		cpu_relax();
+	}
+}
+
+static err_t netif_setup(struct netif *nif)
+{
+	nif->name[0] = 'e';
+	nif->name[1] = 'n';
+	nif->mtu = 1500;
+	nif->hwaddr_len = ETH_HWADDR_LEN;
+	memcpy(nif->hwaddr, dev->mac, ETH_HWADDR_LEN);
+	nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
+	nif->output = etharp_output;
+	nif->linkoutput = linkoutput;
+	return ERR_OK;
+}
+
+static void on_status(struct netif *nif)
+{
+	if (ip4_addr_isany_val(*netif_ip4_addr(nif)))
+		return;
+	char ip[16], mask[16], gw[16];
+	ip4addr_ntoa_r(netif_ip4_addr(nif), ip, sizeof ip);
+	ip4addr_ntoa_r(netif_ip4_netmask(nif), mask, sizeof mask);
+	ip4addr_ntoa_r(netif_ip4_gw(nif), gw, sizeof gw);
+	log_info("net", "address %s netmask %s gateway %s (%s)", ip, mask, gw,
+		 dhcp_supplied_address(nif) ? "dhcp" : "static");
+	waitq_wake_all(&ready_wq);
+}
+
+enum rx_result { RX_DRAINED, RX_MORE, RX_NO_PBUF };
+
+/* Move up to RX_BUDGET frames from the ring into lwIP. */
+static enum rx_result rx_batch(void)
+{
+	for (int i = 0; i < RX_BUDGET; i++) {
+		struct pbuf *p = pbuf_alloc(PBUF_RAW, NETDEV_FRAME_MAX, PBUF_POOL);
+		if (!p) {
+			/* Frames stay in the ring (the device applies backpressure)
+			 * until reassembly or out-of-order queues give pbufs back. */
+			counters.rx_no_pbuf++;
+			return RX_NO_PBUF;
+		}
+		int len = dev->ops->rx(dev, p->payload, p->len);
+		if (len <= 0) {
+			pbuf_free(p);
+			return RX_DRAINED;
+		}
+		pbuf_realloc(p, (u16_t)len);
+		if (netif.input(p, &netif) != ERR_OK) {
+			counters.rx_input_err++;
+			pbuf_free(p);
+		}
+	}
+	return RX_MORE;
+}
+
+static void track_link(void)
+{
+	if (dev->link_up && !netif_is_link_up(&netif)) {
+		log_info("net", "link up");
+		netif_set_link_up(&netif);
+	} else if (!dev->link_up && netif_is_link_up(&netif)) {
+		log_warn("net", "link down");
+		netif_set_link_down(&netif);
+	}
+}
+
+static void poller(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		counters.polls++;
+		enum rx_result rx = rx_batch();
+		sys_check_timeouts();
+		track_link();
+		if (rx == RX_MORE) {
+			sched_yield();
+			continue;
+		}
+		if (rx == RX_NO_PBUF) {
+			sched_sleep(NSEC_PER_MSEC);
+			continue;
+		}
+		uint32_t ms = sys_timeouts_sleeptime();
+		uint64_t deadline = ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE ? 0 : clock_now() + ms * NSEC_PER_MSEC + 1;
+		uint64_t f = irq_save(); /* the IRQ's wake must find us parked */
+		if (!dev->ops->irq_rearm(dev))
+			waitq_wait(&dev->wq, deadline);
+		irq_restore(f);
+	}
+}
+
+static void log_pools(void)
+{
+	log_info("net", "pools: %d TCP PCBs, %d listeners, %d segments, %d pbufs x %d B, heap %d KiB, window %d B",
+		 MEMP_NUM_TCP_PCB, MEMP_NUM_TCP_PCB_LISTEN, MEMP_NUM_TCP_SEG, PBUF_POOL_SIZE, PBUF_POOL_BUFSIZE,
+		 MEM_SIZE / 1024, TCP_WND);
+}
+
+int net_init(const struct cmdline *c)
+{
+	dev = netdev_get();
+	if (!dev)
+		return -ENODEV;
+	lwip_init();
+	if (conn_init(MEMP_NUM_TCP_PCB) < 0)
+		return -ENOMEM;
+	log_pools();
+	ip4_addr_t ip = { 0 }, mask = { 0 }, gw = { 0 };
+	if (!c->ip_dhcp) {
+		ip.addr = lwip_htonl(c->ip.addr);
+		mask.addr = lwip_htonl(c->ip.prefix ? 0xffffffffu << (32 - c->ip.prefix) : 0);
+		gw.addr = lwip_htonl(c->gw);
+	}
+	netif_add(&netif, &ip, &mask, &gw, NULL, netif_setup, ethernet_input);
+	netif_set_status_callback(&netif, on_status);
+	netif_set_default(&netif);
+	netif_set_up(&netif);
+	track_link();
+	if (c->ip_dhcp) {
+		log_info("net", "requesting an address by DHCP");
+		dhcp_start(&netif);
+	}
+	if (!task_spawn("net-poller", poller, NULL, 0))
+		return -ENOMEM;
+	return 0;
+}
+
+int net_wait_ready(uint64_t deadline)
+{
+	while (ip4_addr_isany_val(*netif_ip4_addr(&netif)))
+		if (waitq_wait(&ready_wq, deadline) == -ETIMEDOUT)
+			return -ETIMEDOUT;
+	return 0;
+}
+
+uint32_t net_ipv4_addr(void) { return ip4_addr_get_u32(netif_ip4_addr(&netif)); }
+
+void net_get_counters(struct net_counters *out) { *out = counters; }

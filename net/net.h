@@ -1,0 +1,27 @@
+/* The network stack: lwIP (NO_SYS, raw API) on the registered netdev,
+ * driven by one net poller task. */
+#ifndef KEEL_NET_H
+#define KEEL_NET_H
+
+#include <stdint.h>
+
+struct cmdline;
+
+/* Bring up lwIP on the NIC found by netdev_probe(): static address or
+ * DHCP per the command line, then start the poller. -ENODEV without NIC. */
+int net_init(const struct cmdline *c);
+/* Wait until the interface has an IPv4 address; 0 or -ETIMEDOUT. */
+int net_wait_ready(uint64_t deadline);
+/* Interface address in network byte order (0 before DHCP completes). */
+uint32_t net_ipv4_addr(void);
+
+struct net_counters {
+	uint64_t rx_no_pbuf;    /* RX frames left in the ring: pbuf pool empty */
+	uint64_t rx_input_err;  /* frames lwIP refused (counted, freed) */
+	uint64_t tx_chain_long; /* pbuf chains too long to gather (dropped) */
+	uint64_t tx_timeouts;   /* TX ring stayed full past the wait bound */
+	uint64_t polls;
+};
+void net_get_counters(struct net_counters *out);
+
+#endif

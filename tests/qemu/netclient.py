@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Traffic for the guest's echo (port 7) and stats (port 9) services. Runs
+inside the test's network namespace (netns.py); talks only to the guest.
+Every socket has a timeout. Prints one JSON object; exits 0 on success.
+
+  netclient.py stats
+  netclient.py echo CLIENTS SMALL_BYTES LARGE_BYTES LARGE_CLIENTS
+  netclient.py sequential COUNT
+"""
+import hashlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+GUEST = "10.0.2.15"
+TIMEOUT = 60
+
+
+def stats():
+    with socket.create_connection((GUEST, 9), timeout=TIMEOUT) as s:
+        data = b""
+        while chunk := s.recv(4096):
+            data += chunk
+    return dict(kv.split("=", 1) for kv in data.decode().split())
+
+
+def echo_one(size, seed, results, i):
+    """Send `size` pseudo-random bytes while reading the echo concurrently
+    (a full duplex stream must never deadlock); compare digests."""
+    payload = hashlib.shake_256(seed.to_bytes(4, "little")).digest(size)
+    got = hashlib.sha256()
+    received = 0
+    try:
+        with socket.create_connection((GUEST, 7), timeout=TIMEOUT) as s:
+            def send():
+                s.sendall(payload)
+                s.shutdown(socket.SHUT_WR)
+            t = threading.Thread(target=send)
+            t.start()
+            while chunk := s.recv(65536):
+                got.update(chunk)
+                received += len(chunk)
+            t.join(TIMEOUT)
+        ok = received == size and got.digest() == hashlib.sha256(payload).digest()
+        results[i] = True if ok else f"client {i}: {received} of {size} bytes echoed" + \
+            ("" if received != size else ", content differs")
+    except OSError as e:
+        results[i] = f"{type(e).__name__}: {e}"
+
+
+def echo(clients, small, large, nlarge):
+    results = [None] * clients
+    start = time.monotonic()
+    threads = [threading.Thread(target=echo_one, args=(large if i < nlarge else small, i, results, i))
+               for i in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(TIMEOUT * 4)
+    secs = time.monotonic() - start
+    total = 2 * (nlarge * large + (clients - nlarge) * small)
+    bad = [r for r in results if r is not True]
+    return {"ok": not bad, "failed": len(bad), "errors": [str(b) for b in bad[:5]],
+            "seconds": round(secs, 2), "MB_per_s": round(total / secs / 1e6, 2)}
+
+
+def sequential(count):
+    failed, errors = 0, []
+    start = time.monotonic()
+    for i in range(count):
+        msg = i.to_bytes(4, "little") * 8
+        try:
+            with socket.create_connection((GUEST, 7), timeout=TIMEOUT) as s:
+                s.sendall(msg)
+                s.shutdown(socket.SHUT_WR)
+                data = b""
+                while chunk := s.recv(64):
+                    data += chunk
+            if data != msg:
+                failed += 1
+        except OSError as e:
+            failed += 1
+            if len(errors) < 5:
+                errors.append(f"{i}: {e}")
+    secs = time.monotonic() - start
+    return {"ok": failed == 0, "failed": failed, "errors": errors, "seconds": round(secs, 2),
+            "conns_per_s": round(count / secs, 1)}
+
+
+def main():
+    cmd, args = sys.argv[1], [int(a) for a in sys.argv[2:]]
+    result = {"stats": lambda: {"ok": True, **stats()}, "echo": lambda: echo(*args),
+              "sequential": lambda: sequential(*args)}[cmd]()
+    print(json.dumps(result))
+    return 0 if result["ok"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
