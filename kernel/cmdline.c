@@ -70,6 +70,16 @@ static const struct option options[] = {
         "invalid value (want off|err|warn|info|debug), ignored"),
     ROW("test", parse_str, test,
         "invalid value (want 0..31 printable characters), ignored"),
+    NUM("read_header_timeout", read_header_timeout, 1, 3600),
+    NUM("read_timeout", read_timeout, 1, 86400),
+    NUM("write_timeout", write_timeout, 1, 86400),
+    NUM("idle_timeout", idle_timeout, 1, 86400),
+    NUM("handler_timeout", handler_timeout, 1, 86400),
+    NUM("shutdown_timeout", shutdown_timeout, 0, 3600),
+    NUM("max_conns", max_conns, 1, 1000000),
+    NUM("max_header_bytes", max_header_bytes, 1024, 1048576),
+    NUM("max_uri", max_uri, 64, 1048576),
+    NUM("max_body", max_body, 0, 4294967295u),
 };
 
 /* Index = log level, so the order here is the numeric contract. */
@@ -82,6 +92,16 @@ void cmdline_defaults(struct cmdline *c)
     c->ip_dhcp = true;
     c->port = 80;
     c->log_level = 3;
+    c->read_header_timeout = 5;
+    c->read_timeout = 30;
+    c->write_timeout = 30;
+    c->idle_timeout = 60;
+    c->handler_timeout = 10;
+    c->shutdown_timeout = 5;
+    c->max_conns = 1000;
+    c->max_header_bytes = 65536;
+    c->max_uri = 8192;
+    c->max_body = 1048576;
 }
 
 static void *field_of(const struct option *o, struct cmdline *c)

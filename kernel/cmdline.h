@@ -37,6 +37,18 @@ struct cmdline {
     uint16_t port;          /* port=N, 1..65535, default 80 */
     int log_level;          /* log=off|err|warn|info|debug -> 0..4, default 3 */
     char test[32];          /* test=NAME, printable ASCII, "" by default */
+    /* HTTP server timeouts (seconds) and limits; defaults in
+     * cmdline_defaults() match http_config_defaults(). */
+    uint32_t read_header_timeout; /* first byte to end of head, 5 */
+    uint32_t read_timeout;        /* whole request, 30 */
+    uint32_t write_timeout;       /* whole response, 30 */
+    uint32_t idle_timeout;        /* keep-alive wait, 60 */
+    uint32_t handler_timeout;     /* handler run time -> 503, 10 */
+    uint32_t shutdown_timeout;    /* in-flight grace at power-off, 5 */
+    uint32_t max_conns;           /* open connections, 1000 */
+    uint32_t max_header_bytes;    /* -> 431, 65536 */
+    uint32_t max_uri;             /* -> 414, 8192 */
+    uint32_t max_body;            /* default request body limit -> 413, 1 MiB */
     /* New options: add the field here, its default in cmdline_defaults(),
      * and one row in the option table in cmdline.c. */
 };

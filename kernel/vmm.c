@@ -36,6 +36,9 @@ static uint64_t *pml4;
 static uint64_t nx;
 static uint64_t window_next = WINDOW_BASE, stack_next = STACK_BASE;
 
+/* Freed stacks stay mapped in a cache for the next spawn (a connection's
+ * task is born and dies per connection). The cache keeps the peak number
+ * of stacks: memory after a burst of N concurrent tasks stays N stacks. */
 struct free_stack {
 	struct free_stack *next;
 	size_t size;

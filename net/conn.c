@@ -36,6 +36,7 @@ struct conn {
 	uint32_t ring_head, ring_len;
 	bool rx_eof;            /* the peer's FIN arrived */
 	bool wr_shut;           /* we sent FIN */
+	bool cancelled;         /* conn_cancel_reads: no more waiting for data */
 	int err;                /* sticky error, 0 while healthy */
 	struct waitq rwq, wwq;  /* readers / writers parked on this connection */
 	struct listener *backlog_of; /* set while queued, unaccepted */
@@ -297,6 +298,8 @@ ssize_t conn_read(struct conn *c, void *buf, size_t len, uint64_t deadline)
 			return 0;
 		if (c->err)
 			return c->err;
+		if (c->cancelled)
+			return -ECANCELED;
 		if (!c->pcb)
 			return -ENOTCONN;
 		if (waitq_wait(&c->rwq, deadline) == -ETIMEDOUT)
@@ -377,6 +380,12 @@ void conn_abort(struct conn *c)
 		c->pcb = NULL;
 	}
 	conn_release(c);
+}
+
+void conn_cancel_reads(struct conn *c)
+{
+	c->cancelled = true;
+	waitq_wake_all(&c->rwq);
 }
 
 void conn_peer(const struct conn *c, uint32_t *ip, uint16_t *port)

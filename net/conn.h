@@ -11,6 +11,7 @@
  *   -ECONNABORTED lwIP gave up on it (retransmission limit, out of memory)
  *   -ENOTCONN     it was shut down or closed on this side
  *   -ENOMEM       no memory to queue data (after waiting to the deadline)
+ *   -ECANCELED    reads were cancelled (conn_cancel_reads)
  *
  * The API is byte-stream only (read/write/shutdown/close), so a TLS layer
  * can wrap it with the same shape. */
@@ -44,6 +45,10 @@ int conn_shutdown(struct conn *c);
 void conn_close(struct conn *c);
 /* Reset the connection (RST) and free c. */
 void conn_abort(struct conn *c);
+
+/* Make reads return -ECANCELED once the received data is consumed, and
+ * wake a reader parked now (graceful shutdown of idle connections). */
+void conn_cancel_reads(struct conn *c);
 
 /* Peer address (IPv4, host byte order) and port. */
 void conn_peer(const struct conn *c, uint32_t *ip, uint16_t *port);

@@ -33,6 +33,7 @@ HT_TOP := $(if $(filter $(CURDIR),$(HT_TOP)),,$(HT_TOP)/)
 test_cmdline_SRCS  := kernel/cmdline.c
 test_deadline_SRCS := kernel/deadline.c
 fuzz_cmdline_SRCS  := kernel/cmdline.c
+test_json_SRCS     := app/json.c
 
 # Optional libFuzzer dictionary per fuzz target: tokens without whitespace,
 # quotes or backslashes. Without whole addresses in it a 30-second run

@@ -2,6 +2,8 @@
  * tests/qemu/netclient.py through a tap in a network namespace:
  *   port 7  echo (RFC 862): every byte read is written back, until EOF
  *   port 9  stats: one line of key=value counters, then close
+ *   port 13 greeting: the server writes one line and closes first, so the
+ *           guest holds the TIME_WAIT state (lwIP must recycle those PCBs)
  * The suite never returns: QEMU is stopped with the power button. */
 #include <errno.h>
 #include <malloc.h>
@@ -54,6 +56,13 @@ static void stats_conn(struct conn *c)
 	conn_close(c);
 }
 
+static void greet_conn(struct conn *c)
+{
+	static const char line[] = "keel\n";
+	conn_write(c, line, sizeof line - 1, clock_now() + IO_TIMEOUT);
+	conn_close(c);
+}
+
 static void serve(uint16_t port, void (*handle)(struct conn *))
 {
 	struct listener *l;
@@ -87,6 +96,12 @@ static void stats_listener(void *arg)
 	serve(9, stats_conn);
 }
 
+static void greet_listener(void *arg)
+{
+	(void)arg;
+	serve(13, greet_conn);
+}
+
 void ktest_suite_echo(void)
 {
 	if (net_wait_ready(clock_now() + 30 * NSEC_PER_SEC) < 0) {
@@ -95,7 +110,8 @@ void ktest_suite_echo(void)
 	}
 	task_spawn("echo-listen", echo_listener, NULL, 0);
 	task_spawn("stats-listen", stats_listener, NULL, 0);
-	log_info("ktest", "echo ready on ports 7 and 9");
+	task_spawn("greet-listen", greet_listener, NULL, 0);
+	log_info("ktest", "echo ready on ports 7, 9 and 13");
 	for (;;)
 		sched_sleep(60 * NSEC_PER_SEC);
 }

@@ -6,6 +6,8 @@ Every socket has a timeout. Prints one JSON object; exits 0 on success.
   netclient.py stats
   netclient.py echo CLIENTS SMALL_BYTES LARGE_BYTES LARGE_CLIENTS
   netclient.py sequential COUNT
+  netclient.py greet COUNT          server closes first (TIME_WAIT in the guest)
+  netclient.py concurrent COUNT     COUNT connections open at once, each echoes
 """
 import hashlib
 import json
@@ -90,10 +92,57 @@ def sequential(count):
             "conns_per_s": round(count / secs, 1)}
 
 
+def greet(count):
+    failed, errors = 0, []
+    start = time.monotonic()
+    for i in range(count):
+        try:
+            with socket.create_connection((GUEST, 13), timeout=TIMEOUT) as s:
+                data = b""
+                while chunk := s.recv(64):
+                    data += chunk
+            failed += data != b"keel\n"
+        except OSError as e:
+            failed += 1
+            if len(errors) < 5:
+                errors.append(f"{i}: {e}")
+    secs = time.monotonic() - start
+    return {"ok": failed == 0, "failed": failed, "errors": errors, "seconds": round(secs, 2),
+            "conns_per_s": round(count / secs, 1)}
+
+
+def concurrent(count):
+    """Open all connections first, then echo one message on each: the guest
+    must hold `count` connections (and tasks) at once."""
+    socks, errors = [], []
+    for i in range(count):
+        try:
+            socks.append(socket.create_connection((GUEST, 7), timeout=TIMEOUT))
+        except OSError as e:
+            errors.append(f"connect {i}: {e}")
+            break
+    good = 0
+    for i, s in enumerate(socks):
+        msg = b"conn %d\n" % i
+        try:
+            s.sendall(msg)
+            data = b""
+            while len(data) < len(msg) and (chunk := s.recv(64)):
+                data += chunk
+            good += data == msg
+        except OSError as e:
+            if len(errors) < 5:
+                errors.append(f"echo {i}: {e}")
+    for s in socks:
+        s.close()
+    return {"ok": good == count, "served": good, "errors": errors}
+
+
 def main():
     cmd, args = sys.argv[1], [int(a) for a in sys.argv[2:]]
     result = {"stats": lambda: {"ok": True, **stats()}, "echo": lambda: echo(*args),
-              "sequential": lambda: sequential(*args)}[cmd]()
+              "sequential": lambda: sequential(*args), "greet": lambda: greet(*args),
+              "concurrent": lambda: concurrent(*args)}[cmd]()
     print(json.dumps(result))
     return 0 if result["ok"] else 1
 
