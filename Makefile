@@ -43,6 +43,7 @@ LWIP_SRCS := $(addprefix core/,def.c inet_chksum.c init.c ip.c mem.c memp.c neti
 LWIP_OBJS := $(patsubst %.c,$(BUILD)/obj/lwip/%.o,$(LWIP_SRCS))
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))
+SITE_OBJ := $(BUILD)/obj/gen/site.o
 CORE_OBJS := $(call obj,$(CORE_SRCS)) $(LWIP_OBJS)
 APP_OBJS := $(call obj,$(APP_SRCS))
 KTEST_OBJS := $(call obj,$(KTEST_SRCS))
@@ -56,10 +57,17 @@ $(TOOLS_STAMP): tools/install-tools.sh
 	tools/install-tools.sh
 	@touch $@
 
-$(PICOLIBC_LIB): tools/deps.lock tools/fetch-deps.sh tools/build-picolibc.sh | $(TOOLS_STAMP)
+FETCH_STAMP := $(DEPS)/.fetched
+$(FETCH_STAMP): tools/deps.lock tools/fetch-deps.sh | $(TOOLS_STAMP)
 	tools/fetch-deps.sh
+	@touch $@
+
+$(PICOLIBC_LIB): $(FETCH_STAMP) tools/build-picolibc.sh
 	tools/build-picolibc.sh
 	@touch $@
+
+# lwIP's sources appear when the fetch runs.
+$(addprefix $(LWIP)/src/,$(LWIP_SRCS)): $(FETCH_STAMP) ;
 
 deps: $(PICOLIBC_LIB)
 
@@ -86,6 +94,17 @@ $(BUILD)/obj/%.o: %.S
 	@$(CC) $(KERNEL_ASFLAGS) -c $< -o $@
 
 $(BUILD)/obj/kernel/main.o: $(BUILD)/gen/version.h
+
+# The static site, embedded in the image (http/static.c serves it).
+SITE_FILES := $(shell find images/site -type f)
+$(BUILD)/gen/site.c: tools/embed-site.py $(SITE_FILES)
+	@mkdir -p $(@D)
+	@echo "  SITE    images/site ($(words $(SITE_FILES)) files)"
+	@python3 tools/embed-site.py images/site $@
+
+$(SITE_OBJ): $(BUILD)/gen/site.c | $(PICOLIBC_LIB)
+	@mkdir -p $(@D)
+	@$(CC) $(KERNEL_CFLAGS) -I. -c $< -o $@
 
 $(BUILD)/kernel.ld: boot/kernel.ld boot/layout.h
 	@mkdir -p $(@D)

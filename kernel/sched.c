@@ -18,6 +18,7 @@
 #include "log.h"
 #include "mm.h"
 #include "panic.h"
+#include "recover.h"
 #include "sched.h"
 #include "trap.h"
 
@@ -38,6 +39,7 @@ struct task {
 	size_t stack_size;
 	uint32_t id;
 	char name[20];
+	struct recovery *recovery; /* innermost recover_point, or NULL */
 };
 
 extern void sched_switch(uint64_t *save_rsp, uint64_t next_rsp);
@@ -186,6 +188,22 @@ void sched_sleep_until(uint64_t deadline)
 void sched_sleep(uint64_t ns) { sched_sleep_until(clock_now() + ns); }
 
 const char *sched_current_name(void) { return current->name; }
+
+void recover_push(struct recovery *r)
+{
+	r->outer = current->recovery;
+	current->recovery = r;
+}
+
+void recover_done(struct recovery *r) { current->recovery = r->outer; }
+
+struct recovery *sched_take_recovery(void)
+{
+	struct recovery *r = current == &idle ? NULL : current->recovery;
+	if (r)
+		current->recovery = r->outer;
+	return r;
+}
 uint32_t sched_current_id(void) { return current->id; }
 
 void waitq_init(struct waitq *q) { list_init(&q->waiters); }

@@ -30,6 +30,9 @@ void sched_yield(void);
 void sched_sleep(uint64_t ns);
 void sched_sleep_until(uint64_t deadline); /* clock_now() time */
 const char *sched_current_name(void);
+/* For the trap handler: pop the current task's innermost recovery point
+ * (NULL if none, or in the idle task). */
+struct recovery *sched_take_recovery(void);
 uint32_t sched_current_id(void);
 
 /* Wait queue: tasks park on it until woken or their deadline passes.

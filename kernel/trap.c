@@ -4,12 +4,14 @@
  * interrupts go to the handler irq.c registered, then EOI. */
 #include <stdbool.h>
 #include <stddef.h>
+#include <setjmp.h>
 #include <stdint.h>
 
 #include "apic.h"
 #include "log.h"
 #include "mm.h"
 #include "panic.h"
+#include "recover.h"
 #include "sched.h"
 #include "trap.h"
 
@@ -93,7 +95,30 @@ void trap_backtrace_here(void)
 	backtrace((uint64_t)__builtin_return_address(0), (uint64_t)__builtin_frame_address(0));
 }
 
-static noreturn void fatal(const struct trap_frame *f)
+/* Runs in the faulting task after the trap returns here: unwind to its
+ * recovery point. */
+static noreturn void recover_trampoline(struct recovery *r) { longjmp(r->env, 1); }
+
+/* A fault in a task that set a recovery point, with interrupts enabled
+ * (so not inside a kernel critical section): resume the task at
+ * recover_trampoline on its own stack instead of stopping the machine. */
+static bool try_recover(struct trap_frame *f, uint64_t cr2)
+{
+	if (f->vector == EXC_DF || f->vector == 18 /* #MC */ || irq_depth || !(f->rflags & (1u << 9)))
+		return false;
+	struct recovery *r = sched_take_recovery();
+	if (!r)
+		return false;
+	r->vector = f->vector;
+	r->rip = f->rip;
+	r->cr2 = cr2;
+	f->rdi = (uint64_t)r;
+	f->rip = (uint64_t)recover_trampoline;
+	f->rsp = ((f->rsp - 256) & ~15ul) - 8; /* below the red zone, as if called */
+	return true;
+}
+
+static void fault(struct trap_frame *f)
 {
 	uint64_t cr2;
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
@@ -113,6 +138,10 @@ static noreturn void fatal(const struct trap_frame *f)
 	log_err("trap", "r8  %016lx r9  %016lx r10 %016lx r11 %016lx", f->r8, f->r9, f->r10, f->r11);
 	log_err("trap", "r12 %016lx r13 %016lx r14 %016lx r15 %016lx", f->r12, f->r13, f->r14, f->r15);
 	backtrace(f->rip, f->rbp);
+	if (try_recover(f, cr2)) {
+		log_err("trap", "task %s recovers at its recovery point", sched_current_name());
+		return;
+	}
 	machine_halt(3);
 }
 
@@ -130,8 +159,10 @@ void trap_dispatch(struct trap_frame *f)
 		spurious_count++;
 		return;
 	default:
-		if (v < VEC_IRQ_BASE)
-			fatal(f);
+		if (v < VEC_IRQ_BASE) {
+			fault(f);
+			return;
+		}
 		irq_depth++;
 		if (handlers[v].fn)
 			handlers[v].fn(handlers[v].arg);

@@ -19,6 +19,7 @@
 #include "../../kernel/log.h"
 #include "../../kernel/mm.h"
 #include "../../kernel/panic.h"
+#include "../../kernel/recover.h"
 #include "../../kernel/sched.h"
 #include "../../net/net.h"
 #include "../../net/netdev.h"
@@ -67,12 +68,18 @@ static struct sleeper {
 	int idx;
 } sleepers[NSLEEPERS];
 static int wake_order[NSLEEPERS];
-static volatile int nwoke;
+static volatile int nwoke, nparked;
 static int early;
+static struct waitq gate = WAITQ_INIT(gate);
 
+/* Park at the gate until every sleeper exists and has its deadline, so
+ * no deadline can pass before all of them are queued (spawning 1000
+ * tasks under a loaded TCG host can take longer than any fixed margin). */
 static void sleeper_task(void *arg)
 {
 	struct sleeper *s = arg;
+	nparked++;
+	waitq_wait(&gate, 0);
 	sched_sleep_until(s->deadline);
 	if (clock_now() < s->deadline)
 		early++;
@@ -81,15 +88,17 @@ static void sleeper_task(void *arg)
 
 static int spawn_sleepers(void)
 {
-	/* Deadlines 50..250 ms out in 1 ms steps: many ties, which must wake
-	 * in the order the tasks went to sleep (= spawn order). */
-	uint64_t base = clock_now() + 50 * NSEC_PER_MSEC;
 	int spawned = 0;
-	nwoke = early = 0;
-	for (int i = 0; i < NSLEEPERS; i++) {
-		sleepers[i] = (struct sleeper){ base + (ktest_prng() % 200) * NSEC_PER_MSEC, i };
+	nwoke = nparked = early = 0;
+	for (int i = 0; i < NSLEEPERS; i++)
 		spawned += task_spawn("sleeper", sleeper_task, &sleepers[i], 0) != NULL;
-	}
+	ktest_wait_count(&nparked, spawned);
+	/* Deadlines 100..300 ms out in 1 ms steps: many ties, which must wake
+	 * in the order the tasks went to sleep (= gate order = spawn order). */
+	uint64_t base = clock_now() + 100 * NSEC_PER_MSEC;
+	for (int i = 0; i < NSLEEPERS; i++)
+		sleepers[i] = (struct sleeper){ base + (ktest_prng() % 200) * NSEC_PER_MSEC, i };
+	waitq_wake_all(&gate);
 	return spawned;
 }
 
@@ -147,12 +156,30 @@ static void test_sleep_zero(void)
 	CHECK(clock_now() >= t);
 }
 
+static void test_recover(void)
+{
+	struct recovery rec;
+	volatile int stage = 0;
+	if (recover_point(&rec) == 0) {
+		stage = 1;
+		volatile int *volatile bad = (volatile int *)16;
+		*bad = 1; /* page fault in this task */
+		stage = 2;
+		recover_done(&rec);
+	}
+	CHECK(stage == 1);
+	CHECK(rec.vector == 14 && rec.cr2 == 16);
+	sched_sleep(NSEC_PER_MSEC); /* the task still schedules normally */
+	CHECK(sched_take_recovery() == NULL); /* the point was consumed */
+}
+
 static void suite_sched(void)
 {
 	ktest_run_case("1000 sleepers wake in deadline order, ties in FIFO order", test_deadline_order);
 	ktest_run_case("exited tasks' stacks are reused without new pages", test_stacks_reused);
 	ktest_run_case("yield alternates two tasks round-robin", test_yield_round_robin);
 	ktest_run_case("sleeping until a past deadline returns", test_sleep_zero);
+	ktest_run_case("a page fault under a recovery point returns to it", test_recover);
 }
 
 /* ---- wait queues ---- */
