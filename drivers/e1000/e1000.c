@@ -85,6 +85,7 @@ struct e1000 {
 	volatile uint8_t *regs;             /* BAR 0, uncached */
 	volatile struct e1000_rx_desc *rx;  /* RX ring: device fills RDH..RDT-1 */
 	volatile struct e1000_tx_desc *tx;  /* TX ring: device sends TDH..TDT-1 */
+	uint64_t rx_ring_pa, tx_ring_pa;    /* the rings' physical pages (0: none) */
 	/* Each descriptor's buffer as the kernel sees it. Addresses are never
 	 * read back from descriptors: those are device-writable memory. */
 	uint8_t *rx_buf[E1000_NDESC];
@@ -245,7 +246,7 @@ static void e1000_filters_init(struct e1000 *nic)
 	e1000_write(nic, E1000_RAH(0), (uint32_t)m[4] | (uint32_t)m[5] << 8 | E1000_RAH_AV);
 }
 
-static void e1000_free_page(void *va)
+static void e1000_free_page(const void *va)
 {
 	if (va)
 		pmm_free(virt_to_phys(va));
@@ -253,8 +254,11 @@ static void e1000_free_page(void *va)
 
 static void e1000_rings_free(struct e1000 *nic)
 {
-	e1000_free_page((void *)nic->rx);
-	e1000_free_page((void *)nic->tx);
+	if (nic->rx_ring_pa)
+		pmm_free(nic->rx_ring_pa);
+	if (nic->tx_ring_pa)
+		pmm_free(nic->tx_ring_pa);
+	nic->rx_ring_pa = nic->tx_ring_pa = 0;
 	nic->rx = NULL;
 	nic->tx = NULL;
 	for (int i = 0; i < E1000_NDESC; i += E1000_BUFS_PER_PAGE) {
@@ -283,7 +287,7 @@ static int e1000_bufs_alloc(uint8_t **bufs)
  * allocated. */
 static int e1000_rings_alloc(struct e1000 *nic)
 {
-	uint64_t rx = pmm_alloc(), tx = pmm_alloc();
+	uint64_t rx = nic->rx_ring_pa = pmm_alloc(), tx = nic->tx_ring_pa = pmm_alloc();
 	nic->rx = rx ? phys_to_virt(rx) : NULL;
 	nic->tx = tx ? phys_to_virt(tx) : NULL;
 	if (!rx || !tx || e1000_bufs_alloc(nic->rx_buf) < 0 || e1000_bufs_alloc(nic->tx_buf) < 0)
@@ -303,7 +307,7 @@ static int e1000_rings_alloc(struct e1000 *nic)
  * fits one 2 KiB buffer. */
 static void e1000_rx_init(struct e1000 *nic)
 {
-	uint64_t ring = virt_to_phys((const void *)nic->rx);
+	uint64_t ring = nic->rx_ring_pa;
 	nic->rx_next = 0;
 	nic->rx_unposted = 0;
 	nic->rx_skip = false;
@@ -325,7 +329,7 @@ static void e1000_rx_init(struct e1000 *nic)
  * values for copper (§13.4.34: IPGT 10, IPGR1 8, IPGR2 6). */
 static void e1000_tx_init(struct e1000 *nic)
 {
-	uint64_t ring = virt_to_phys((const void *)nic->tx);
+	uint64_t ring = nic->tx_ring_pa;
 	nic->tx_next = 0;
 	nic->tx_clean = 0;
 	e1000_write(nic, E1000_TDBAL, (uint32_t)ring);
@@ -589,7 +593,7 @@ static int e1000_init(struct e1000 *nic, struct pci_dev *pci, const char *model)
 	/* Memory decoding for BAR 0, but no bus mastering until after the
 	 * reset: nothing a boot ROM left running may DMA into pages we are
 	 * about to hand out. */
-	pci_write16(pci, PCI_COMMAND, (pci_read16(pci, PCI_COMMAND) & ~PCI_CMD_MASTER) | PCI_CMD_MEM);
+	pci_write16(pci, PCI_COMMAND, (uint16_t)((pci_read16(pci, PCI_COMMAND) & ~PCI_CMD_MASTER) | PCI_CMD_MEM));
 	if ((err = e1000_start(nic)) < 0)
 		goto fail;
 	irq = pci_irq_setup(pci, e1000_irq, nic);
@@ -612,7 +616,7 @@ fail:
 	/* The handler, if registered, stays harmless: live is false. */
 	if (nic->regs)
 		e1000_reset(nic); /* stop DMA before its pages go back */
-	pci_write16(pci, PCI_COMMAND, pci_read16(pci, PCI_COMMAND) & ~PCI_CMD_MASTER);
+	pci_write16(pci, PCI_COMMAND, (uint16_t)(pci_read16(pci, PCI_COMMAND) & ~PCI_CMD_MASTER));
 	e1000_rings_free(nic);
 	log_err("e1000", "%s at %02x:%02x.%x: init failed (%d)", model, pci->bus, pci->slot, pci->fn, err);
 	return err;
