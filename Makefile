@@ -30,7 +30,7 @@ LDFLAGS := -nostdlib -static --gc-sections -z max-page-size=4096 -z noexecstack 
 
 # Sources shared by every image; each image adds its own app_main.
 CORE_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) boot/entry.S \
-	$(wildcard drivers/*/*.c) $(wildcard net/*.c)
+	$(wildcard drivers/*/*.c) $(wildcard net/*.c) $(wildcard http/*.c)
 APP_SRCS := $(wildcard app/*.c)
 KTEST_SRCS := $(wildcard tests/qemu/ktest*.c)
 
@@ -44,7 +44,7 @@ LWIP_OBJS := $(patsubst %.c,$(BUILD)/obj/lwip/%.o,$(LWIP_SRCS))
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))
 SITE_OBJ := $(BUILD)/obj/gen/site.o
-CORE_OBJS := $(call obj,$(CORE_SRCS)) $(LWIP_OBJS)
+CORE_OBJS := $(call obj,$(CORE_SRCS)) $(LWIP_OBJS) $(SITE_OBJ)
 APP_OBJS := $(call obj,$(APP_SRCS))
 KTEST_OBJS := $(call obj,$(KTEST_SRCS))
 

@@ -5,7 +5,10 @@
 #define KEEL_APP_H
 
 struct cmdline;
+struct mux;
 
 void app_main(const struct cmdline *cmdline);
+/* Register the appliance's routes (app/routes.c); < 0 on a bad pattern. */
+int app_routes(struct mux *mux);
 
 #endif

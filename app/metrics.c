@@ -1,0 +1,75 @@
+/* GET /metrics: Prometheus text exposition format 0.0.4. */
+#include <malloc.h>
+
+#include "../http/server.h"
+#include "../kernel/heap.h"
+#include "../kernel/mm.h"
+#include "../kernel/sched.h"
+#include "../net/conn.h"
+#include "../net/net.h"
+#include "../net/netdev.h"
+#include "handlers.h"
+
+static void counter(struct http_rw *w, const char *name, const char *help, uint64_t v)
+{
+	http_printf(w, "# HELP %s %s\n# TYPE %s counter\n%s %lu\n", name, help, name, name, v);
+}
+
+static void gauge(struct http_rw *w, const char *name, const char *help, uint64_t v)
+{
+	http_printf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %lu\n", name, help, name, name, v);
+}
+
+static void http_metrics(struct http_rw *w, const struct http_stats *s)
+{
+	static const char *const states[] = { "new", "active", "idle", "hijacked" };
+	http_printf(w, "# HELP keel_http_requests_total Requests answered, by status class.\n"
+		       "# TYPE keel_http_requests_total counter\n");
+	for (int c = 1; c <= 5; c++)
+		http_printf(w, "keel_http_requests_total{code=\"%dxx\"} %lu\n", c, s->by_status[c]);
+	http_printf(w, "# HELP keel_http_request_duration_seconds Time from head parsed to response sent.\n"
+		       "# TYPE keel_http_request_duration_seconds histogram\n");
+	for (int i = 0; i < 11; i++)
+		http_printf(w, "keel_http_request_duration_seconds_bucket{le=\"%u.%06u\"} %lu\n",
+			    http_latency_bounds_us[i] / 1000000, http_latency_bounds_us[i] % 1000000, s->latency_le[i]);
+	http_printf(w, "keel_http_request_duration_seconds_bucket{le=\"+Inf\"} %lu\n", s->latency_count);
+	http_printf(w, "keel_http_request_duration_seconds_sum %lu.%06lu\n", s->latency_sum_us / 1000000,
+		    s->latency_sum_us % 1000000);
+	http_printf(w, "keel_http_request_duration_seconds_count %lu\n", s->latency_count);
+	http_printf(w, "# HELP keel_http_connections Open connections by state.\n# TYPE keel_http_connections gauge\n");
+	for (int i = 0; i < 4; i++)
+		http_printf(w, "keel_http_connections{state=\"%s\"} %u\n", states[i], s->conns[i]);
+	counter(w, "keel_http_connections_closed_total", "Connections closed.", s->conns[HTTP_CLOSED]);
+	counter(w, "keel_http_connections_refused_total", "Connections refused with 503 (max_conns).",
+		s->refused_conns);
+	counter(w, "keel_http_bad_requests_total", "Requests rejected by the parser.", s->bad_requests);
+	counter(w, "keel_http_handler_timeouts_total", "Handlers that overran handler_timeout.", s->handler_timeouts);
+}
+
+void app_metrics(struct http_rw *w, struct http_req *r, void *arg)
+{
+	(void)r, (void)arg;
+	struct http_stats hs;
+	struct sched_stats ss;
+	http_get_stats(&hs);
+	sched_get_stats(&ss);
+	http_set_header(w, "Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+	http_metrics(w, &hs);
+	gauge(w, "keel_memory_free_bytes", "Physical memory not allocated.", pmm_free_pages() * PAGE_SIZE);
+	gauge(w, "keel_memory_total_bytes", "Physical memory managed by the kernel.", pmm_total_pages() * PAGE_SIZE);
+	gauge(w, "keel_heap_mapped_bytes", "Kernel heap backed by pages.", heap_mapped_bytes());
+	gauge(w, "keel_heap_in_use_bytes", "Kernel heap allocated.", mallinfo().uordblks);
+	gauge(w, "keel_tasks", "Live tasks (idle excluded).", ss.live);
+	counter(w, "keel_task_switches_total", "Context switches.", ss.switches);
+	const struct netdev *d = netdev_get();
+	if (d) {
+		counter(w, "keel_nic_rx_packets_total", "Frames received.", d->stats.rx_packets);
+		counter(w, "keel_nic_tx_packets_total", "Frames sent.", d->stats.tx_packets);
+		counter(w, "keel_nic_rx_bytes_total", "Bytes received.", d->stats.rx_bytes);
+		counter(w, "keel_nic_tx_bytes_total", "Bytes sent.", d->stats.tx_bytes);
+		counter(w, "keel_nic_rx_dropped_total", "Frames dropped on receive.", d->stats.rx_dropped);
+		counter(w, "keel_nic_tx_dropped_total", "Frames dropped on send.", d->stats.tx_dropped);
+		counter(w, "keel_nic_tx_ring_full_total", "Sends that found the TX ring full.", d->stats.tx_ring_full);
+		counter(w, "keel_nic_interrupts_total", "NIC interrupts.", d->stats.irqs);
+	}
+}

@@ -1,0 +1,165 @@
+/* The appliance's routes. To add one: write a handler
+ *     static void hello(struct http_rw *w, struct http_req *r, void *arg)
+ * and a row in `routes` below with its pattern ("GET /hello/{name}").
+ * Patterns follow Go 1.22's ServeMux; a conflict stops the boot with a
+ * message naming both patterns. */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "../http/middleware.h"
+#include "../http/path.h"
+#include "../http/server.h"
+#include "../http/static.h"
+#include "../kernel/clock.h"
+#include "../kernel/log.h"
+#include "../kernel/sched.h"
+#include "app.h"
+#include "handlers.h"
+
+#define ECHO_MAX_BODY (64ull << 20)
+
+static void healthz(struct http_rw *w, struct http_req *r, void *arg)
+{
+	(void)r, (void)arg;
+	http_set_header(w, "Content-Type", "text/plain; charset=utf-8");
+	http_set_header(w, "Cache-Control", "no-store");
+	http_write(w, "ok\n", 3);
+}
+
+/* POST /echo: the request body back, streamed (memory stays bounded). */
+static void echo(struct http_rw *w, struct http_req *r, void *arg)
+{
+	(void)arg;
+	char buf[4096];
+	size_t ctlen;
+	const char *ct = http_get_header(r, "Content-Type", &ctlen);
+	char ctype[128];
+	if (ct && ctlen < sizeof ctype) {
+		memcpy(ctype, ct, ctlen);
+		ctype[ctlen] = 0;
+		http_set_header(w, "Content-Type", ctype);
+	} else {
+		http_set_header(w, "Content-Type", "application/octet-stream");
+	}
+	http_set_body_limit(r, ECHO_MAX_BODY);
+	ssize_t n;
+	while ((n = http_read_body(r, buf, sizeof buf)) > 0)
+		if (http_write(w, buf, (size_t)n) < 0)
+			return;
+	if (n == -EMSGSIZE)
+		http_error(w, 413, "request body too large (limit 64 MiB)");
+	else if (n == -EBADMSG)
+		http_error(w, 400, "malformed chunked body");
+	else if (n < 0)
+		http_error(w, 400, "request body incomplete");
+}
+
+struct task_dump {
+	struct http_rw *w;
+};
+
+static void dump_task(void *ctx, uint32_t id, const char *name, const char *state)
+{
+	struct task_dump *d = ctx;
+	http_printf(d->w, "task %u [%s]: %s\n", id, state, name);
+}
+
+/* GET /debug/tasks: the goroutine-dump analogue. */
+static void debug_tasks(struct http_rw *w, struct http_req *r, void *arg)
+{
+	(void)r, (void)arg;
+	struct sched_stats s;
+	sched_get_stats(&s);
+	http_set_header(w, "Content-Type", "text/plain; charset=utf-8");
+	http_printf(w, "%u tasks (%lu spawned, %lu exited), %lu context switches\n\n", s.live + 1, s.spawned,
+		    s.exited, s.switches);
+	struct task_dump d = { w };
+	sched_each_task(dump_task, &d);
+}
+
+/* GET /debug/fault: a handler that dereferences a null pointer, to show
+ * (and test) that a faulting handler costs one 500, not the appliance. */
+static void debug_fault(struct http_rw *w, struct http_req *r, void *arg)
+{
+	(void)w, (void)r, (void)arg;
+	*(volatile int *)0 = 1;
+}
+
+static long query_int(const struct http_req *r, const char *key, long def, long lo, long hi)
+{
+	struct http_slice q = r->msg->query, k, v;
+	size_t klen = strlen(key);
+	while (http_query_next(&q, &k, &v)) {
+		if (k.n != klen || memcmp(k.p, key, klen))
+			continue;
+		long x = 0;
+		for (size_t i = 0; i < v.n; i++) {
+			if (v.p[i] < '0' || v.p[i] > '9' || x > hi)
+				return def;
+			x = x * 10 + (v.p[i] - '0');
+		}
+		return v.n && x >= lo && x <= hi ? x : def;
+	}
+	return def;
+}
+
+/* GET /events?n=10&interval_ms=1000: server-sent events, flushed one by
+ * one (curl -N shows them as they come). */
+static void events(struct http_rw *w, struct http_req *r, void *arg)
+{
+	(void)arg;
+	long n = query_int(r, "n", 10, 1, 1000), every = query_int(r, "interval_ms", 1000, 10, 60000);
+	http_set_header(w, "Content-Type", "text/event-stream");
+	http_set_header(w, "Cache-Control", "no-store");
+	for (long i = 1; i <= n; i++) {
+		if (i > 1)
+			sched_sleep((uint64_t)every * NSEC_PER_MSEC);
+		http_printf(w, "id: %ld\ndata: tick %ld at %lu ms\n\n", i, i, clock_now() / NSEC_PER_MSEC);
+		if (http_flush(w) < 0)
+			return; /* the client went away */
+	}
+}
+
+static struct http_handler h_healthz = { healthz, NULL }, h_echo = { echo, NULL },
+			   h_tasks = { debug_tasks, NULL }, h_fault = { debug_fault, NULL }, h_events = { events, NULL },
+			   h_metrics = { app_metrics, NULL }, h_static = { http_static, NULL },
+			   h_users_list = { app_users_list, NULL }, h_users_create = { app_users_create, NULL },
+			   h_user_get = { app_user_get, NULL }, h_user_put = { app_user_put, NULL },
+			   h_user_delete = { app_user_delete, NULL };
+
+static const struct {
+	const char *pattern;
+	struct http_handler *h;
+} routes[] = {
+	{ "GET /", &h_static },
+	{ "GET /healthz", &h_healthz },
+	{ "GET /metrics", &h_metrics },
+	{ "GET /debug/tasks", &h_tasks },
+	{ "GET /debug/fault", &h_fault },
+	{ "POST /echo", &h_echo },
+	{ "GET /events", &h_events },
+	{ "GET /api/users", &h_users_list },
+	{ "POST /api/users", &h_users_create },
+	{ "GET /api/users/{id}", &h_user_get },
+	{ "PUT /api/users/{id}", &h_user_put },
+	{ "DELETE /api/users/{id}", &h_user_delete },
+};
+
+int app_routes(struct mux *mux)
+{
+	mux_init(mux);
+	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
+		char err[160];
+		if (mux_handle(mux, routes[i].pattern, app_wrap(routes[i].h), err, sizeof err) < 0) {
+			log_err("app", "route \"%s\": %s", routes[i].pattern, err);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+struct http_handler *app_wrap(struct http_handler *h)
+{
+	return http_with_request_id(http_with_access_log(http_with_recovery(h)));
+}

@@ -1,0 +1,84 @@
+/* Private to the HTTP server's files: the per-connection state shared by
+ * the serve loop (server.c), the body reader (body.c) and the response
+ * writer (response.c). */
+#ifndef KEEL_HTTP_INTERNAL_H
+#define KEEL_HTTP_INTERNAL_H
+
+#include "../kernel/list.h"
+#include "chunked.h"
+#include "server.h"
+
+#define HTTP_MAX_HEADERS 64
+#define HTTP_IN_INITIAL 4096   /* input buffer; grows up to the header limit */
+#define HTTP_BODY_ROOM 4096    /* free space kept after the head for body reads */
+#define HTTP_OUT_SIZE 8192     /* response buffer: a larger body goes out chunked */
+#define HTTP_HDR_SIZE 1024     /* handler-set response headers */
+
+struct http_rw {
+	struct http_conn *hc;
+	int status;
+	bool header_sent;
+	bool chunked;         /* Transfer-Encoding: chunked on the wire */
+	bool head_only;       /* HEAD request: count body bytes, send none */
+	bool failed;          /* a write failed or the deadline passed: stop */
+	bool close;           /* the response itself ends the connection */
+	uint64_t written;     /* body bytes the handler wrote */
+	int64_t length;       /* declared by http_set_content_length, or -1 */
+	uint64_t deadline;    /* handler + write deadline */
+	char hdrs[HTTP_HDR_SIZE];
+	size_t hdrs_len;
+	char *out;
+	size_t out_len;
+};
+
+struct http_conn {
+	struct conn *c;
+	uint32_t id;
+	enum http_conn_state state;
+	struct list_node link;  /* every open connection, for shutdown */
+	const struct http_config *cfg;
+	/* input: [0, head_len) is the current request's head (msg points into
+	 * it); raw unread bytes are [in_pos, in_len) */
+	char *in;
+	size_t in_cap, in_len, in_pos, head_len;
+	struct http_request msg;
+	struct http_header headers[HTTP_MAX_HEADERS];
+	struct mux_match match;
+	/* request body */
+	uint64_t body_left;     /* Content-Length bytes not yet read */
+	uint64_t body_read, body_limit;
+	bool body_done, continue_pending;
+	int body_err;
+	struct http_chunked chunk;
+	size_t dec_pos, dec_end; /* decoded chunked data not yet handed out */
+	uint64_t read_deadline;
+	struct http_rw rw;
+};
+
+/* body.c */
+void http_body_start(struct http_conn *hc);
+/* Read and discard what the handler left unread, within bounds; false if
+ * the connection cannot be reused (too much left, error, timeout). */
+bool http_body_drain(struct http_conn *hc);
+/* Make room in the input buffer and read more raw bytes: > 0, 0 at EOF,
+ * < 0 error. */
+ssize_t http_fill(struct http_conn *hc, uint64_t deadline);
+
+/* response.c */
+void http_rw_start(struct http_rw *w, struct http_conn *hc, uint64_t deadline);
+/* Finish the response (header if not sent, remaining body, final chunk).
+ * Returns false if the connection must close. */
+bool http_rw_finish(struct http_rw *w);
+/* Write a complete response without a handler (400s from the parser). */
+void http_rw_simple(struct http_conn *hc, int status, const char *msg, bool close);
+
+/* date.c / status.c */
+size_t http_date(char *out, size_t cap); /* IMF-fixdate of now, cached per second */
+size_t http_format_date(int64_t secs, char *out, size_t cap); /* 0 if cap is too small */
+int64_t http_parse_date(const char *s, size_t n);              /* IMF-fixdate, -1 if not one */
+const char *http_reason(int status);
+
+/* server.c */
+void http_count_status(int status, uint64_t latency_ns);
+
+#endif

@@ -1,0 +1,292 @@
+/* The response writer (model: net/http's response + chunkWriter). Body
+ * bytes collect in an 8 KiB buffer; the header goes out with the first
+ * flush, which decides the framing:
+ *   - the handler finished and everything is buffered: Content-Length
+ *   - HTTP/1.1 and more to come: Transfer-Encoding: chunked
+ *   - HTTP/1.0 and more to come: close-delimited (RFC 9112 §6.3 rule 8)
+ * HEAD, 1xx, 204 and 304 carry no body (RFC 9110 §6.4.1). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../kernel/clock.h"
+#include "../net/conn.h"
+#include "internal.h"
+
+static bool no_body_status(int status) { return status < 200 || status == 204 || status == 304; }
+
+void http_rw_start(struct http_rw *w, struct http_conn *hc, uint64_t deadline)
+{
+	char *out = w->out;
+	memset(w, 0, offsetof(struct http_rw, hdrs));
+	w->hdrs_len = 0;
+	w->out = out;
+	w->out_len = 0;
+	w->hc = hc;
+	w->deadline = deadline;
+	w->length = -1;
+	w->head_only = hc->msg.method.n == 4 && !memcmp(hc->msg.method.p, "HEAD", 4);
+}
+
+static bool valid_field(const char *s, bool name)
+{
+	if (!*s && name)
+		return false;
+	for (; *s; s++)
+		if (*s == '\r' || *s == '\n' || (name && (*s == ':' || *s == ' ')))
+			return false;
+	return true;
+}
+
+/* Headers the server owns: a handler cannot set them (framing is decided
+ * here, and a smuggled Transfer-Encoding must be impossible). */
+static bool server_owned(const char *name)
+{
+	return !strcasecmp(name, "Content-Length") || !strcasecmp(name, "Transfer-Encoding") ||
+	       !strcasecmp(name, "Connection") || !strcasecmp(name, "Date");
+}
+
+static void remove_header(struct http_rw *w, const char *name)
+{
+	size_t nlen = strlen(name);
+	for (size_t i = 0; i < w->hdrs_len;) {
+		char *eol = memchr(w->hdrs + i, '\n', w->hdrs_len - i);
+		size_t line = (size_t)(eol - (w->hdrs + i)) + 1;
+		if (w->hdrs[i + nlen] == ':' && !strncasecmp(w->hdrs + i, name, nlen)) {
+			memmove(w->hdrs + i, w->hdrs + i + line, w->hdrs_len - i - line);
+			w->hdrs_len -= line;
+		} else {
+			i += line;
+		}
+	}
+}
+
+int http_add_header(struct http_rw *w, const char *name, const char *value)
+{
+	if (w->header_sent || !valid_field(name, true) || !valid_field(value, false) || server_owned(name))
+		return -EINVAL;
+	int n = snprintf(w->hdrs + w->hdrs_len, sizeof w->hdrs - w->hdrs_len, "%s: %s\r\n", name, value);
+	if (n < 0 || (size_t)n >= sizeof w->hdrs - w->hdrs_len)
+		return -ENOSPC;
+	w->hdrs_len += (size_t)n;
+	return 0;
+}
+
+int http_set_header(struct http_rw *w, const char *name, const char *value)
+{
+	if (w->header_sent)
+		return -EINVAL;
+	remove_header(w, name);
+	return http_add_header(w, name, value);
+}
+
+static bool has_header(const struct http_rw *w, const char *name)
+{
+	size_t nlen = strlen(name);
+	for (size_t i = 0; i < w->hdrs_len;) {
+		const char *eol = memchr(w->hdrs + i, '\n', w->hdrs_len - i);
+		if (w->hdrs[i + nlen] == ':' && !strncasecmp(w->hdrs + i, name, nlen))
+			return true;
+		i += (size_t)(eol - (w->hdrs + i)) + 1;
+	}
+	return false;
+}
+
+void http_write_header(struct http_rw *w, int status)
+{
+	if (!w->header_sent && !w->status && status >= 100 && status <= 999)
+		w->status = status;
+}
+
+/* Content-Type when the handler set none (a small WHATWG-sniff subset). */
+static const char *sniff(const char *p, size_t n)
+{
+	while (n && (*p == ' ' || *p == '\t' || *p == '\r' || *p == '\n'))
+		p++, n--;
+	if (n && *p == '<')
+		return "text/html; charset=utf-8";
+	if (n && (*p == '{' || *p == '['))
+		return "application/json";
+	for (size_t i = 0; i < n && i < 512; i++)
+		if ((unsigned char)p[i] < 0x20 && p[i] != '\t' && p[i] != '\r' && p[i] != '\n')
+			return "application/octet-stream";
+	return "text/plain; charset=utf-8";
+}
+
+/* Status line and headers. `final`: the handler is done and every body
+ * byte is in the buffer, so the length is known. */
+static size_t build_head(struct http_rw *w, char *h, size_t cap, bool final)
+{
+	struct http_conn *hc = w->hc;
+	if (!w->status)
+		w->status = 200;
+	bool bodyless = no_body_status(w->status);
+	if (!final && !bodyless && !w->head_only && w->length < 0) {
+		if (hc->msg.minor >= 1)
+			w->chunked = true;
+		else
+			w->close = true;
+	}
+	if (!hc->msg.keep_alive)
+		w->close = true;
+	size_t n = (size_t)snprintf(h, cap, "HTTP/1.1 %d %s\r\nDate: ", w->status, http_reason(w->status));
+	n += http_date(h + n, cap - n);
+	n += (size_t)snprintf(h + n, cap - n, "\r\n");
+	if (w->written && !bodyless && !has_header(w, "Content-Type"))
+		n += (size_t)snprintf(h + n, cap - n, "Content-Type: %s\r\n", sniff(w->out, w->out_len));
+	if (w->hdrs_len < cap - n) {
+		memcpy(h + n, w->hdrs, w->hdrs_len);
+		n += w->hdrs_len;
+	}
+	if (w->chunked)
+		n += (size_t)snprintf(h + n, cap - n, "Transfer-Encoding: chunked\r\n");
+	else if (!bodyless && (final || w->length >= 0))
+		n += (size_t)snprintf(h + n, cap - n, "Content-Length: %lu\r\n",
+				      w->length >= 0 ? (uint64_t)w->length : w->written);
+	if (w->close)
+		n += (size_t)snprintf(h + n, cap - n, "Connection: close\r\n");
+	else if (hc->msg.minor == 0)
+		n += (size_t)snprintf(h + n, cap - n, "Connection: keep-alive\r\n");
+	n += (size_t)snprintf(h + n, cap - n, "\r\n");
+	return n < cap ? n : cap;
+}
+
+static int rw_send(struct http_rw *w, const void *p, size_t n)
+{
+	if (w->failed)
+		return -EPIPE;
+	if (clock_now() > w->deadline) {
+		w->failed = true;
+		return -ETIMEDOUT;
+	}
+	if (conn_write(w->hc->c, p, n, w->deadline) < 0) {
+		w->failed = true;
+		return -EPIPE;
+	}
+	return 0;
+}
+
+/* Put the head (if unsent) and the buffered body on the wire. */
+static int flush(struct http_rw *w, bool final)
+{
+	char head[HTTP_HDR_SIZE + 512];
+	size_t hn = 0;
+	if (!w->header_sent) {
+		hn = build_head(w, head, sizeof head, final);
+		w->header_sent = true;
+	}
+	bool body = w->out_len && !w->head_only && !no_body_status(w->status);
+	if (body && w->chunked)
+		hn += (size_t)snprintf(head + hn, sizeof head - hn, "%zx\r\n", w->out_len);
+	if (!body) {
+		w->out_len = 0;
+		return hn ? rw_send(w, head, hn) : 0;
+	}
+	/* Head and body in one write: small responses leave in one segment. */
+	if (hn + w->out_len + 2 <= sizeof head) {
+		memcpy(head + hn, w->out, w->out_len);
+		hn += w->out_len;
+		if (w->chunked)
+			memcpy(head + hn, "\r\n", 2), hn += 2;
+		w->out_len = 0;
+		return rw_send(w, head, hn);
+	}
+	int err = hn ? rw_send(w, head, hn) : 0;
+	if (!err)
+		err = rw_send(w, w->out, w->out_len);
+	if (!err && w->chunked)
+		err = rw_send(w, "\r\n", 2);
+	w->out_len = 0;
+	return err;
+}
+
+void http_set_content_length(struct http_rw *w, uint64_t n)
+{
+	if (!w->header_sent)
+		w->length = (int64_t)n;
+}
+
+ssize_t http_write(struct http_rw *w, const void *p, size_t n)
+{
+	if (w->failed)
+		return -EPIPE;
+	if (w->length >= 0 && w->written + n > (uint64_t)w->length)
+		return -EMSGSIZE; /* more than declared: the framing would break */
+	if (!w->status)
+		w->status = 200;
+	const char *src = p;
+	for (size_t left = n; left;) {
+		if (w->out_len == HTTP_OUT_SIZE && flush(w, false) < 0)
+			return w->failed && clock_now() > w->deadline ? -ETIMEDOUT : -EPIPE;
+		size_t k = HTTP_OUT_SIZE - w->out_len < left ? HTTP_OUT_SIZE - w->out_len : left;
+		memcpy(w->out + w->out_len, src, k);
+		w->out_len += k;
+		src += k;
+		left -= k;
+	}
+	w->written += n;
+	return (ssize_t)n;
+}
+
+int http_printf(struct http_rw *w, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return -EINVAL;
+	return (int)http_write(w, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+}
+
+int http_flush(struct http_rw *w) { return flush(w, false); }
+
+void http_error(struct http_rw *w, int status, const char *msg)
+{
+	if (w->header_sent)
+		return;
+	w->out_len = 0;
+	w->written = 0;
+	w->length = -1;
+	w->status = status;
+	http_set_header(w, "Content-Type", "text/plain; charset=utf-8");
+	http_set_header(w, "X-Content-Type-Options", "nosniff");
+	http_write(w, msg, strlen(msg));
+	http_write(w, "\n", 1);
+}
+
+void http_abort(struct http_rw *w)
+{
+	w->failed = true;
+	w->close = true;
+}
+
+bool http_header_sent(const struct http_rw *w) { return w->header_sent; }
+int http_status(const struct http_rw *w) { return w->status ? w->status : 200; }
+uint64_t http_bytes_written(const struct http_rw *w) { return w->written; }
+
+bool http_rw_finish(struct http_rw *w)
+{
+	if (w->length >= 0 && w->written != (uint64_t)w->length && !w->head_only &&
+	    !no_body_status(w->status ? w->status : 200))
+		w->close = true; /* short body: the client sees the connection end */
+	if (!w->failed) {
+		flush(w, !w->header_sent);
+		if (w->chunked && !w->failed)
+			rw_send(w, "0\r\n\r\n", 5); /* last-chunk, no trailers */
+	}
+	return !w->failed && !w->close;
+}
+
+void http_rw_simple(struct http_conn *hc, int status, const char *msg, bool close)
+{
+	struct http_rw *w = &hc->rw;
+	http_rw_start(w, hc, clock_now() + hc->cfg->write_ns);
+	if (close)
+		w->close = true;
+	http_error(w, status, msg);
+	http_rw_finish(w);
+}

@@ -1,0 +1,338 @@
+/* The serve loop (model: net/http's (*conn).serve). One task per
+ * connection:
+ *
+ *   idle: wait for the first byte (idle timeout) -> read the head
+ *   (read-header timeout) -> parse: errors get 400/414/431/501/505 and
+ *   close -> route through the mux -> handler -> finish the response ->
+ *   drain the unread body -> keep-alive? shift pipelined bytes, repeat.
+ *
+ * One predicate, reusable(), decides keep-alive. Connections beyond
+ * max_conns get a 503 from the accept loop itself and are closed. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "../kernel/clock.h"
+#include "../kernel/log.h"
+#include "../kernel/sched.h"
+#include "../kernel/shutdown.h"
+#include "../net/conn.h"
+#include "internal.h"
+
+#define SHUTDOWN_POLL_NS (20 * NSEC_PER_MSEC)
+
+const uint32_t http_latency_bounds_us[12] = { 100, 250, 500, 1000, 2500, 5000,
+					      10000, 25000, 50000, 100000, 1000000, UINT32_MAX };
+
+static struct http_config cfg;
+static struct mux *routes;
+static struct listener *listener;
+static struct list_node open_conns = LIST_INIT(open_conns);
+static struct http_stats stats;
+static uint32_t next_conn_id;
+static uint64_t next_request_id;
+static bool shutting_down;
+
+void http_config_defaults(struct http_config *c)
+{
+	*c = (struct http_config){
+		.port = 80, .max_conns = 1000,
+		.read_header_ns = 5 * NSEC_PER_SEC, .read_ns = 30 * NSEC_PER_SEC,
+		.write_ns = 30 * NSEC_PER_SEC, .idle_ns = 60 * NSEC_PER_SEC,
+		.handler_ns = 10 * NSEC_PER_SEC, .shutdown_ns = 5 * NSEC_PER_SEC,
+		.max_header_bytes = 64 * 1024, .max_uri = 8 * 1024, .max_body = 1024 * 1024,
+	};
+}
+
+static void set_state(struct http_conn *hc, enum http_conn_state to)
+{
+	enum http_conn_state from = hc->state;
+	if (from == to)
+		return;
+	stats.conns[from]--;
+	stats.conns[to]++;
+	hc->state = to;
+	if (cfg.conn_state_hook)
+		cfg.conn_state_hook(hc->id, from, to);
+}
+
+void http_count_status(int status, uint64_t latency_ns)
+{
+	stats.requests++;
+	if (status >= 100 && status < 600)
+		stats.by_status[status / 100]++;
+	uint64_t us = latency_ns / 1000;
+	for (int i = 0; i < 12; i++)
+		if (us <= http_latency_bounds_us[i])
+			stats.latency_le[i]++;
+	stats.latency_sum_us += us;
+	stats.latency_count++;
+}
+
+void http_get_stats(struct http_stats *s) { *s = stats; }
+
+/* ---- reading the head ---- */
+
+/* Parse what is buffered; read more until the head is complete. Returns
+ * the head length, 0 if the client went away or idled out (close
+ * silently), or -status for an error reply. */
+static int read_head(struct http_conn *hc)
+{
+	struct http_limits lim = { cfg.max_header_bytes, cfg.max_uri, HTTP_MAX_HEADERS };
+	/* A new connection gets read_header to start talking; a kept-alive
+	 * one may idle, unless pipelined bytes are already here. */
+	uint64_t deadline = clock_now() + (hc->in_len || hc->state == HTTP_NEW ? cfg.read_header_ns : cfg.idle_ns);
+	bool started = hc->in_len > 0;
+	size_t last = 0;
+	for (;;) {
+		if (hc->in_len) {
+			int status = 400;
+			memset(&hc->msg, 0, sizeof hc->msg);
+			hc->msg.headers = hc->headers;
+			int r = http_parse_request(hc->in, hc->in_len, last, &lim, &hc->msg, &status);
+			if (r > 0)
+				return r;
+			if (r == -1)
+				return -status;
+			last = hc->in_len;
+		}
+		ssize_t n = http_fill(hc, deadline);
+		if (n == -ETIMEDOUT && started)
+			return -408;
+		if (n <= 0)
+			return 0; /* EOF, reset, idle timeout or shutdown: hang up silently */
+		if (!started) { /* the request has begun: the header clock starts */
+			started = true;
+			set_state(hc, HTTP_ACTIVE);
+			deadline = clock_now() + cfg.read_header_ns;
+		}
+		hc->in_len += (size_t)n;
+	}
+}
+
+/* Drop the finished request's bytes; pipelined ones move to the front. */
+static void shift_input(struct http_conn *hc)
+{
+	size_t rest = hc->in_len - hc->in_pos;
+	memmove(hc->in, hc->in + hc->in_pos, rest);
+	hc->in_len = rest;
+	hc->in_pos = hc->head_len = hc->dec_pos = hc->dec_end = 0;
+	if (!rest && hc->in_cap > HTTP_IN_INITIAL) { /* give a grown buffer back */
+		char *in = realloc(hc->in, HTTP_IN_INITIAL);
+		if (in) {
+			hc->in = in;
+			hc->in_cap = HTTP_IN_INITIAL;
+		}
+	}
+}
+
+/* ---- one request ---- */
+
+static void route(struct http_conn *hc, struct http_req *r)
+{
+	struct http_rw *w = &hc->rw;
+	char location[512];
+	const struct http_request *m = &hc->msg;
+	mux_match(routes, m->method.p, m->method.n, m->host.p, m->host.n, m->path.p, m->path.n, m->query.p,
+		  m->query.n, location, sizeof location, &hc->match);
+	switch (hc->match.status) {
+	case MUX_MATCHED: {
+		const struct http_handler *h = hc->match.handler;
+		h->fn(w, r, h->arg);
+		break;
+	}
+	case 301:
+		http_set_header(w, "Location", location);
+		http_error(w, 301, "moved permanently");
+		break;
+	case 405:
+		http_set_header(w, "Allow", hc->match.allow);
+		http_error(w, 405, "method not allowed");
+		break;
+	case 414:
+		http_error(w, 414, "URI too long");
+		break;
+	default:
+		http_error(w, 404, "not found");
+	}
+}
+
+const char *http_path_value(const struct http_req *r, const char *name, size_t *len)
+{
+	return mux_path_value(r->match, name, len);
+}
+
+const char *http_get_header(const struct http_req *r, const char *name, size_t *len)
+{
+	size_t iter = 0;
+	const struct http_header *h = http_header_find(r->msg, name, &iter);
+	if (!h)
+		return NULL;
+	if (len)
+		*len = h->value.n;
+	return h->value.p;
+}
+
+/* net/http's shouldReuseConnection: after the response is out, may this
+ * connection carry another request? */
+static bool reusable(struct http_conn *hc, bool response_ok)
+{
+	return response_ok && !shutting_down && hc->msg.keep_alive && http_body_drain(hc);
+}
+
+static bool serve_one(struct http_conn *hc, int head_len)
+{
+	hc->head_len = hc->in_pos = (size_t)head_len;
+	uint64_t start = clock_now();
+	struct http_req r = { .msg = &hc->msg, .match = &hc->match, .id = ++next_request_id,
+			      .start_ns = start, .conn = hc };
+	conn_peer(hc->c, &r.peer_ip, &r.peer_port);
+	http_rw_start(&hc->rw, hc, start + cfg.handler_ns + cfg.write_ns);
+	http_body_start(hc);
+	hc->read_deadline = start + cfg.read_ns;
+	route(hc, &r);
+	if (clock_now() > start + cfg.handler_ns && !http_header_sent(&hc->rw)) {
+		stats.handler_timeouts++; /* late: its output is replaced, not sent */
+		hc->rw.close = true;
+		http_error(&hc->rw, 503, "handler timed out");
+	}
+	bool ok = http_rw_finish(&hc->rw);
+	http_count_status(http_status(&hc->rw), clock_now() - start);
+	return reusable(hc, ok);
+}
+
+/* ---- connection life cycle ---- */
+
+static void serve_conn(void *arg)
+{
+	struct http_conn *hc = arg;
+	for (;;) {
+		int r = read_head(hc);
+		if (r == 0)
+			break;
+		if (r < 0) {
+			const char *why = r == -408 ? "request header timeout" : hc->msg.error ? hc->msg.error : "bad request";
+			stats.bad_requests++;
+			log_info("http", "conn %u: %d %s", hc->id, -r, why);
+			set_state(hc, HTTP_ACTIVE);
+			memset(&hc->msg, 0, sizeof hc->msg); /* a fresh head: no HEAD, no keep-alive */
+			hc->msg.minor = 1;
+			http_rw_simple(hc, -r, why, true);
+			http_count_status(-r, 0);
+			break;
+		}
+		if (!serve_one(hc, r))
+			break;
+		shift_input(hc);
+		set_state(hc, HTTP_IDLE);
+	}
+	set_state(hc, HTTP_CLOSED);
+	stats.conns[HTTP_CLOSED]++; /* CLOSED counts the total */
+	list_remove(&hc->link);
+	conn_close(hc->c);
+	free(hc->in);
+	free(hc->rw.out);
+	free(hc);
+}
+
+static struct http_conn *conn_new(struct conn *c)
+{
+	struct http_conn *hc = calloc(1, sizeof *hc);
+	if (!hc)
+		return NULL;
+	hc->in = malloc(HTTP_IN_INITIAL);
+	hc->rw.out = malloc(HTTP_OUT_SIZE);
+	if (!hc->in || !hc->rw.out) {
+		free(hc->in);
+		free(hc->rw.out);
+		free(hc);
+		return NULL;
+	}
+	hc->in_cap = HTTP_IN_INITIAL;
+	hc->c = c;
+	hc->cfg = &cfg;
+	hc->id = ++next_conn_id;
+	hc->state = HTTP_NEW;
+	stats.conns[HTTP_NEW]++;
+	list_push_back(&open_conns, &hc->link);
+	return hc;
+}
+
+static void refuse(struct conn *c, const char *why)
+{
+	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+				   "Content-Length: 12\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver busy\n";
+	stats.refused_conns++;
+	log_debug("http", "refusing a connection: %s", why);
+	conn_write(c, busy, sizeof busy - 1, clock_now() + NSEC_PER_SEC);
+	conn_close(c);
+}
+
+static uint32_t open_count(void) { return stats.conns[HTTP_NEW] + stats.conns[HTTP_ACTIVE] + stats.conns[HTTP_IDLE]; }
+
+static void accept_loop(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct conn *c;
+		if (conn_accept(listener, &c, 0) < 0)
+			continue;
+		if (shutting_down) {
+			conn_abort(c);
+			continue;
+		}
+		if (open_count() >= cfg.max_conns) {
+			refuse(c, "max_conns reached");
+			continue;
+		}
+		struct http_conn *hc = conn_new(c);
+		if (!hc || !task_spawn("http-conn", serve_conn, hc, 0)) {
+			if (hc) {
+				list_remove(&hc->link);
+				stats.conns[HTTP_NEW]--;
+				free(hc->in);
+				free(hc->rw.out);
+				free(hc);
+			}
+			refuse(c, "out of memory");
+		}
+	}
+}
+
+/* ---- start and graceful shutdown ---- */
+
+/* Power button: stop accepting, hang up on idle connections, give the
+ * in-flight requests up to shutdown_ns to finish (they close after their
+ * response: reusable() says no from now on). */
+static void http_shutdown(void *arg)
+{
+	(void)arg;
+	shutting_down = true;
+	uint64_t deadline = clock_now() + cfg.shutdown_ns;
+	for (;;) {
+		for (struct list_node *n = open_conns.next; n != &open_conns; n = n->next) {
+			struct http_conn *hc = list_entry(n, struct http_conn, link);
+			if (hc->state != HTTP_ACTIVE)
+				conn_cancel_reads(hc->c);
+		}
+		if (!open_count() || clock_now() >= deadline)
+			break;
+		sched_sleep(SHUTDOWN_POLL_NS);
+	}
+	log_info("http", "stopped: %u connection%s still open", open_count(), open_count() == 1 ? "" : "s");
+}
+
+int http_serve(const struct http_config *c, struct mux *m)
+{
+	cfg = *c;
+	routes = m;
+	int err = conn_listen(cfg.port, 128, &listener);
+	if (err < 0) {
+		log_err("http", "cannot listen on port %u: %d", cfg.port, err);
+		return err;
+	}
+	if (!task_spawn("http-accept", accept_loop, NULL, 0))
+		return -ENOMEM;
+	shutdown_register("http server", http_shutdown, NULL);
+	return 0;
+}

@@ -1,0 +1,119 @@
+/* The HTTP/1.1 server: the net/http analogue. One task per connection runs
+ * the keep-alive serve loop (read head -> parse -> route -> handler ->
+ * finish response -> next request or close); a handler sees a request and
+ * a response writer and never knows the transport.
+ *
+ * Handlers run in the connection's task and may block (read the body,
+ * write, sleep); they must not spin: the scheduler is cooperative. */
+#ifndef KEEL_HTTP_SERVER_H
+#define KEEL_HTTP_SERVER_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "mux.h"
+#include "parse.h"
+
+struct http_rw;  /* response writer */
+struct http_req; /* request as handlers see it */
+
+typedef void (*http_handler_fn)(struct http_rw *w, struct http_req *r, void *arg);
+
+/* A handler and its argument; middleware wraps one in another. */
+struct http_handler {
+	http_handler_fn fn;
+	void *arg;
+};
+
+struct http_req {
+	const struct http_request *msg; /* parsed head: method, path, query, headers */
+	const struct mux_match *match;  /* path values of the matched pattern */
+	uint32_t peer_ip;               /* host byte order */
+	uint16_t peer_port;
+	uint64_t id;                    /* per-server request number (X-Request-Id) */
+	uint64_t start_ns;
+	struct http_conn *conn;         /* private: the body reader lives here */
+};
+
+/* ---- request ---- */
+
+/* Read the request body (Content-Length or chunked, decoded): > 0 bytes,
+ * 0 at its end, < 0 error: -EMSGSIZE beyond the route's body limit (answer
+ * 413), -EBADMSG malformed chunked framing (400), -ETIMEDOUT, or a
+ * connection error. The first read sends "100 Continue" if the client
+ * asked for it (RFC 9110 §10.1.1). */
+ssize_t http_read_body(struct http_req *r, void *buf, size_t len);
+/* Bytes a handler may read from this request's body (default: the
+ * server's max_body; a route may lower it). */
+void http_set_body_limit(struct http_req *r, uint64_t limit);
+/* Value of a path wildcard, NULL if the pattern has none by that name. */
+const char *http_path_value(const struct http_req *r, const char *name, size_t *len);
+/* First value of a request header (case-insensitive name), or NULL. */
+const char *http_get_header(const struct http_req *r, const char *name, size_t *len);
+
+/* ---- response writer ---- */
+
+/* Set (replace) or add a response header. Names and values are copied;
+ * ignored once the header has been sent. CR/LF in values are rejected. */
+int http_set_header(struct http_rw *w, const char *name, const char *value);
+int http_add_header(struct http_rw *w, const char *name, const char *value);
+/* Declare the body length up front (large bodies then go out without
+ * chunking). Writing more is an error; fewer closes the connection. */
+void http_set_content_length(struct http_rw *w, uint64_t n);
+/* Send the status line and headers (implicitly 200 on the first write). */
+void http_write_header(struct http_rw *w, int status);
+/* Buffered body output: the whole response goes out in one write with a
+ * Content-Length when it fits the buffer; otherwise it is chunked. Returns
+ * n, or < 0 once the connection failed or the handler's time is up. */
+ssize_t http_write(struct http_rw *w, const void *p, size_t n);
+int http_printf(struct http_rw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Push everything buffered to the client now (streaming, SSE). */
+int http_flush(struct http_rw *w);
+/* A complete error reply: status, text/plain body `msg` (never request
+ * bytes), unless the header was already sent. */
+void http_error(struct http_rw *w, int status, const char *msg);
+/* Give up on the response: nothing more is sent and the connection
+ * closes (the client sees a truncated body). */
+void http_abort(struct http_rw *w);
+bool http_header_sent(const struct http_rw *w);
+int http_status(const struct http_rw *w);
+uint64_t http_bytes_written(const struct http_rw *w);
+
+/* ---- server ---- */
+
+enum http_conn_state { HTTP_NEW, HTTP_ACTIVE, HTTP_IDLE, HTTP_HIJACKED, HTTP_CLOSED, HTTP_NSTATES };
+
+struct http_config {
+	uint16_t port;
+	uint32_t max_conns;          /* beyond it: 503 and close */
+	uint64_t read_header_ns;     /* first byte of a request to its blank line */
+	uint64_t read_ns;            /* whole request, body included */
+	uint64_t write_ns;           /* whole response */
+	uint64_t idle_ns;            /* keep-alive wait for the next request */
+	uint64_t handler_ns;         /* handler run time before 503 */
+	uint64_t shutdown_ns;        /* in-flight requests' grace at power-off */
+	size_t max_header_bytes;     /* -> 431 */
+	size_t max_uri;              /* -> 414 */
+	uint64_t max_body;           /* default per-route body limit -> 413 */
+	void (*conn_state_hook)(uint32_t conn_id, enum http_conn_state from, enum http_conn_state to);
+};
+
+void http_config_defaults(struct http_config *c);
+/* Start serving mux's routes (a mux_match's handler is a struct
+ * http_handler *). Registers the graceful-shutdown hook. */
+int http_serve(const struct http_config *c, struct mux *mux);
+
+struct http_stats {
+	uint32_t conns[HTTP_NSTATES]; /* current count per state (CLOSED: total) */
+	uint64_t requests, refused_conns, bad_requests, handler_timeouts;
+	uint64_t by_status[6];        /* 1xx..5xx; [0] unused */
+	uint64_t latency_le[12];      /* cumulative histogram, bounds in http_latency_bounds_us */
+	uint64_t latency_sum_us, latency_count;
+};
+extern const uint32_t http_latency_bounds_us[12];
+void http_get_stats(struct http_stats *s);
+
+#endif

@@ -1,0 +1,201 @@
+/* Serving the embedded site (RFC 9110 §8.8 validators, §13 conditional
+ * requests, §14 range requests). Lookups are exact matches of the decoded,
+ * cleaned path in a sorted table: there is no file system to escape from,
+ * so "..", "%2e%2e" and friends can only miss. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "../kernel/civil.h"
+#include "internal.h"
+#include "path.h"
+#include "static.h"
+
+const struct static_file *http_static_find(const char *path, size_t n)
+{
+	unsigned lo = 0, hi = static_file_count;
+	while (lo < hi) {
+		unsigned mid = (lo + hi) / 2;
+		const char *p = static_files[mid].path;
+		size_t pn = strlen(p);
+		int c = memcmp(p, path, pn < n ? pn : n);
+		if (!c)
+			c = pn < n ? -1 : pn > n;
+		if (!c)
+			return &static_files[mid];
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* RFC 9110 §13.1.2: If-None-Match matches with the weak comparison. */
+static bool etag_matches(const char *list, size_t n, const char *etag)
+{
+	size_t elen = strlen(etag);
+	for (size_t i = 0; i < n;) {
+		while (i < n && (list[i] == ' ' || list[i] == '\t' || list[i] == ','))
+			i++;
+		if (i < n && list[i] == '*')
+			return true;
+		if (i + 2 < n && list[i] == 'W' && list[i + 1] == '/')
+			i += 2;
+		size_t start = i;
+		while (i < n && list[i] != ',')
+			i++;
+		size_t end = i;
+		while (end > start && (list[end - 1] == ' ' || list[end - 1] == '\t'))
+			end--;
+		if (end - start == elen && !memcmp(list + start, etag, elen))
+			return true;
+	}
+	return false;
+}
+
+/* A single "bytes=first-last" range (§14.1.2) clipped to size: 1 valid,
+ * 0 ignore the header (syntax we do not serve, e.g. several ranges),
+ * -1 unsatisfiable (416). */
+static int parse_range(const char *v, size_t n, uint64_t size, uint64_t *first, uint64_t *last)
+{
+	if (n < 7 || strncasecmp(v, "bytes=", 6) || memchr(v, ',', n))
+		return 0;
+	const char *p = v + 6, *end = v + n;
+	uint64_t a = 0, b = 0;
+	bool has_a = false, has_b = false;
+	for (; p < end && *p >= '0' && *p <= '9'; p++, has_a = true)
+		if ((a = a * 10 + (uint64_t)(*p - '0')) > (1ull << 50))
+			return 0;
+	if (p >= end || *p++ != '-')
+		return 0;
+	for (; p < end && *p >= '0' && *p <= '9'; p++, has_b = true)
+		if ((b = b * 10 + (uint64_t)(*p - '0')) > (1ull << 50))
+			return 0;
+	if (p != end || (!has_a && !has_b))
+		return 0;
+	if (!has_a) { /* suffix: the last b bytes */
+		if (!b || !size)
+			return -1;
+		*first = b >= size ? 0 : size - b;
+		*last = size - 1;
+		return 1;
+	}
+	if (a >= size || (has_b && b < a))
+		return has_b && b < a ? 0 : -1; /* last < first is invalid syntax: ignore */
+	*first = a;
+	*last = has_b && b < size ? b : size - 1;
+	return 1;
+}
+
+static void set_validators(struct http_rw *w, const struct static_file *f, bool gz)
+{
+	char etag[40];
+	size_t n = strlen(f->etag);
+	snprintf(etag, sizeof etag, "%.*s%s\"", (int)(n - 1), f->etag, gz ? "-gz" : "");
+	http_set_header(w, "ETag", etag);
+	if (f->mtime) {
+		char date[40];
+		if (http_format_date(f->mtime, date, sizeof date))
+			http_set_header(w, "Last-Modified", date);
+	}
+}
+
+/* §13.1.3: evaluated only without If-None-Match, and only for a date we
+ * can parse. */
+static bool not_modified_since(const struct http_req *r, const struct static_file *f)
+{
+	size_t n;
+	const char *ims = http_get_header(r, "If-Modified-Since", &n);
+	int64_t t = ims && f->mtime ? http_parse_date(ims, n) : -1;
+	return t >= 0 && f->mtime <= t;
+}
+
+/* The decoded, cleaned file path for the request (a trailing '/' maps to
+ * index.html); false if the path does not decode. */
+static bool file_path(const struct http_req *r, char *out, size_t cap, size_t *n)
+{
+	char decoded[512];
+	int dn = http_percent_decode(r->msg->path.p, r->msg->path.n, decoded, sizeof decoded);
+	if (dn <= 0 || (size_t)dn + sizeof "index.html" > cap)
+		return false;
+	*n = http_path_clean(decoded, (size_t)dn, out);
+	if (out[*n - 1] == '/') {
+		memcpy(out + *n, "index.html", 10);
+		*n += 10;
+	}
+	return true;
+}
+
+/* "/about" names a directory: send the client to "/about/" (keeping the
+ * query), as net/http's FileServer does. */
+static bool redirect_to_dir(struct http_rw *w, const struct http_req *r, const char *path, size_t n)
+{
+	char probe[600];
+	if (n + sizeof "/index.html" > sizeof probe)
+		return false;
+	memcpy(probe, path, n);
+	memcpy(probe + n, "/index.html", 11);
+	if (!http_static_find(probe, n + 11))
+		return false;
+	char loc[600];
+	snprintf(loc, sizeof loc, "%.*s/%s%.*s", (int)n, path, r->msg->query.n ? "?" : "", (int)r->msg->query.n,
+		 r->msg->query.p);
+	http_set_header(w, "Location", loc);
+	http_error(w, 301, "moved permanently");
+	return true;
+}
+
+static bool wants_gzip(const struct http_req *r)
+{
+	size_t n;
+	const char *ae = http_get_header(r, "Accept-Encoding", &n);
+	return ae && http_token_list_has((struct http_slice){ ae, n }, "gzip");
+}
+
+void http_static(struct http_rw *w, struct http_req *r, void *arg)
+{
+	(void)arg;
+	char path[600];
+	size_t n, vn, rn;
+	if (!file_path(r, path, sizeof path, &n))
+		return http_error(w, 400, "malformed path");
+	const struct static_file *f = http_static_find(path, n);
+	if (!f) {
+		if (!redirect_to_dir(w, r, path, n))
+			http_error(w, 404, "not found");
+		return;
+	}
+	const char *range = http_get_header(r, "Range", &rn);
+	bool gz = f->gz && wants_gzip(r) && !range; /* ranges apply to the identity form */
+	http_set_header(w, "Content-Type", f->mime);
+	http_set_header(w, "Accept-Ranges", "bytes");
+	http_set_header(w, "Cache-Control", "no-cache");
+	if (f->gz)
+		http_set_header(w, "Vary", "Accept-Encoding");
+	set_validators(w, f, gz);
+	const char *inm = http_get_header(r, "If-None-Match", &vn);
+	char etag[40];
+	snprintf(etag, sizeof etag, "%.*s%s\"", (int)strlen(f->etag) - 1, f->etag, gz ? "-gz" : "");
+	if (inm ? etag_matches(inm, vn, etag) : not_modified_since(r, f))
+		return http_write_header(w, 304);
+	const unsigned char *data = gz ? f->gz : f->data;
+	uint64_t size = gz ? f->gz_size : f->size, first = 0, last = size - 1;
+	int rr = range ? parse_range(range, rn, size, &first, &last) : 0;
+	char cr[64];
+	if (rr < 0) {
+		snprintf(cr, sizeof cr, "bytes */%lu", size);
+		http_set_header(w, "Content-Range", cr);
+		return http_error(w, 416, "range not satisfiable");
+	}
+	if (gz)
+		http_set_header(w, "Content-Encoding", "gzip");
+	if (rr > 0) {
+		snprintf(cr, sizeof cr, "bytes %lu-%lu/%lu", first, last, size);
+		http_set_header(w, "Content-Range", cr);
+		http_write_header(w, 206);
+	}
+	uint64_t len = rr > 0 ? last - first + 1 : size;
+	http_set_content_length(w, len);
+	http_write(w, data + first, len);
+}
