@@ -45,6 +45,11 @@ fuzz_cmdline_DICT  := ip= gw= port= log= test= dhcp / . 0 1 24 32 33 255 \
 # the few tokens that matter (found seeded bugs 2-3x sooner); the 4000-byte
 # key path is covered by test_cmdline.
 fuzz_cmdline_FLAGS := -max_len=64
+# Raw-text mode of fuzz_mux (odd first byte) builds patterns from these;
+# the structured mode needs none.
+fuzz_mux_DICT := {x} {y} {x...} {$$} {} GET HEAD POST CONNECT example.com \
+	/ // /./ /../ /.. %2F %2e %25 :80 -
+fuzz_mux_FLAGS := -max_len=512
 
 # ---- Tools and flags. ----
 HT_CC ?= gcc
