@@ -126,7 +126,7 @@ static struct http_handler h_healthz = { healthz, NULL }, h_echo = { echo, NULL 
 			   h_metrics = { app_metrics, NULL }, h_static = { http_static, NULL },
 			   h_users_list = { app_users_list, NULL }, h_users_create = { app_users_create, NULL },
 			   h_user_get = { app_user_get, NULL }, h_user_put = { app_user_put, NULL },
-			   h_user_delete = { app_user_delete, NULL };
+			   h_user_delete = { app_user_delete, NULL }, h_upload = { app_upload, NULL };
 
 static const struct {
 	const char *pattern;
@@ -144,6 +144,7 @@ static const struct {
 	{ "GET /api/users/{id}", &h_user_get },
 	{ "PUT /api/users/{id}", &h_user_put },
 	{ "DELETE /api/users/{id}", &h_user_delete },
+	{ "POST /upload", &h_upload },
 };
 
 int app_routes(struct mux *mux)
