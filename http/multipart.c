@@ -325,7 +325,7 @@ static int parse_headers(struct multipart *m, struct part *pt)
 /* The header section is complete: announce the part, start its body. */
 static void part_begin(struct multipart *m, const struct multipart_callbacks *cb, void *ctx)
 {
-	struct part pt = { 0 };
+	struct part pt = {0};
 
 	if (parse_headers(m, &pt) < 0) {
 		fail(m, -EBADMSG);
@@ -337,8 +337,8 @@ static void part_begin(struct multipart *m, const struct multipart_callbacks *cb
 	}
 	m->state = sw_data;
 	m->match = m->virt = 2; /* see "The virtual CRLF" above */
-	if (cb->part_begin && cb->part_begin(ctx, pt.name, pt.name_len, pt.filename, pt.filename_len,
-					     pt.ctype, pt.ctype_len))
+	if (cb->part_begin &&
+	    cb->part_begin(ctx, pt.name, pt.name_len, pt.filename, pt.filename_len, pt.ctype, pt.ctype_len))
 		fail(m, -ECANCELED);
 }
 
@@ -487,6 +487,12 @@ int multipart_feed(struct multipart *m, const char *p, size_t n, const struct mu
 	return m->state == sw_done;
 }
 
-int multipart_finish(const struct multipart *m) { return m->state == sw_done ? 0 : -1; }
+int multipart_finish(const struct multipart *m)
+{
+	return m->state == sw_done ? 0 : -1;
+}
 
-int multipart_error(const struct multipart *m) { return m->error; }
+int multipart_error(const struct multipart *m)
+{
+	return m->error;
+}

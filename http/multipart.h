@@ -71,12 +71,12 @@ struct multipart_callbacks {
 /* Parser state; private to multipart.c, the caller only provides room
  * (about 1.1 KiB: mind small task stacks). */
 struct multipart {
-	uint8_t state;  /* sw_* in multipart.c */
-	uint8_t dlen;   /* delimiter length: 4 + boundary length */
-	uint8_t match;  /* delimiter bytes matched so far, held back from part_data */
-	uint8_t virt;   /* of those, leading ones that were never input (see multipart.c) */
-	uint16_t hlen;  /* header section bytes collected */
-	int error;      /* 0, or why the parse failed (multipart_error) */
+	uint8_t state; /* sw_* in multipart.c */
+	uint8_t dlen;  /* delimiter length: 4 + boundary length */
+	uint8_t match; /* delimiter bytes matched so far, held back from part_data */
+	uint8_t virt;  /* of those, leading ones that were never input (see multipart.c) */
+	uint16_t hlen; /* header section bytes collected */
+	int error;     /* 0, or why the parse failed (multipart_error) */
 	char delim[4 + MULTIPART_BOUNDARY_MAX]; /* CRLF "--" boundary */
 	char hdr[MULTIPART_HEADER_MAX];
 };
