@@ -8,7 +8,8 @@ struct cmdline;
 struct mux;
 
 void app_main(const struct cmdline *cmdline);
-/* Register the appliance's routes (app/routes.c); < 0 on a bad pattern. */
-int app_routes(struct mux *mux);
+/* Register the appliance's routes (app/routes.c); < 0 on a bad pattern.
+ * rate_limit: requests per second per client (0: unlimited). */
+int app_routes(struct mux *mux, unsigned rate_limit);
 
 #endif

@@ -43,7 +43,7 @@ static void start_task(void *arg)
 void app_main(const struct cmdline *cmdline)
 {
 	config_from_cmdline(cmdline);
-	if (app_routes(&mux) < 0)
+	if (app_routes(&mux, cmdline->rate_limit) < 0)
 		return;
 	int err = net_init(cmdline);
 	if (err < 0) {

@@ -126,33 +126,40 @@ static struct http_handler h_healthz = { healthz, NULL }, h_echo = { echo, NULL 
 			   h_metrics = { app_metrics, NULL }, h_static = { http_static, NULL },
 			   h_users_list = { app_users_list, NULL }, h_users_create = { app_users_create, NULL },
 			   h_user_get = { app_user_get, NULL }, h_user_put = { app_user_put, NULL },
-			   h_user_delete = { app_user_delete, NULL }, h_upload = { app_upload, NULL };
+			   h_user_delete = { app_user_delete, NULL }, h_upload = { app_upload, NULL },
+			   h_preflight = { http_cors_preflight, NULL };
 
+/* cors: the resource may be read by pages of any origin. */
 static const struct {
 	const char *pattern;
 	struct http_handler *h;
+	bool cors;
 } routes[] = {
-	{ "GET /", &h_static },
-	{ "GET /healthz", &h_healthz },
-	{ "GET /metrics", &h_metrics },
-	{ "GET /debug/tasks", &h_tasks },
-	{ "GET /debug/fault", &h_fault },
-	{ "POST /echo", &h_echo },
-	{ "GET /events", &h_events },
-	{ "GET /api/users", &h_users_list },
-	{ "POST /api/users", &h_users_create },
-	{ "GET /api/users/{id}", &h_user_get },
-	{ "PUT /api/users/{id}", &h_user_put },
-	{ "DELETE /api/users/{id}", &h_user_delete },
-	{ "POST /upload", &h_upload },
+	{ "GET /", &h_static, false },
+	{ "GET /healthz", &h_healthz, false },
+	{ "GET /metrics", &h_metrics, false },
+	{ "GET /debug/tasks", &h_tasks, false },
+	{ "GET /debug/fault", &h_fault, false },
+	{ "POST /echo", &h_echo, false },
+	{ "GET /events", &h_events, false },
+	{ "GET /api/users", &h_users_list, true },
+	{ "POST /api/users", &h_users_create, true },
+	{ "GET /api/users/{id}", &h_user_get, true },
+	{ "PUT /api/users/{id}", &h_user_put, true },
+	{ "DELETE /api/users/{id}", &h_user_delete, true },
+	{ "POST /upload", &h_upload, false },
+	{ "OPTIONS /api/", &h_preflight, true },
 };
 
-int app_routes(struct mux *mux)
+int app_routes(struct mux *mux, unsigned rate_limit)
 {
 	mux_init(mux);
 	for (size_t i = 0; i < sizeof routes / sizeof routes[0]; i++) {
 		char err[160];
-		if (mux_handle(mux, routes[i].pattern, app_wrap(routes[i].h), err, sizeof err) < 0) {
+		struct http_handler *h = routes[i].cors ? http_with_cors(routes[i].h) : routes[i].h;
+		if (rate_limit)
+			h = http_with_rate_limit(h, rate_limit, rate_limit);
+		if (mux_handle(mux, routes[i].pattern, app_wrap(h), err, sizeof err) < 0) {
 			log_err("app", "route \"%s\": %s", routes[i].pattern, err);
 			return -EINVAL;
 		}

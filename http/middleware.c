@@ -9,13 +9,14 @@
 #include "../kernel/recover.h"
 #include "middleware.h"
 
-static struct http_handler *wrap(http_handler_fn fn, struct http_handler *inner)
+/* A handler calling fn with arg (usually the inner handler). */
+static struct http_handler *wrap(http_handler_fn fn, void *arg, struct http_handler *inner)
 {
 	struct http_handler *h = malloc(sizeof *h);
 	if (!h)
 		return inner; /* boot-time OOM: serve without this layer */
 	h->fn = fn;
-	h->arg = inner;
+	h->arg = arg;
 	return h;
 }
 
@@ -32,7 +33,7 @@ static void access_log(struct http_rw *w, struct http_req *r, void *arg)
 		 http_bytes_written(w), us / 1000, us % 1000, r->id);
 }
 
-struct http_handler *http_with_access_log(struct http_handler *inner) { return wrap(access_log, inner); }
+struct http_handler *http_with_access_log(struct http_handler *inner) { return wrap(access_log, inner, inner); }
 
 static bool sane_id(const char *p, size_t n)
 {
@@ -58,7 +59,7 @@ static void request_id(struct http_rw *w, struct http_req *r, void *arg)
 	call(arg, w, r);
 }
 
-struct http_handler *http_with_request_id(struct http_handler *inner) { return wrap(request_id, inner); }
+struct http_handler *http_with_request_id(struct http_handler *inner) { return wrap(request_id, inner, inner); }
 
 /* A handler that faults (null pointer, division by zero...) answers 500
  * and the server keeps serving; the fault report is on the console. */
@@ -78,4 +79,88 @@ static void recovery(struct http_rw *w, struct http_req *r, void *arg)
 		http_error(w, 500, "internal server error");
 }
 
-struct http_handler *http_with_recovery(struct http_handler *inner) { return wrap(recovery, inner); }
+struct http_handler *http_with_recovery(struct http_handler *inner) { return wrap(recovery, inner, inner); }
+
+/* ---- per-client rate limiting: a token bucket per IPv4 address ---- */
+
+#define RL_SLOTS 256 /* clients tracked at once; the least recently seen is evicted */
+
+struct bucket {
+	uint32_t ip;
+	uint64_t tokens_milli; /* tokens x 1000 */
+	uint64_t last_ns;
+};
+
+struct rate_limit {
+	struct http_handler *inner;
+	uint32_t rate, burst; /* tokens per second, bucket size */
+	struct bucket slots[RL_SLOTS];
+};
+
+static struct bucket *bucket_for(struct rate_limit *rl, uint32_t ip, uint64_t now)
+{
+	struct bucket *oldest = &rl->slots[0];
+	for (int i = 0; i < RL_SLOTS; i++) {
+		struct bucket *b = &rl->slots[(ip * 2654435761u + (uint32_t)i) % RL_SLOTS];
+		if (b->ip == ip && b->last_ns)
+			return b;
+		if (b->last_ns < oldest->last_ns)
+			oldest = b;
+		if (!b->last_ns)
+			break;
+	}
+	*oldest = (struct bucket){ ip, (uint64_t)rl->burst * 1000, now };
+	return oldest;
+}
+
+static void rate_limited(struct http_rw *w, struct http_req *r, void *arg)
+{
+	struct rate_limit *rl = arg;
+	uint64_t now = clock_now();
+	struct bucket *b = bucket_for(rl, r->peer_ip, now);
+	uint64_t refill = (now - b->last_ns) * rl->rate / 1000000; /* milli-tokens */
+	b->tokens_milli = b->tokens_milli + refill > (uint64_t)rl->burst * 1000 ? (uint64_t)rl->burst * 1000
+										  : b->tokens_milli + refill;
+	b->last_ns = now;
+	if (b->tokens_milli < 1000) {
+		http_set_header(w, "Retry-After", "1");
+		return http_error(w, 429, "too many requests");
+	}
+	b->tokens_milli -= 1000;
+	call(rl->inner, w, r);
+}
+
+struct http_handler *http_with_rate_limit(struct http_handler *inner, uint32_t rate, uint32_t burst)
+{
+	struct rate_limit *rl = calloc(1, sizeof *rl);
+	if (!rl)
+		return inner;
+	rl->inner = inner;
+	rl->rate = rate;
+	rl->burst = burst ? burst : rate;
+	return wrap(rate_limited, rl, inner);
+}
+
+/* ---- CORS (Fetch standard §3.2): any origin may read the responses ---- */
+
+static void cors(struct http_rw *w, struct http_req *r, void *arg)
+{
+	if (http_get_header(r, "Origin", NULL)) {
+		http_set_header(w, "Access-Control-Allow-Origin", "*");
+		http_add_header(w, "Vary", "Origin");
+	}
+	call(arg, w, r);
+}
+
+struct http_handler *http_with_cors(struct http_handler *inner) { return wrap(cors, inner, inner); }
+
+/* The answer to a CORS preflight (OPTIONS with Access-Control-Request-Method). */
+void http_cors_preflight(struct http_rw *w, struct http_req *r, void *arg)
+{
+	(void)r, (void)arg;
+	http_set_header(w, "Access-Control-Allow-Origin", "*");
+	http_set_header(w, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, DELETE, OPTIONS");
+	http_set_header(w, "Access-Control-Allow-Headers", "Content-Type, X-Request-Id");
+	http_set_header(w, "Access-Control-Max-Age", "600");
+	http_write_header(w, 204);
+}

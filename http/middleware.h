@@ -13,4 +13,12 @@ struct http_handler *http_with_request_id(struct http_handler *inner);
 /* A CPU fault in the handler becomes a 500 (see kernel/recover.h). */
 struct http_handler *http_with_recovery(struct http_handler *inner);
 
+/* At most `rate` requests per second per client address, in bursts of up
+ * to `burst`; beyond it 429 with Retry-After. */
+struct http_handler *http_with_rate_limit(struct http_handler *inner, uint32_t rate, uint32_t burst);
+/* Access-Control-Allow-Origin: * on responses to cross-origin requests. */
+struct http_handler *http_with_cors(struct http_handler *inner);
+/* A handler for "OPTIONS /path" preflights. */
+void http_cors_preflight(struct http_rw *w, struct http_req *r, void *arg);
+
 #endif

@@ -80,6 +80,7 @@ static const struct option options[] = {
     NUM("max_header_bytes", max_header_bytes, 1024, 1048576),
     NUM("max_uri", max_uri, 64, 1048576),
     NUM("max_body", max_body, 0, 4294967295u),
+    NUM("rate_limit", rate_limit, 0, 1000000),
 };
 
 /* Index = log level, so the order here is the numeric contract. */

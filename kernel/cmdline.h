@@ -49,6 +49,7 @@ struct cmdline {
     uint32_t max_header_bytes;    /* -> 431, 65536 */
     uint32_t max_uri;             /* -> 414, 8192 */
     uint32_t max_body;            /* default request body limit -> 413, 1 MiB */
+    uint32_t rate_limit;          /* requests/s per client -> 429, 0 = off */
     /* New options: add the field here, its default in cmdline_defaults(),
      * and one row in the option table in cmdline.c. */
 };

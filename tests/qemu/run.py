@@ -7,9 +7,12 @@ usage: tests/qemu/run.py [substring ...]   run only cases whose name matches
 """
 import json
 import re
+import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 
 from guest import BUILD, EXIT_PANIC, EXIT_TRAP, OUT, ROOT, Guest
 from netns import GUEST_APPEND, GUEST_IP, Netns
@@ -157,6 +160,12 @@ def client_report(name, result, guest):
     return data
 
 
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def settled_stats(ns, timeout=30):
     """Guest counters once the previous load has drained: only the stats
     connection itself open (the guest closes its side asynchronously)."""
@@ -223,9 +232,57 @@ def net_e1000():
 @case
 def dhcp_user_networking():
     """The `make run` set-up: QEMU user networking, address by DHCP."""
-    with Guest("dhcp", extra=["-netdev", "user,id=n0", "-device", "virtio-net-pci,netdev=n0"]) as g:
+    port = free_port()
+    with Guest("dhcp", extra=["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
+                              "-device", "virtio-net-pci,netdev=n0"]) as g:
         got = g.wait_for(r"^keel: net: address 10\.0\.2\.15 netmask 255\.255\.255\.0 gateway 10\.0\.2\.2 \(dhcp\)", 60)
         report("dhcp: the appliance gets 10.0.2.15 from QEMU's DHCP server", got is not None, "no address", g)
+        up = g.wait_for(r"^keel: http: listening on http://10\.0\.2\.15:80/", 30)
+        report("make run: the listening line names the address", up is not None, "no listening line", g)
+        body = ""
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=20) as resp:
+                body = resp.read().decode()
+        except OSError as e:
+            body = repr(e)
+        report("make run: curl through the forwarded port gets /healthz", body == "ok\n", body, g)
+
+
+def http_get(port, path, method="GET", headers=None):
+    req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method, headers=headers or {})
+    try:
+        with urllib.request.urlopen(req, timeout=20) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as e:
+        return e.code, dict(e.headers), e.read()
+
+
+@case
+def http_middleware():
+    """Rate limiting, CORS and fault recovery, through QEMU's port forward."""
+    port = free_port()
+    with Guest("middleware", append="rate_limit=5", extra=["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
+                                                           "-device", "virtio-net-pci,netdev=n0"]) as g:
+        if not g.wait_for(r"^keel: http: listening on", 60):
+            report("middleware: appliance starts", False, "no listening line", g)
+            return
+        codes = [http_get(port, "/healthz")[0] for _ in range(12)]
+        report("rate limit: a burst beyond 5/s gets 429 after the first 5", codes[:5] == [200] * 5 and 429 in codes,
+               str(codes), g)
+        time.sleep(1.2)
+        status, headers, _ = http_get(port, "/api/users", headers={"Origin": "http://example.test"})
+        report("rate limit: tokens refill; CORS header on a cross-origin API read",
+               status == 200 and headers.get("Access-Control-Allow-Origin") == "*", f"{status} {headers}", g)
+        status, headers, _ = http_get(port, "/api/users", method="OPTIONS",
+                                      headers={"Origin": "http://example.test", "Access-Control-Request-Method": "POST"})
+        report("CORS: preflight answers 204 with the allowed methods",
+               status == 204 and "POST" in headers.get("Access-Control-Allow-Methods", ""), f"{status} {headers}", g)
+        time.sleep(1.2)
+        status, _, body = http_get(port, "/debug/fault")
+        after, _, _ = http_get(port, "/healthz")
+        report("recovery: a faulting handler answers 500 and the appliance keeps serving",
+               status == 500 and after == 200 and re.search(r"handler faulted", g.text()) is not None,
+               f"{status} then {after}", g)
 
 
 @case
@@ -240,6 +297,8 @@ def nic_e1000_user():
     with Guest("nic-e1000", image="keel-test.elf", append="test=nic",
                extra=["-netdev", "user,id=n0", "-device", "e1000,netdev=n0"]) as g:
         ktest_lines(g, "nic", g.wait_exit(120))
+
+
 
 
 def main():
