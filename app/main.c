@@ -7,6 +7,7 @@
 #include "../kernel/sched.h"
 #include "../net/net.h"
 #include "app.h"
+#include "handlers.h"
 
 static struct mux mux;
 static struct http_config http;
@@ -33,7 +34,11 @@ static void start_task(void *arg)
 	(void)arg;
 	if (net_wait_ready(0) < 0)
 		return;
-	if (http_serve(&http, &mux) < 0)
+	/* Middleware around the whole mux (404s and redirects included),
+	 * per-route middleware in app/routes.c. */
+	static struct http_handler mux_handler;
+	mux_handler = http_mux_handler(&mux);
+	if (http_serve(&http, *app_wrap(&mux_handler)) < 0)
 		return;
 	uint32_t a = net_ipv4_addr(); /* network byte order */
 	log_info("http", "listening on http://%u.%u.%u.%u:%u/", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff, a >> 24,

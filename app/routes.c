@@ -159,7 +159,7 @@ int app_routes(struct mux *mux, unsigned rate_limit)
 		struct http_handler *h = routes[i].cors ? http_with_cors(routes[i].h) : routes[i].h;
 		if (rate_limit)
 			h = http_with_rate_limit(h, rate_limit, rate_limit);
-		if (mux_handle(mux, routes[i].pattern, app_wrap(h), err, sizeof err) < 0) {
+		if (mux_handle(mux, routes[i].pattern, h, err, sizeof err) < 0) {
 			log_err("app", "route \"%s\": %s", routes[i].pattern, err);
 			return -EINVAL;
 		}
@@ -167,6 +167,8 @@ int app_routes(struct mux *mux, unsigned rate_limit)
 	return 0;
 }
 
+/* The middleware around the whole mux: request id, access log, fault
+ * recovery (outermost first). */
 struct http_handler *app_wrap(struct http_handler *h)
 {
 	return http_with_request_id(http_with_access_log(http_with_recovery(h)));

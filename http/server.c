@@ -25,7 +25,7 @@ const uint32_t http_latency_bounds_us[12] = { 100, 250, 500, 1000, 2500, 5000,
 					      10000, 25000, 50000, 100000, 1000000, UINT32_MAX };
 
 static struct http_config cfg;
-static struct mux *routes;
+static struct http_handler root;
 static struct listener *listener;
 static struct list_node open_conns = LIST_INIT(open_conns);
 static struct http_stats stats;
@@ -128,13 +128,16 @@ static void shift_input(struct http_conn *hc)
 
 /* ---- one request ---- */
 
-static void route(struct http_conn *hc, struct http_req *r)
+/* The mux as a handler (Go's ServeMux.ServeHTTP): route, then call the
+ * matched handler; 301, 405 and 404 are answered here, inside whatever
+ * middleware wraps the mux. */
+static void mux_serve(struct http_rw *w, struct http_req *r, void *arg)
 {
-	struct http_rw *w = &hc->rw;
-	char location[512];
+	struct http_conn *hc = r->conn;
 	const struct http_request *m = &hc->msg;
-	mux_match(routes, m->method.p, m->method.n, m->host.p, m->host.n, m->path.p, m->path.n, m->query.p,
-		  m->query.n, location, sizeof location, &hc->match);
+	char location[512];
+	mux_match(arg, m->method.p, m->method.n, m->host.p, m->host.n, m->path.p, m->path.n, m->query.p, m->query.n,
+		  location, sizeof location, &hc->match);
 	switch (hc->match.status) {
 	case MUX_MATCHED: {
 		const struct http_handler *h = hc->match.handler;
@@ -156,6 +159,8 @@ static void route(struct http_conn *hc, struct http_req *r)
 		http_error(w, 404, "not found");
 	}
 }
+
+struct http_handler http_mux_handler(struct mux *m) { return (struct http_handler){ mux_serve, m }; }
 
 const char *http_path_value(const struct http_req *r, const char *name, size_t *len)
 {
@@ -190,7 +195,7 @@ static bool serve_one(struct http_conn *hc, int head_len)
 	http_rw_start(&hc->rw, hc, start + cfg.handler_ns + cfg.write_ns);
 	http_body_start(hc);
 	hc->read_deadline = start + cfg.read_ns;
-	route(hc, &r);
+	root.fn(&hc->rw, &r, root.arg);
 	if (clock_now() > start + cfg.handler_ns && !http_header_sent(&hc->rw)) {
 		stats.handler_timeouts++; /* late: its output is replaced, not sent */
 		hc->rw.close = true;
@@ -229,7 +234,13 @@ static void serve_conn(void *arg)
 	set_state(hc, HTTP_CLOSED);
 	stats.conns[HTTP_CLOSED]++; /* CLOSED counts the total */
 	list_remove(&hc->link);
-	conn_close(hc->c);
+	/* A response that could not be written (the peer stopped reading, or
+	 * the write deadline passed) ends with RST: a graceful close would
+	 * leave lwIP trickling the queued bytes to a slow-read attacker. */
+	if (hc->rw.failed)
+		conn_abort(hc->c);
+	else
+		conn_close(hc->c);
 	free(hc->in);
 	free(hc->rw.out);
 	free(hc);
@@ -322,10 +333,10 @@ static void http_shutdown(void *arg)
 	log_info("http", "stopped: %u connection%s still open", open_count(), open_count() == 1 ? "" : "s");
 }
 
-int http_serve(const struct http_config *c, struct mux *m)
+int http_serve(const struct http_config *c, struct http_handler h)
 {
 	cfg = *c;
-	routes = m;
+	root = h;
 	int err = conn_listen(cfg.port, 128, &listener);
 	if (err < 0) {
 		log_err("http", "cannot listen on port %u: %d", cfg.port, err);

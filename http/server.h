@@ -102,9 +102,12 @@ struct http_config {
 };
 
 void http_config_defaults(struct http_config *c);
-/* Start serving mux's routes (a mux_match's handler is a struct
- * http_handler *). Registers the graceful-shutdown hook. */
-int http_serve(const struct http_config *c, struct mux *mux);
+/* Start serving: every request goes to `root` (usually middleware around
+ * http_mux_handler). Registers the graceful-shutdown hook. */
+int http_serve(const struct http_config *c, struct http_handler root);
+/* A handler routing through mux, whose registered handlers are struct
+ * http_handler pointers; answers 301/404/405/414 itself. */
+struct http_handler http_mux_handler(struct mux *mux);
 
 struct http_stats {
 	uint32_t conns[HTTP_NSTATES]; /* current count per state (CLOSED: total) */

@@ -112,19 +112,24 @@ static bool not_modified_since(const struct http_req *r, const struct static_fil
 }
 
 /* The decoded, cleaned file path for the request (a trailing '/' maps to
- * index.html); false if the path does not decode. */
-static bool file_path(const struct http_req *r, char *out, size_t cap, size_t *n)
+ * index.html): 1, 0 if it is too long to name an embedded file, -1 if it
+ * does not decode. */
+static int file_path(const struct http_req *r, char *out, size_t cap, size_t *n)
 {
 	char decoded[512];
+	if (r->msg->path.n >= sizeof decoded)
+		return 0;
 	int dn = http_percent_decode(r->msg->path.p, r->msg->path.n, decoded, sizeof decoded);
-	if (dn <= 0 || (size_t)dn + sizeof "index.html" > cap)
-		return false;
+	if (dn <= 0)
+		return -1;
+	if ((size_t)dn + sizeof "index.html" > cap)
+		return 0;
 	*n = http_path_clean(decoded, (size_t)dn, out);
 	if (out[*n - 1] == '/') {
 		memcpy(out + *n, "index.html", 10);
 		*n += 10;
 	}
-	return true;
+	return 1;
 }
 
 /* "/about" names a directory: send the client to "/about/" (keeping the
@@ -158,11 +163,12 @@ void http_static(struct http_rw *w, struct http_req *r, void *arg)
 	(void)arg;
 	char path[600];
 	size_t n, vn, rn;
-	if (!file_path(r, path, sizeof path, &n))
-		return http_error(w, 400, "malformed path");
-	const struct static_file *f = http_static_find(path, n);
+	int fp = file_path(r, path, sizeof path, &n);
+	if (fp < 0)
+		return http_error(w, 400, "malformed path (bad percent-encoding)");
+	const struct static_file *f = fp ? http_static_find(path, n) : NULL;
 	if (!f) {
-		if (!redirect_to_dir(w, r, path, n))
+		if (!fp || !redirect_to_dir(w, r, path, n))
 			http_error(w, 404, "not found");
 		return;
 	}

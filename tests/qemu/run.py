@@ -299,6 +299,9 @@ def nic_e1000_user():
         ktest_lines(g, "nic", g.wait_exit(120))
 
 
+# The HTTP/1.1 server against the real appliance (tests/qemu/http_tests.py).
+from http_tests import register as register_http  # noqa: E402
+register_http(case, report)
 
 
 def main():
