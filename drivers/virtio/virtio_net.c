@@ -465,8 +465,9 @@ static void virtio_net_report(const struct virtio_net *vn)
 		 d->fn, d->vendor, d->device, vn->irq_kind, virtio_net_has(vn, VIRTIO_F_VERSION_1) ? " VERSION_1" : "",
 		 virtio_net_has(vn, VIRTIO_NET_F_MAC) ? " MAC" : "", virtio_net_has(vn, VIRTIO_NET_F_STATUS) ? " STATUS" : "",
 		 virtio_net_has(vn, VIRTIO_F_EVENT_IDX) ? " EVENT_IDX" : "", (unsigned long)vn->features);
-	log_info("virtio-net", "rx %u x %u B, tx %u x %u B buffers (%zu KiB), 6 ring pages", vn->rxq.size,
-		 VIRTIO_NET_BUF_SIZE, vn->txq.size, VIRTIO_NET_BUF_SIZE, pool_kib);
+	log_info("virtio-net", "rx %u x %u B, tx %u x %u B buffers (%zu KiB), 6 ring pages%s", vn->rxq.size,
+		 VIRTIO_NET_BUF_SIZE, vn->txq.size, VIRTIO_NET_BUF_SIZE, pool_kib,
+		 vn->vp.tcg ? "; QEMU TCG: ring barriers via register read" : "");
 }
 
 static bool virtio_net_match(const struct pci_dev *d)

@@ -57,6 +57,17 @@ static int virtio_pci_find_caps(struct virtio_pci *vp, struct virtio_pci_region 
 	return 0;
 }
 
+/* QEMU's TCG announces itself in the hypervisor CPUID leaf. */
+static bool virtio_pci_under_tcg(void)
+{
+	uint32_t r[4];
+	cpuid(1, 0, r);
+	if (!(r[2] & (1u << 31))) /* no hypervisor: leaf 0x40000000 is not defined */
+		return false;
+	cpuid(0x40000000, 0, r);
+	return r[1] == 0x54474354 && r[2] == 0x43544743 && r[3] == 0x47435447; /* "TCGTCGTCGTCG" */
+}
+
 int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci)
 {
 	*vp = (struct virtio_pci){ .pci = pci };
@@ -78,6 +89,7 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci)
 	vp->isr = r[VIRTIO_PCI_CAP_ISR_CFG].base;
 	vp->device_cfg = r[VIRTIO_PCI_CAP_DEVICE_CFG].base;
 	vp->device_cfg_len = r[VIRTIO_PCI_CAP_DEVICE_CFG].len;
+	vp->tcg = virtio_pci_under_tcg();
 	/* Memory decoding for the BARs, bus mastering for the device's DMA to
 	 * the rings. I/O decoding stays as the firmware left it: the legacy
 	 * port interface is not ours. */
@@ -210,6 +222,8 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq, uint16_t ind
 	}
 	if (!err)
 		err = virtio_pci_doorbell(vp, vq);
+	/* config_generation: a read without side effects (virtqueue.c says why). */
+	vq->sync_reg = vp->tcg ? &vp->common->config_generation : NULL;
 	if (err) {
 		virtq_destroy(vq);
 		return err;

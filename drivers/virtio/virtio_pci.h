@@ -97,6 +97,7 @@ struct virtio_pci {
 	uint32_t device_cfg_len;
 	volatile uint8_t *bar_map[6]; /* each BAR mapped at most once */
 	bool msix;                    /* interrupts come through MSI-X table entry 0 */
+	bool tcg;                     /* QEMU TCG: queues order through a register read (virtqueue.c) */
 };
 
 /* Locate the modern capabilities, map them and enable memory decoding and

@@ -9,11 +9,13 @@
 
 /* used_event sits after the avail ring, avail_event after the used ring
  * (§2.6.6, §2.6.8); both exist only with VIRTIO_F_EVENT_IDX, but the pages
- * have room either way. */
+ * have room either way. Addressed as bytes: the used ring's elements are
+ * not uint16_t, and type-punning them would break strict aliasing. */
 static volatile uint16_t *virtq_used_event(struct virtq *vq) { return &vq->avail->ring[vq->size]; }
 static volatile uint16_t *virtq_avail_event(struct virtq *vq)
 {
-	return (volatile uint16_t *)&vq->used->ring[vq->size];
+	volatile uint8_t *ring = (volatile uint8_t *)vq->used + offsetof(struct virtq_used, ring);
+	return (volatile uint16_t *)(ring + vq->size * sizeof(struct virtq_used_elem));
 }
 
 /* §2.6.7, §2.6.10: has the index moved past `event` in the step from
@@ -21,6 +23,25 @@ static volatile uint16_t *virtq_avail_event(struct virtq *vq)
 static bool virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 {
 	return (uint16_t)(new_idx - event - 1) < (uint16_t)(new_idx - old_idx);
+}
+
+/* A store-then-load barrier against the device. Twice the ring protocol
+ * stores one index and then loads the other side's (publish: avail idx,
+ * then avail_event; re-enable: used_event, then used idx) while the device
+ * does the mirror image; if both loads may pass both stores, each side
+ * misses the other's update and a notification is lost for good.
+ *
+ * mb() suffices on hardware and under KVM. QEMU's TCG before 8.1 drops
+ * guest fences when there is one vCPU (commit c914d46d, "Do not elide
+ * memory barriers for !CF_PARALLEL in system mode"), yet the device runs
+ * in QEMU's I/O thread in parallel. A register read there is a real exit
+ * that takes QEMU's global lock, which the device code also holds: it
+ * orders our stores and loads against the device completely. */
+static void virtq_device_mb(const struct virtq *vq)
+{
+	mb();
+	if (vq->sync_reg)
+		(void)*vq->sync_reg;
 }
 
 static void virtq_free_pages(struct virtq *vq)
@@ -111,7 +132,7 @@ bool virtq_publish(struct virtq *vq)
 	 * suppression hint. x86 lets a load pass an earlier store, so only a
 	 * full fence prevents reading a stale avail_event while the device,
 	 * having seen the old idx, goes to sleep waiting for our notify. */
-	mb();
+	virtq_device_mb(vq);
 	vq->kicked_idx = new_idx;
 	bool notify = vq->event_idx ? virtq_need_event(*virtq_avail_event(vq), new_idx, old)
 				    : !(vq->used->flags & VIRTQ_USED_F_NO_NOTIFY);
@@ -180,9 +201,9 @@ bool virtq_irq_enable(struct virtq *vq)
 	if (vq->event_idx)
 		*virtq_used_event(vq) = vq->last_used;
 	/* The enable must be visible before we re-read used->idx (a store then
-	 * a load: only mfence orders them on x86). Otherwise the device could
-	 * add an entry, see interrupts still off, and we would read the old
-	 * idx: an entry nobody is told about (§2.6.14 note). */
-	mb();
+	 * a load: only a full fence orders them on x86). Otherwise the device
+	 * could add an entry, see interrupts still off, and we would read the
+	 * old idx: an entry nobody is told about (§2.6.14 note). */
+	virtq_device_mb(vq);
 	return virtq_has_used(vq);
 }

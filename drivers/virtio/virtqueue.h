@@ -92,6 +92,10 @@ struct virtq {
 	volatile struct virtq_used *used;   /* device writes, driver reads */
 	uint64_t desc_pa, avail_pa, used_pa;
 	volatile uint16_t *doorbell;        /* set by the transport */
+	/* Set by the transport when mb() alone does not order our ring
+	 * stores against the device's loads: a device register whose read
+	 * has no side effects, read after mb() (see virtq_device_mb). */
+	volatile const uint8_t *sync_reg;
 
 	uint16_t free_head;  /* first free descriptor; chained through desc[].next */
 	uint16_t num_free;

@@ -221,7 +221,7 @@ def net_suite(nic, driver, churn):
 
 @case
 def net_virtio():
-    net_suite("virtio", "virtio-net", 100000)
+    net_suite("virtio", "virtio-net", 20000)
 
 
 @case
