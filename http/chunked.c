@@ -72,7 +72,9 @@ static uint8_t chunk_ext(uint8_t s, unsigned char c)
 	case sw_ext_name:
 		if (http_is_tchar(c))
 			return s;
-		return is_ws(c) ? sw_ext_eq_bws : c == '=' ? sw_ext_val_bws : c == ';' ? sw_ext_name_bws : sw_error;
+		if (is_ws(c))
+			return sw_ext_eq_bws;
+		return c == '=' ? sw_ext_val_bws : c == ';' ? sw_ext_name_bws : sw_error;
 	case sw_ext_eq_bws:
 		return is_ws(c) ? s : c == '=' ? sw_ext_val_bws : c == ';' ? sw_ext_name_bws : sw_error;
 	case sw_ext_val_bws:

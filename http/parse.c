@@ -82,7 +82,10 @@ static bool is_regname_char(unsigned char c)
 
 /* ---- slices ---- */
 
-static struct http_slice slice(const char *s, const char *e) { return (struct http_slice){ s, (size_t)(e - s) }; }
+static struct http_slice slice(const char *s, const char *e)
+{
+	return (struct http_slice){ s, (size_t)(e - s) };
+}
 
 static struct http_slice trim_ows(struct http_slice s)
 {
@@ -108,7 +111,10 @@ static bool eq_nocase(struct http_slice s, const char *lit, size_t n)
 
 #define IS(s, lit) eq_nocase((s), (lit), sizeof(lit) - 1)
 
-static bool eq_exact(struct http_slice s, const char *lit, size_t n) { return s.n == n && !memcmp(s.p, lit, n); }
+static bool eq_exact(struct http_slice s, const char *lit, size_t n)
+{
+	return s.n == n && !memcmp(s.p, lit, n);
+}
 
 /* ---- lists and parameters (RFC 9110 §5.6) ---- */
 
@@ -525,7 +531,7 @@ static int parse_absolute(struct http_request *req)
 	else if (req->target.n >= 8 && eq_nocase(slice(t, t + 8), "https://", 8))
 		a = t + 8;
 	else
-		return fail(req, 400, "request-target is not in origin, absolute, authority or asterisk form");
+		return fail(req, 400, "request-target is in none of the four forms");
 	const char *p = a;
 	while (p < end && *p != '/' && *p != '?')
 		p++;
@@ -545,6 +551,9 @@ static int parse_absolute(struct http_request *req)
 static int classify_target(struct http_request *req)
 {
 	struct http_slice t = req->target;
+	/* no path or query in authority- and asterisk-form: empty, but
+	 * pointing into the buffer like every other slice */
+	req->path = req->query = slice(t.p + t.n, t.p + t.n);
 	if (eq_exact(req->method, "CONNECT", 7)) {
 		if (!valid_host(t, true, true))
 			return fail(req, 400, "CONNECT needs an authority-form host:port target");
@@ -602,8 +611,10 @@ static int parse_fields(struct cursor *c, struct http_request *req, size_t max_h
 			return eat_crlf(c, req, ""); /* the empty line ending the head */
 		/* §5.2: a request with obs-fold MUST be rejected or unfolded;
 		 * §2.2: whitespace before the first field line likewise. */
+		if (is_ows((unsigned char)*c->p) && req->num_headers)
+			return fail(req, 400, "obsolete line folding");
 		if (is_ows((unsigned char)*c->p))
-			return fail(req, 400, req->num_headers ? "obsolete line folding" : "whitespace before the first header");
+			return fail(req, 400, "whitespace before the first header");
 		if (req->num_headers == max_headers)
 			return fail(req, 431, "too many header fields");
 		int r = parse_field(c, req, &req->headers[req->num_headers]);
@@ -750,32 +761,28 @@ static int parse_head(struct cursor *c, const struct http_limits *lim, struct ht
 {
 	size_t max_uri = lim->max_uri ? lim->max_uri : HTTP_DEFAULT_MAX_URI;
 	int r;
-	if ((r = skip_empty_lines(c, req)) || (r = parse_method(c, req)) || (r = parse_target(c, req, max_uri)) ||
-	    (r = parse_version(c, req)) || (r = classify_target(req)) || (r = parse_fields(c, req, lim->max_headers)))
+	if ((r = skip_empty_lines(c, req)) || (r = parse_method(c, req)) ||
+	    (r = parse_target(c, req, max_uri)) || (r = parse_version(c, req)) ||
+	    (r = classify_target(req)) || (r = parse_fields(c, req, lim->max_headers)))
 		return r;
 	return apply_headers(req);
 }
 
 /*
  * After a -2 at last_len, can the bytes since have changed the answer?
- * Only a line end can: the empty line ending the head, or a bare LF. Until
- * the request line is complete every call re-parses, so an over-long
- * target gets its 414 at once.
+ * Every earlier call that saw a line end re-parsed, so the complete lines
+ * before last_len are known good; only a new line end (CRLF or a bare LF)
+ * can complete the head or a bad line. While the request line is still
+ * open every call re-parses, so an over-long target gets its 414 at once.
+ * Re-parses are thus bounded by the lines of a head (max_headers + 2),
+ * plus the calls while the request line is open (max_uri bounds it).
  */
 static bool worth_parsing(const char *buf, size_t len, size_t last_len)
 {
 	size_t i = 0;
 	while (i + 1 < last_len && buf[i] == '\r' && buf[i + 1] == '\n')
 		i += 2;
-	if (!memchr(buf + i, '\n', last_len - i))
-		return true;
-	for (i = last_len; i < len; i++) {
-		if (buf[i] != '\n')
-			continue;
-		if (buf[i - 1] != '\r' || (i >= 3 && buf[i - 2] == '\n' && buf[i - 3] == '\r'))
-			return true;
-	}
-	return false;
+	return !memchr(buf + i, '\n', last_len - i) || memchr(buf + last_len, '\n', len - last_len);
 }
 
 int http_parse_request(const char *buf, size_t len, size_t last_len, const struct http_limits *lim,

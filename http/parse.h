@@ -132,10 +132,14 @@ struct http_request {
  * they count as part of the head.
  *
  * last_len is the len of the previous call for this request that returned
- * -2 (0 on the first call). It only saves work: if the new bytes cannot
- * have completed the head, the call returns -2 without re-parsing, so an
- * error in them may be reported on a later call (still within the limits
- * above). The final result never depends on it.
+ * -2 (0 on the first call). It saves work: when buf[last_len, len) holds
+ * no line end (LF) and the request line is already complete, nothing can
+ * have completed the head, and the call returns -2 without re-parsing.
+ * The one effect: an error inside the last, unfinished header line (a bad
+ * byte, or the line that exceeds max_headers) is reported when that line
+ * ends instead of at once. The byte and target limits are always enforced
+ * at once, and once the head is complete the result is the same as with
+ * last_len 0.
  *
  * req->headers must point to lim->max_headers entries; every other field
  * of req is overwritten. On -1 and -2 their contents are unspecified,

@@ -41,10 +41,16 @@ static int decode(const char *in, size_t n, char *out, size_t cap, bool plus_is_
 	return (int)o;
 }
 
-int http_percent_decode(const char *in, size_t n, char *out, size_t cap) { return decode(in, n, out, cap, false); }
+int http_percent_decode(const char *in, size_t n, char *out, size_t cap)
+{
+	return decode(in, n, out, cap, false);
+}
 
 /* HTML's application/x-www-form-urlencoded: '+' is an encoded SP. */
-int http_query_decode(const char *in, size_t n, char *out, size_t cap) { return decode(in, n, out, cap, true); }
+int http_query_decode(const char *in, size_t n, char *out, size_t cap)
+{
+	return decode(in, n, out, cap, true);
+}
 
 /*
  * Go's path.Clean, on a path made rooted: out always holds a clean rooted
@@ -90,7 +96,10 @@ bool http_query_next(struct http_slice *q, struct http_slice *key, struct http_s
 			continue;
 		const char *eq = memchr(piece, '=', len);
 		*key = (struct http_slice){ piece, eq ? (size_t)(eq - piece) : len };
-		*value = eq ? (struct http_slice){ eq + 1, len - key->n - 1 } : (struct http_slice){ piece + len, 0 };
+		if (eq)
+			*value = (struct http_slice){ eq + 1, len - key->n - 1 };
+		else
+			*value = (struct http_slice){ piece + len, 0 };
 		return true;
 	}
 	return false;

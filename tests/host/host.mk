@@ -41,10 +41,20 @@ test_json_SRCS     := app/json.c
 fuzz_cmdline_DICT  := ip= gw= port= log= test= dhcp / . 0 1 24 32 33 255 \
 	256 65535 65536 off err warn info debug 10.0.2.15 ip=10.0.2.15/24 \
 	gw=10.0.2.2 port=8080
+# The HTTP parsers (http/parse.c, http/chunked.c) get their grammar's
+# words; CRLF cannot be written here, the targets' mode byte supplies it.
+fuzz_parse_DICT    := GET POST OPTIONS CONNECT HTTP/1.1 HTTP/1.0 HTTP/2.0 \
+	Host: Content-Length: Transfer-Encoding: chunked gzip Connection: close \
+	keep-alive Expect: 100-continue http:// https:// :8080 %41 , 0 00 \
+	9223372036854775807
+fuzz_chunked_DICT  := 0 7fffffffffffffff 8000000000000000 = Trailer: X: \
+	abc
 # Optional extra libFuzzer flags per target. Short inputs keep mutations on
 # the few tokens that matter (found seeded bugs 2-3x sooner); the 4000-byte
 # key path is covered by test_cmdline.
 fuzz_cmdline_FLAGS := -max_len=64
+fuzz_parse_FLAGS   := -max_len=512
+fuzz_chunked_FLAGS := -max_len=256
 # Raw-text mode of fuzz_mux (odd first byte) builds patterns from these;
 # the structured mode needs none.
 fuzz_mux_DICT := {x} {y} {x...} {$$} {} GET HEAD POST CONNECT example.com \
