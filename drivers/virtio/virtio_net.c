@@ -92,7 +92,8 @@ _Static_assert(offsetof(struct virtio_net_hdr, num_buffers) == 10, "virtio 1.1 ย
 
 /* ยง5.1.6.3.1: without MRG_RXBUF or guest offloads each RX buffer must hold
  * header + 1514-byte frame (1526 bytes). */
-_Static_assert(VIRTIO_NET_BUF_SIZE >= VIRTIO_NET_HDR_LEN + NETDEV_FRAME_MAX, "RX/TX buffer holds a full frame");
+_Static_assert(VIRTIO_NET_BUF_SIZE >= VIRTIO_NET_HDR_LEN + NETDEV_FRAME_MAX,
+	       "RX/TX buffer holds a full frame");
 _Static_assert(PAGE_SIZE % VIRTIO_NET_BUF_SIZE == 0, "buffers never straddle a page");
 
 struct virtio_net {
@@ -112,7 +113,8 @@ static struct virtio_net vnet; /* one NIC for now (netdev_register allows one) *
 
 static uint64_t virtio_net_buf_pa(const uint64_t *pool, int id)
 {
-	return pool[id / VIRTIO_NET_BUFS_PER_PAGE] + (uint64_t)(id % VIRTIO_NET_BUFS_PER_PAGE) * VIRTIO_NET_BUF_SIZE;
+	return pool[id / VIRTIO_NET_BUFS_PER_PAGE] +
+	       (uint64_t)(id % VIRTIO_NET_BUFS_PER_PAGE) * VIRTIO_NET_BUF_SIZE;
 }
 
 static bool virtio_net_has(const struct virtio_net *vn, uint64_t f) { return (vn->features & f) == f; }
@@ -354,10 +356,11 @@ static int virtio_net_alloc_pool(uint64_t *pool, uint16_t bufs)
  * did not change across it. Bounded: device data. */
 static void virtio_net_read_mac(struct virtio_net *vn)
 {
+	const uint32_t mac = offsetof(struct virtio_net_config, mac);
 	for (int tries = 0; tries < 16; tries++) {
 		uint8_t gen = virtio_pci_cfg_generation(&vn->vp);
-		for (int i = 0; i < 6; i++)
-			vn->nd.mac[i] = virtio_pci_cfg8(&vn->vp, offsetof(struct virtio_net_config, mac) + (uint32_t)i);
+		for (uint32_t i = 0; i < 6; i++)
+			vn->nd.mac[i] = virtio_pci_cfg8(&vn->vp, mac + i);
 		if (gen == virtio_pci_cfg_generation(&vn->vp))
 			return;
 	}
@@ -386,7 +389,8 @@ static int virtio_net_setup(struct virtio_net *vn)
 		return -EIO;
 	int err = virtio_pci_setup_queue(&vn->vp, &vn->rxq, VIRTIO_NET_RXQ, VIRTIO_NET_QUEUE_MAX, event_idx);
 	if (!err)
-		err = virtio_pci_setup_queue(&vn->vp, &vn->txq, VIRTIO_NET_TXQ, VIRTIO_NET_QUEUE_MAX, event_idx);
+		err = virtio_pci_setup_queue(&vn->vp, &vn->txq, VIRTIO_NET_TXQ, VIRTIO_NET_QUEUE_MAX,
+					     event_idx);
 	if (!err)
 		err = virtio_net_alloc_pool(vn->rx_pool, vn->rxq.size);
 	if (!err)
@@ -461,9 +465,11 @@ static void virtio_net_report(const struct virtio_net *vn)
 {
 	const struct pci_dev *d = vn->vp.pci;
 	size_t pool_kib = (size_t)(vn->rxq.size + vn->txq.size) * VIRTIO_NET_BUF_SIZE / 1024;
-	log_info("virtio-net", "%02x:%02x.%x %04x:%04x modern, irq %s, features%s%s%s%s (0x%lx)", d->bus, d->slot,
-		 d->fn, d->vendor, d->device, vn->irq_kind, virtio_net_has(vn, VIRTIO_F_VERSION_1) ? " VERSION_1" : "",
-		 virtio_net_has(vn, VIRTIO_NET_F_MAC) ? " MAC" : "", virtio_net_has(vn, VIRTIO_NET_F_STATUS) ? " STATUS" : "",
+	log_info("virtio-net", "%02x:%02x.%x %04x:%04x modern, irq %s, features%s%s%s%s (0x%lx)", d->bus,
+		 d->slot, d->fn, d->vendor, d->device, vn->irq_kind,
+		 virtio_net_has(vn, VIRTIO_F_VERSION_1) ? " VERSION_1" : "",
+		 virtio_net_has(vn, VIRTIO_NET_F_MAC) ? " MAC" : "",
+		 virtio_net_has(vn, VIRTIO_NET_F_STATUS) ? " STATUS" : "",
 		 virtio_net_has(vn, VIRTIO_F_EVENT_IDX) ? " EVENT_IDX" : "", (unsigned long)vn->features);
 	log_info("virtio-net", "rx %u x %u B, tx %u x %u B buffers (%zu KiB), 6 ring pages%s", vn->rxq.size,
 		 VIRTIO_NET_BUF_SIZE, vn->txq.size, VIRTIO_NET_BUF_SIZE, pool_kib,

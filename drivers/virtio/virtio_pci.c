@@ -43,7 +43,8 @@ static int virtio_pci_find_caps(struct virtio_pci *vp, struct virtio_pci_region 
 	     cap = pci_find_cap(vp->pci, PCI_CAP_VENDOR, cap)) {
 		uint8_t type = pci_read8(vp->pci, cap + offsetof(struct virtio_pci_cap, cfg_type));
 		uint8_t len = pci_read8(vp->pci, cap + offsetof(struct virtio_pci_cap, cap_len));
-		if (type < VIRTIO_PCI_CAP_COMMON_CFG || type > VIRTIO_PCI_CAP_DEVICE_CFG || regions[type].base)
+		if (type < VIRTIO_PCI_CAP_COMMON_CFG || type > VIRTIO_PCI_CAP_DEVICE_CFG ||
+		    regions[type].base)
 			continue;
 		if (len < sizeof(struct virtio_pci_cap) ||
 		    (type == VIRTIO_PCI_CAP_NOTIFY_CFG && len < VIRTIO_PCI_NOTIFY_MULT_OFF + 4))
@@ -78,7 +79,8 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci)
 	/* Without common config there is no modern interface (a legacy-only
 	 * device); ISR and notify are needed by every device. Device config
 	 * is optional: reads past its length return 0. */
-	if (!r[VIRTIO_PCI_CAP_COMMON_CFG].base || !r[VIRTIO_PCI_CAP_NOTIFY_CFG].base || !r[VIRTIO_PCI_CAP_ISR_CFG].base)
+	if (!r[VIRTIO_PCI_CAP_COMMON_CFG].base || !r[VIRTIO_PCI_CAP_NOTIFY_CFG].base ||
+	    !r[VIRTIO_PCI_CAP_ISR_CFG].base)
 		return -ENODEV;
 	if (r[VIRTIO_PCI_CAP_COMMON_CFG].len < sizeof(struct virtio_pci_common_cfg) ||
 	    r[VIRTIO_PCI_CAP_ISR_CFG].len < 1)

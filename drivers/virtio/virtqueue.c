@@ -28,12 +28,12 @@ static bool virtq_need_event(uint16_t event, uint16_t new_idx, uint16_t old_idx)
 /* A store-then-load barrier against the device. Twice the ring protocol
  * stores one index and then loads the other side's (publish: avail idx,
  * then avail_event; re-enable: used_event, then used idx) while the device
- * does the mirror image; if both loads may pass both stores, each side
- * misses the other's update and a notification is lost for good.
+ * does the mirror image; if each side's load may pass its own store, both
+ * miss the other's update and a notification is lost for good.
  *
  * mb() suffices on hardware and under KVM. QEMU's TCG before 8.1 drops
- * guest fences when there is one vCPU (commit c914d46d, "Do not elide
- * memory barriers for !CF_PARALLEL in system mode"), yet the device runs
+ * guest fences when there is one vCPU (QEMU commit c914d46d0a64, "Do not
+ * elide memory barriers for !CF_PARALLEL in system mode"), yet the device runs
  * in QEMU's I/O thread in parallel. A register read there is a real exit
  * that takes QEMU's global lock, which the device code also holds: it
  * orders our stores and loads against the device completely. */
@@ -102,7 +102,8 @@ int virtq_add(struct virtq *vq, const struct virtq_seg *segs, int n)
 		bool more = i + 1 < n;
 		d->addr = segs[i].pa;
 		d->len = segs[i].len;
-		d->flags = (uint16_t)((segs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) | (more ? VIRTQ_DESC_F_NEXT : 0));
+		d->flags = (uint16_t)((segs[i].device_writes ? VIRTQ_DESC_F_WRITE : 0) |
+				      (more ? VIRTQ_DESC_F_NEXT : 0));
 		/* d->next already links to the next free descriptor: it doubles
 		 * as the chain link, so only the last one needs no update. */
 		id = d->next;
@@ -181,7 +182,7 @@ int virtq_get_used(struct virtq *vq, uint32_t *len)
 
 void virtq_irq_disable(struct virtq *vq)
 {
-	/* Without EVENT_IDX the flag is the device's only hint (§2.6.7.1); with
+	/* Without EVENT_IDX the flag is the device's only hint (§2.6.7); with
 	 * it the device ignores the flag and reads used_event instead. */
 	vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
 	/* One behind what we have consumed: the device interrupts when its used
