@@ -21,6 +21,9 @@
 #include "lwip/ip4_addr.h"
 #include "lwip/netif.h"
 #include "lwip/pbuf.h"
+#include "lwip/priv/tcp_priv.h"
+#include "lwip/prot/ip4.h"
+#include "lwip/prot/tcp.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "conn.h"
@@ -97,6 +100,35 @@ static void on_status(struct netif *nif)
 	waitq_wake_all(&ready_wq);
 }
 
+/* RFC 6191 §2 (as Linux does): a new SYN whose sequence number is beyond
+ * what a TIME-WAIT connection with the same addresses and ports last saw
+ * may start a new incarnation. lwIP instead answers it with an ACK and
+ * ignores the client's RST, so a client that reuses its port soon (at a
+ * few thousand connections per second it does) hangs until TIME-WAIT
+ * ends. Retire such a TIME-WAIT PCB before lwIP sees the SYN. */
+static void recycle_time_wait(const uint8_t *f, size_t len)
+{
+	const size_t eth = 14;
+	if (len < eth + IP_HLEN + TCP_HLEN || f[12] != 0x08 || f[13] != 0x00)
+		return;
+	const struct ip_hdr *ip = (const void *)(f + eth);
+	size_t ihl = (size_t)IPH_HL_BYTES(ip);
+	if (IPH_PROTO(ip) != IP_PROTO_TCP || ihl < IP_HLEN || len < eth + ihl + TCP_HLEN)
+		return;
+	const struct tcp_hdr *th = (const void *)(f + eth + ihl);
+	if ((TCPH_FLAGS(th) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
+		return;
+	for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb; pcb = pcb->next)
+		if (pcb->local_port == lwip_ntohs(th->dest) && pcb->remote_port == lwip_ntohs(th->src) &&
+		    ip4_addr_get_u32(&pcb->remote_ip) == ip->src.addr && ip4_addr_get_u32(&pcb->local_ip) == ip->dest.addr) {
+			if (TCP_SEQ_GT(lwip_ntohl(th->seqno), pcb->rcv_nxt)) {
+				counters.tw_recycled++;
+				tcp_abort(pcb); /* TIME-WAIT: freed, no RST sent */
+			}
+			return;
+		}
+}
+
 enum rx_result { RX_DRAINED, RX_MORE, RX_NO_PBUF };
 
 /* Move up to RX_BUDGET frames from the ring into lwIP. */
@@ -116,6 +148,7 @@ static enum rx_result rx_batch(void)
 			return RX_DRAINED;
 		}
 		pbuf_realloc(p, (u16_t)len);
+		recycle_time_wait(p->payload, (size_t)len);
 		if (netif.input(p, &netif) != ERR_OK) {
 			counters.rx_input_err++;
 			pbuf_free(p);

@@ -47,11 +47,11 @@ static void stats_conn(struct conn *c)
 	int n = snprintf(line, sizeof line,
 			 "free_pages=%zu heap_used=%zu lwip_mem_used=%u tcp_pcbs_used=%u conns_in_use=%u tasks=%u "
 			 "accepted=%lu refused=%lu rx_packets=%lu tx_packets=%lu rx_dropped=%lu tx_dropped=%lu "
-			 "tx_ring_full=%lu rx_no_pbuf=%lu irqs=%lu\n",
+			 "tx_ring_full=%lu rx_no_pbuf=%lu irqs=%lu tw_recycled=%lu\n",
 			 pmm_free_pages(), mallinfo().uordblks, (unsigned)lwip_stats.mem.used,
 			 (unsigned)lwip_stats.memp[MEMP_TCP_PCB]->used, cs.in_use, ss.live, cs.accepted,
 			 cs.refused_backlog + cs.refused_pool, ds->rx_packets, ds->tx_packets, ds->rx_dropped,
-			 ds->tx_dropped, ds->tx_ring_full, nc.rx_no_pbuf, ds->irqs);
+			 ds->tx_dropped, ds->tx_ring_full, nc.rx_no_pbuf, ds->irqs, nc.tw_recycled);
 	conn_write(c, line, (size_t)n, clock_now() + IO_TIMEOUT);
 	conn_close(c);
 }

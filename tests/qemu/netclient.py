@@ -7,6 +7,7 @@ Every socket has a timeout. Prints one JSON object; exits 0 on success.
   netclient.py echo CLIENTS SMALL_BYTES LARGE_BYTES LARGE_CLIENTS
   netclient.py sequential COUNT
   netclient.py greet COUNT          server closes first (TIME_WAIT in the guest)
+  netclient.py greet-reuse COUNT    reconnect from a port the guest holds in TIME-WAIT
   netclient.py concurrent COUNT     COUNT connections open at once, each echoes
 """
 import hashlib
@@ -111,6 +112,33 @@ def greet(count):
             "conns_per_s": round(count / secs, 1)}
 
 
+def greet_reuse(count):
+    """Reconnect from the same source port right after the guest closed
+    first: the guest holds that 4-tuple in TIME-WAIT and must accept the
+    newer SYN (RFC 6191) instead of stalling the client."""
+    failed, errors = 0, []
+    for i in range(count):
+        port = 20000 + i  # below the ephemeral range: not in use by earlier tests
+        for attempt in range(2):
+            try:
+                s = socket.socket()
+                s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                s.settimeout(5)
+                s.bind(("", port))
+                s.connect((GUEST, 13))
+                data = b""
+                while chunk := s.recv(64):
+                    data += chunk
+                s.close()
+                failed += data != b"keel\n"
+                time.sleep(0.2)  # our side's LAST-ACK ends; the guest's TIME-WAIT stays
+            except OSError as e:
+                failed += 1
+                if len(errors) < 5:
+                    errors.append(f"port {port} attempt {attempt}: {e}")
+    return {"ok": failed == 0, "failed": failed, "errors": errors}
+
+
 def concurrent(count):
     """Open all connections first, then echo one message on each: the guest
     must hold `count` connections (and tasks) at once."""
@@ -142,7 +170,7 @@ def main():
     cmd, args = sys.argv[1], [int(a) for a in sys.argv[2:]]
     result = {"stats": lambda: {"ok": True, **stats()}, "echo": lambda: echo(*args),
               "sequential": lambda: sequential(*args), "greet": lambda: greet(*args),
-              "concurrent": lambda: concurrent(*args)}[cmd]()
+              "concurrent": lambda: concurrent(*args), "greet-reuse": lambda: greet_reuse(*args)}[cmd]()
     print(json.dumps(result))
     return 0 if result["ok"] else 1
 

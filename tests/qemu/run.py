@@ -191,6 +191,10 @@ def net_suite(nic, driver, churn):
         r = client_report(f"net/{nic}: 100 concurrent echo clients, 4 of them 4 MB, byte-exact",
                           ns.client("echo", "100", "65536", "4000000", "4"), g)
         print(f"    echo: {r.get('seconds')} s, {r.get('MB_per_s')} MB/s", flush=True)
+        client_report(f"net/{nic}: a port reused while the guest holds it in TIME-WAIT connects at once (RFC 6191)",
+                      ns.client("greet-reuse", "20", timeout=120), g)
+        report(f"net/{nic}: those TIME-WAIT connections were recycled, not waited out",
+               int(json.loads(ns.client("stats")[1]).get("tw_recycled", 0)) >= 20, "tw_recycled < 20", g)
         client_report(f"net/{nic}: 1,000 concurrent connections are all served",
                       ns.client("concurrent", "1000", timeout=600), g)
         # Exited tasks' stacks stay cached at the peak, by design: measure
