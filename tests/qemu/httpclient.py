@@ -13,6 +13,7 @@ prints one JSON object, {"checks": [{"name", "ok", "why"}], ...}, and exits 0
 when every check passed. Scenarios: basic, malformed, smuggling, load,
 limits, timeouts, hammer (see the functions of the same names below).
 Every socket has a timeout, every wait a deadline: nothing here hangs.
+KEEL_HTTP_HOST and KEEL_HTTP_PORT point the checks at another server.
 """
 import datetime
 import email.utils
@@ -32,7 +33,7 @@ TIMEOUT = 10          # default per-socket-operation timeout (TCG is slow, not t
 ARGS = {}             # key=value arguments of the scenario
 PROBLEMS = []         # framing/header problems seen in any response of this run
 PROBLEMS_LOCK = threading.Lock()
-DEAD = False          # set once a connect times out: the guest is gone, fail fast
+DEAD = False          # the guest stopped accepting connections: fail the rest fast
 
 IMF_FIXDATE = re.compile(r"^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), (\d{2}) (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)"
                          r" (\d{4}) (\d{2}):(\d{2}):(\d{2}) GMT$")
@@ -135,12 +136,19 @@ def date_problem(date):
 
 
 def connect(timeout=TIMEOUT):
-    global DEAD
-    try:
-        return socket.create_connection((GUEST, PORT), timeout=timeout)
-    except socket.timeout:
-        DEAD = True
-        raise
+    return socket.create_connection((GUEST, PORT), timeout=timeout)
+
+
+def reachable():
+    """Does the guest still accept a connection (two tries, 5 s each)? A
+    single stuck connect proves little (see the port-reuse check)."""
+    for _ in range(2):
+        try:
+            connect(5).close()
+            return True
+        except OSError:
+            pass
+    return False
 
 
 class Conn:
@@ -366,18 +374,26 @@ def check(scenario, name):
 
 
 def run(scenario):
+    """Run a scenario's checks in order. After a failure that involved a
+    timeout, check the guest still answers at all; if not, the remaining
+    checks fail at once instead of each waiting out its own timeouts."""
+    global DEAD
     results = []
     for name, fn in CHECKS[scenario]:
         if DEAD:
-            results.append({"name": name, "ok": False, "why": "guest unreachable (an earlier connect timed out)"})
+            results.append({"name": name, "ok": False, "why": "guest unreachable (connects time out)"})
             continue
         try:
             fn()
             results.append({"name": name, "ok": True})
+            continue
         except Fail as e:
-            results.append({"name": name, "ok": False, "why": str(e)})
+            why = str(e)
         except Exception as e:  # a timeout or a reset where none was allowed
-            results.append({"name": name, "ok": False, "why": f"{type(e).__name__}: {e}"})
+            why = f"{type(e).__name__}: {e}"
+        results.append({"name": name, "ok": False, "why": why})
+        if "timed out" in why and not reachable():
+            DEAD = True
     return results
 
 
@@ -889,6 +905,40 @@ def _():
             expect(b"script" not in low and b"alert" not in low, f"{short(raw)}: body echoes it: {short(r.body)}")
 
 
+@check("basic", "a client port reused right after the server closed its previous connection is accepted "
+                "(the server's TIME-WAIT must not swallow the new SYN: RFC 9293 §3.6.1 MAY-2, RFC 6191)")
+def _():
+    # Busy clients reuse ephemeral ports freely once their side is CLOSED;
+    # only the side that closed first (here the server: Connection: close)
+    # holds TIME-WAIT. Linux and BSD servers reopen on a new SYN; a server
+    # that answers it with an ACK instead leaves the client's connect
+    # hanging for up to 2 MSL.
+    rng = random.Random()
+    for attempt in range(2):
+        port = rng.randrange(40000, 60000)
+        for round_ in ("first", "reused"):
+            s = socket.socket()
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                s.bind(("", port))
+                s.settimeout(5)
+                t0 = time.monotonic()
+                try:
+                    s.connect((GUEST, PORT))
+                except OSError as e:
+                    raise Fail(f"{round_} connection from port {port}: connect failed after "
+                               f"{time.monotonic() - t0:.1f} s: {e}")
+                with Conn(sock=s) as c:
+                    c.send(request("GET", "/healthz", ["Connection: close"]))
+                    r = c.read_response()
+                    expect(r.status == 200, f"{round_} connection from port {port}: {r!r}")
+                    closed, _ = c.wait_closed(5)
+                    expect(closed, f"{round_} connection: the server did not close after Connection: close")
+            finally:
+                s.close()
+            time.sleep(0.2)
+
+
 wellformed_check("basic")
 
 
@@ -1056,48 +1106,69 @@ wellformed_check("smuggling")
 # ================================================================== load ==
 
 def load(clients, requests):
-    """`clients` keep-alive connections, all open at once (a barrier holds
-    them until every one is connected), each doing `requests` requests that
-    alternate GET /healthz and a POST /echo of a body unique to the client
-    and request (a response crossing connections would show)."""
+    """`clients` keep-alive connections, all open at once, each doing
+    `requests` requests that alternate GET /healthz and a POST /echo of a
+    body unique to the client and request (a response crossing connections
+    would show). Each client sends its first request as soon as it is
+    connected (a silent connection would meet read_header_timeout), then
+    waits at a barrier until all are connected, then does the rest. The
+    barrier gives up after 20 s (well within idle_timeout), so one stuck
+    connect fails one client, not all of them."""
     failures, errors = [0], []
+    kinds = {}
     lock = threading.Lock()
-    barrier = threading.Barrier(clients, timeout=180)
+    barrier = threading.Barrier(clients, timeout=20)
 
-    def fail(msg):
+    def fail(kind, msg):
         with lock:
             failures[0] += 1
+            kinds[kind] = kinds.get(kind, 0) + 1
             if len(errors) < 5:
                 errors.append(msg)
 
+    def one(c, i, j):
+        """Request j of client i; the failure text, or None."""
+        if j % 2:
+            body = b"client %d request %d" % (i, j)
+            c.send(request("POST", "/echo", [], body))
+            r = c.read_response("POST")
+            want = body
+        else:
+            c.send(request("GET", "/healthz"))
+            r = c.read_response()
+            want = b"ok\n"
+        return None if r.status == 200 and r.body == want else f"client {i} request {j}: {r!r}"
+
     def client(i):
         c = None
+        t0 = time.monotonic()
         try:
-            c = Conn(timeout=60)
-        except OSError as e:
-            fail(f"client {i}: connect: {e}")
+            c = Conn(timeout=30)
+            why = one(c, i, 0)
+            if why:
+                fail("bad response", why)
+                c.close()
+                c = None
+        except (OSError, Closed, ValueError) as e:
+            kind = "connect" if c is None else "first request"
+            fail(f"{kind} {type(e).__name__}", f"client {i}: {kind} failed after {time.monotonic() - t0:.1f} s: {e}")
+            if c:
+                c.close()
+                c = None
         try:
-            barrier.wait()
+            barrier.wait()  # every client, connected or not, so nobody waits for the dead
         except threading.BrokenBarrierError:
             pass
         if not c:
             return
         try:
-            for j in range(requests):
-                if j % 2:
-                    body = b"client %d request %d" % (i, j)
-                    c.send(request("POST", "/echo", [], body))
-                    r = c.read_response("POST")
-                    want = body
-                else:
-                    c.send(request("GET", "/healthz"))
-                    r = c.read_response()
-                    want = b"ok\n"
-                if r.status != 200 or r.body != want:
-                    fail(f"client {i} request {j}: {r!r}")
+            for j in range(1, requests):
+                why = one(c, i, j)
+                if why:
+                    fail("bad response", why)
                     return
         except (OSError, Closed, ValueError) as e:
-            fail(f"client {i}: {type(e).__name__}: {e}")
+            fail(type(e).__name__, f"client {i}: {type(e).__name__}: {e}")
         finally:
             c.close()
 
@@ -1109,6 +1180,8 @@ def load(clients, requests):
     for t in threads:
         t.join(300)
     secs = time.monotonic() - start
+    if kinds:
+        errors.insert(0, f"failures by kind: {kinds}")
     return failures[0], errors, secs
 
 
@@ -1462,8 +1535,8 @@ def hammer(seconds):
     # ended_by_server: threads that stopped because the server stopped
     # answering (the expected end); ended_by_deadline: still served when
     # `seconds` ran out (the power button never took effect).
-    st = {"completed": 0, "truncated": 0, "closed_idle": 0, "events_streams": 0, "ended_by_server": 0,
-          "ended_by_deadline": 0, "errors": []}
+    st = {"completed": 0, "truncated": 0, "unanswered": 0, "closed_idle": 0, "events_streams": 0,
+          "ended_by_server": 0, "ended_by_deadline": 0, "errors": []}
     served = set()
     ready = threading.Event()
     nthreads, nsse = 16, int(ARGS.get("sse", 2))
@@ -1516,8 +1589,12 @@ def hammer(seconds):
                     if "close" in r.tokens("Connection"):
                         break
             except socket.timeout:
-                note("truncated", f"{target}: no complete answer within 3 s ({'fresh' if fresh else 'kept-alive'}"
-                                  f" connection, {len(c.buf)} bytes buffered)")
+                # Partial bytes: a response cut short. None on a fresh
+                # connection: the handshake was completed for a request
+                # nobody will serve (the listener outlived "stop accepting").
+                note("truncated" if c.buf else "unanswered",
+                     f"{target}: no complete answer within 3 s ({'fresh' if fresh else 'kept-alive'}"
+                     f" connection, {len(c.buf)} bytes buffered)")
                 return
             except OSError:
                 return "server"  # reset
@@ -1537,7 +1614,7 @@ def hammer(seconds):
     print("ready" if ready.is_set() else f"not ready: {len(served)} of {nthreads} threads served, {st}", flush=True)
     for t in threads:
         t.join(seconds + 30)
-    ok = st["truncated"] == 0 and st["completed"] > 0 and (st["events_streams"] > 0 or not nsse) \
+    ok = st["truncated"] == 0 and st["unanswered"] == 0 and st["completed"] > 0 and (st["events_streams"] > 0 or not nsse) \
         and st["ended_by_server"] == nthreads
     return {"ok": ok, **st}
 
