@@ -21,8 +21,10 @@ class Guest:
     def __init__(self, name, image="keel.elf", append="", mem="128M", extra=(), netns=None, iso=None):
         OUT.mkdir(parents=True, exist_ok=True)
         self.name = name
-        self.log = OUT / f"{name}.log"
-        self.sock = OUT / f"{name}.mon"
+        # The PID keeps two concurrent test runs from sharing a log or a
+        # monitor (a power button pressed on the wrong guest).
+        self.log = OUT / f"{name}.{os.getpid()}.log"
+        self.sock = OUT / f"{name}.{os.getpid()}.mon"
         for p in (self.log, self.sock):
             p.unlink(missing_ok=True)
         cmd = [QEMU, "-accel", "tcg", "-cpu", "max", "-m", mem, "-display", "none",
@@ -37,7 +39,7 @@ class Guest:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         self.started = time.monotonic()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                                     stderr=open(OUT / f"{name}.stderr", "w"), start_new_session=True)
+                                     stderr=open(OUT / f"{name}.{os.getpid()}.stderr", "w"), start_new_session=True)
 
     def text(self):
         try:
