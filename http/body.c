@@ -3,6 +3,7 @@
  * drain of whatever the handler left unread so the connection can carry
  * the next request. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -28,19 +29,52 @@ void http_body_start(struct http_conn *hc)
 
 void http_set_body_limit(struct http_req *r, uint64_t limit) { r->conn->body_limit = limit; }
 
+static void rebase(struct http_slice *s, uintptr_t old, size_t n, char *new)
+{
+	uintptr_t p = (uintptr_t)s->p;
+	if (p >= old && p < old + n)
+		s->p = new + (p - old);
+}
+
+/* The input buffer moved: the parsed head's slices (and the path values
+ * pointing into its path) must follow it. Addresses are compared as
+ * integers: the old buffer is gone. */
+static void rebase_head(struct http_conn *hc, uintptr_t old)
+{
+	size_t n = hc->head_len;
+	struct http_request *m = &hc->msg;
+	rebase(&m->method, old, n, hc->in);
+	rebase(&m->target, old, n, hc->in);
+	rebase(&m->path, old, n, hc->in);
+	rebase(&m->query, old, n, hc->in);
+	rebase(&m->host, old, n, hc->in);
+	for (size_t i = 0; i < m->num_headers; i++) {
+		rebase(&m->headers[i].name, old, n, hc->in);
+		rebase(&m->headers[i].value, old, n, hc->in);
+	}
+	for (size_t i = 0; i < hc->match.nvalues; i++) {
+		struct http_slice v = { hc->match.values[i].p, hc->match.values[i].n };
+		rebase(&v, old, n, hc->in);
+		hc->match.values[i].p = v.p;
+	}
+}
+
 /* Keep the head intact (handlers hold slices into it) and append raw bytes
- * after the unread ones. */
+ * after the unread ones, growing the buffer if there is no room. */
 ssize_t http_fill(struct http_conn *hc, uint64_t deadline)
 {
 	if (hc->in_pos == hc->in_len && hc->in_pos > hc->head_len)
 		hc->in_pos = hc->in_len = hc->dec_pos = hc->dec_end = hc->head_len;
 	if (hc->in_cap - hc->in_len < HTTP_BODY_ROOM) {
 		size_t cap = hc->in_len + HTTP_BODY_ROOM;
+		uintptr_t old = (uintptr_t)hc->in;
 		char *in = realloc(hc->in, cap);
 		if (!in)
 			return -ENOMEM;
 		hc->in = in;
 		hc->in_cap = cap;
+		if ((uintptr_t)in != old && hc->head_len)
+			rebase_head(hc, old);
 	}
 	return conn_read(hc->c, hc->in + hc->in_len, hc->in_cap - hc->in_len, deadline);
 }

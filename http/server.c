@@ -226,6 +226,7 @@ static void serve_conn(void *arg)
 			http_count_status(-r, 0);
 			break;
 		}
+		set_state(hc, HTTP_ACTIVE); /* also for a pipelined request already buffered */
 		if (!serve_one(hc, r))
 			break;
 		shift_input(hc);
