@@ -226,12 +226,12 @@ def net_suite(nic, driver, churn):
 
 @case
 def net_virtio():
-    net_suite("virtio", "virtio-net", 20000)
+    net_suite("virtio", "virtio-net", 100000)
 
 
 @case
 def net_e1000():
-    net_suite("e1000", "e1000", 10000)
+    net_suite("e1000", "e1000", 100000)
 
 
 @case
