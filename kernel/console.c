@@ -50,7 +50,6 @@ void console_write(const char *s, size_t n)
 }
 
 void log_set_level(enum log_level l) { level = l; }
-enum log_level log_get_level(void) { return level; }
 
 static void vlog(const char *subsys, const char *fmt, va_list ap)
 {
