@@ -26,32 +26,32 @@
 /* An IPv4 address with prefix length, addr in host byte order:
  * a.b.c.d -> (a << 24) | (b << 16) | (c << 8) | d. */
 struct cmdline_ipv4 {
-    uint32_t addr;
-    uint8_t prefix;         /* 0..32 */
+	uint32_t addr;
+	uint8_t prefix; /* 0..32 */
 };
 
 struct cmdline {
-    bool ip_dhcp;           /* ip=dhcp (default true); clears ip */
-    struct cmdline_ipv4 ip; /* ip=A.B.C.D/N, N 0..32, missing /N -> 24 */
-    uint32_t gw;            /* gw=A.B.C.D, 0 if unset */
-    uint16_t port;          /* port=N, 1..65535, default 80 */
-    int log_level;          /* log=off|err|warn|info|debug -> 0..4, default 3 */
-    char test[32];          /* test=NAME, printable ASCII, "" by default */
-    /* HTTP server timeouts (seconds) and limits; defaults in
-     * cmdline_defaults() match http_config_defaults(). */
-    uint32_t read_header_timeout; /* first byte to end of head, 5 */
-    uint32_t read_timeout;        /* whole request, 30 */
-    uint32_t write_timeout;       /* whole response, 30 */
-    uint32_t idle_timeout;        /* keep-alive wait, 60 */
-    uint32_t handler_timeout;     /* handler run time -> 503, 10 */
-    uint32_t shutdown_timeout;    /* in-flight grace at power-off, 5 */
-    uint32_t max_conns;           /* open connections, 1000 */
-    uint32_t max_header_bytes;    /* -> 431, 65536 */
-    uint32_t max_uri;             /* -> 414, 8192 */
-    uint32_t max_body;            /* default request body limit -> 413, 1 MiB */
-    uint32_t rate_limit;          /* requests/s per client -> 429, 0 = off */
-    /* New options: add the field here, its default in cmdline_defaults(),
-     * and one row in the option table in cmdline.c. */
+	bool ip_dhcp;           /* ip=dhcp (default true); clears ip */
+	struct cmdline_ipv4 ip; /* ip=A.B.C.D/N, N 0..32, missing /N -> 24 */
+	uint32_t gw;            /* gw=A.B.C.D, 0 if unset */
+	uint16_t port;          /* port=N, 1..65535, default 80 */
+	int log_level;          /* log=off|err|warn|info|debug -> 0..4, default 3 */
+	char test[32];          /* test=NAME, printable ASCII, "" by default */
+	/* HTTP server timeouts (seconds) and limits; defaults in
+	 * cmdline_defaults() match http_config_defaults(). */
+	uint32_t read_header_timeout; /* first byte to end of head, 5 */
+	uint32_t read_timeout;        /* whole request, 30 */
+	uint32_t write_timeout;       /* whole response, 30 */
+	uint32_t idle_timeout;        /* keep-alive wait, 60 */
+	uint32_t handler_timeout;     /* handler run time -> 503, 10 */
+	uint32_t shutdown_timeout;    /* in-flight grace at power-off, 5 */
+	uint32_t max_conns;           /* open connections, 1000 */
+	uint32_t max_header_bytes;    /* -> 431, 65536 */
+	uint32_t max_uri;             /* -> 414, 8192 */
+	uint32_t max_body;            /* default request body limit -> 413, 1 MiB */
+	uint32_t rate_limit;          /* requests/s per client -> 429, 0 = off */
+				      /* New options: add the field here, its default in cmdline_defaults(),
+				       * and one row in the option table in cmdline.c. */
 };
 
 /*
@@ -70,7 +70,6 @@ void cmdline_defaults(struct cmdline *c);
  * right, so of two valid duplicates the last wins. warn may be NULL.
  * Returns the number of warnings (0 when every token was accepted).
  */
-int cmdline_parse(struct cmdline *c, const char *s, cmdline_warn_fn warn,
-                  void *ctx);
+int cmdline_parse(struct cmdline *c, const char *s, cmdline_warn_fn warn, void *ctx);
 
 #endif

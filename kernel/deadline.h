@@ -24,28 +24,27 @@
 #include <stdint.h>
 
 struct deadline_node {
-    uint64_t when;              /* absolute deadline, caller's time unit */
-    uint64_t seq;               /* insertion order; breaks ties FIFO */
-    struct deadline_node *child;    /* first child */
-    struct deadline_node *next;     /* next sibling */
-    /* Previous sibling, or the parent if this is the first child, or the
-     * node itself if it is the root; NULL while not in a heap, so a zeroed
-     * node reads as not queued. */
-    struct deadline_node *prev;
+	uint64_t when;               /* absolute deadline, caller's time unit */
+	uint64_t seq;                /* insertion order; breaks ties FIFO */
+	struct deadline_node *child; /* first child */
+	struct deadline_node *next;  /* next sibling */
+	/* Previous sibling, or the parent if this is the first child, or the
+	 * node itself if it is the root; NULL while not in a heap, so a zeroed
+	 * node reads as not queued. */
+	struct deadline_node *prev;
 };
 
 struct deadline_heap {
-    struct deadline_node *root;
-    size_t count;
-    uint64_t seq;               /* next insertion sequence number */
+	struct deadline_node *root;
+	size_t count;
+	uint64_t seq; /* next insertion sequence number */
 };
 
 void deadline_heap_init(struct deadline_heap *h);
 
 /* Queue n to expire at when. If n is already queued in h it is moved
  * (re-armed), and goes behind entries already queued for the same when. */
-void deadline_insert(struct deadline_heap *h, struct deadline_node *n,
-                     uint64_t when);
+void deadline_insert(struct deadline_heap *h, struct deadline_node *n, uint64_t when);
 
 /* Take n out of h. n must be queued in h (not in another heap). */
 void deadline_remove(struct deadline_heap *h, struct deadline_node *n);

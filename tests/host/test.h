@@ -37,8 +37,8 @@
 #include <unistd.h>
 
 struct test_case {
-    const char *name;
-    void (*fn)(void);
+	const char *name;
+	void (*fn)(void);
 };
 
 #define TEST_COUNT(a) (sizeof(a) / sizeof((a)[0]))
@@ -51,75 +51,71 @@ struct test_case {
 #define TEST_STDERR_CAP 10
 
 static struct {
-    const char *suite;
-    const char *name;       /* current case, NULL between cases */
-    int fails;              /* failed checks in the current case */
-    char first[256];        /* "file:line: expr" of the first one */
-    int passed, failed;     /* cases */
+	const char *suite;
+	const char *name;   /* current case, NULL between cases */
+	int fails;          /* failed checks in the current case */
+	char first[256];    /* "file:line: expr" of the first one */
+	int passed, failed; /* cases */
 } test_state;
 
 static inline void test_init(const char *suite)
 {
-    /* One write per line keeps PASS/FAIL lines whole when make -j runs
-     * several test binaries into the same pipe. */
-    setvbuf(stdout, NULL, _IOLBF, 0);
-    test_state.suite = suite;
+	/* One write per line keeps PASS/FAIL lines whole when make -j runs
+	 * several test binaries into the same pipe. */
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	test_state.suite = suite;
 }
 
 static inline void test_begin(const char *name)
 {
-    test_state.name = name;
-    test_state.fails = 0;
-    test_state.first[0] = '\0';
+	test_state.name = name;
+	test_state.fails = 0;
+	test_state.first[0] = '\0';
 }
 
-static inline bool test_check(bool ok, const char *expr, const char *file,
-                              int line)
+static inline bool test_check(bool ok, const char *expr, const char *file, int line)
 {
-    if (ok)
-        return true;
-    if (test_state.fails == 0)
-        snprintf(test_state.first, sizeof(test_state.first), "%s:%d: %s",
-                 file, line, expr);
-    if (test_state.fails < TEST_STDERR_CAP)
-        fprintf(stderr, "%s:%d: %s: %s: CHECK(%s) failed\n", file, line,
-                test_state.suite, test_state.name ? test_state.name : "?",
-                expr);
-    test_state.fails++;
-    return false;
+	if (ok)
+		return true;
+	if (test_state.fails == 0)
+		snprintf(test_state.first, sizeof(test_state.first), "%s:%d: %s", file, line, expr);
+	if (test_state.fails < TEST_STDERR_CAP)
+		fprintf(stderr, "%s:%d: %s: %s: CHECK(%s) failed\n", file, line, test_state.suite,
+			test_state.name ? test_state.name : "?", expr);
+	test_state.fails++;
+	return false;
 }
 
 static inline void test_end(void)
 {
-    if (test_state.fails == 0) {
-        printf("PASS host/%s: %s\n", test_state.suite, test_state.name);
-        test_state.passed++;
-    } else if (test_state.fails == 1) {
-        printf("FAIL host/%s: %s (%s)\n", test_state.suite, test_state.name,
-               test_state.first);
-        test_state.failed++;
-    } else {
-        printf("FAIL host/%s: %s (%s; +%d more)\n", test_state.suite,
-               test_state.name, test_state.first, test_state.fails - 1);
-        test_state.failed++;
-    }
-    test_state.name = NULL;
+	if (test_state.fails == 0) {
+		printf("PASS host/%s: %s\n", test_state.suite, test_state.name);
+		test_state.passed++;
+	} else if (test_state.fails == 1) {
+		printf("FAIL host/%s: %s (%s)\n", test_state.suite, test_state.name, test_state.first);
+		test_state.failed++;
+	} else {
+		printf("FAIL host/%s: %s (%s; +%d more)\n", test_state.suite, test_state.name,
+		       test_state.first, test_state.fails - 1);
+		test_state.failed++;
+	}
+	test_state.name = NULL;
 }
 
 static inline void test_run(const struct test_case *cases, size_t n)
 {
-    for (size_t i = 0; i < n; i++) {
-        test_begin(cases[i].name);
-        cases[i].fn();
-        test_end();
-    }
+	for (size_t i = 0; i < n; i++) {
+		test_begin(cases[i].name);
+		cases[i].fn();
+		test_end();
+	}
 }
 
 /* Exit status for main: 0 if every case passed. */
 static inline int test_finish(void)
 {
-    fflush(stdout);
-    return test_state.failed ? 1 : 0;
+	fflush(stdout);
+	return test_state.failed ? 1 : 0;
 }
 
 /*
@@ -130,24 +126,23 @@ static inline int test_finish(void)
  */
 static inline const char *test_guarded(const char *s)
 {
-    static char *base;
-    static size_t page;
-    size_t n = strlen(s) + 1;
+	static char *base;
+	static size_t page;
+	size_t n = strlen(s) + 1;
 
-    if (!base) {
-        page = (size_t)sysconf(_SC_PAGESIZE);
-        base = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
-                    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (base == MAP_FAILED || mprotect(base + page, page, PROT_NONE)) {
-            perror("test_guarded: mmap");
-            abort();
-        }
-    }
-    if (n > page) {
-        fprintf(stderr, "test_guarded: %zu bytes do not fit a page\n", n);
-        abort();
-    }
-    return memcpy(base + page - n, s, n);
+	if (!base) {
+		page = (size_t)sysconf(_SC_PAGESIZE);
+		base = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (base == MAP_FAILED || mprotect(base + page, page, PROT_NONE)) {
+			perror("test_guarded: mmap");
+			abort();
+		}
+	}
+	if (n > page) {
+		fprintf(stderr, "test_guarded: %zu bytes do not fit a page\n", n);
+		abort();
+	}
+	return memcpy(base + page - n, s, n);
 }
 
 #endif

@@ -19,330 +19,298 @@
 
 /* Warning log collected by the callback. */
 struct warns {
-    char text[1024];
-    size_t len;
-    int calls;
-    bool bad_key;           /* a key longer than CMDLINE_KEY_MAX - 1 */
+	char text[1024];
+	size_t len;
+	int calls;
+	bool bad_key; /* a key longer than CMDLINE_KEY_MAX - 1 */
 };
 
 static void append(struct warns *w, const char *fmt, ...)
 {
-    va_list ap;
-    int n;
+	va_list ap;
+	int n;
 
-    va_start(ap, fmt);
-    n = vsnprintf(w->text + w->len, sizeof(w->text) - w->len, fmt, ap);
-    va_end(ap);
-    if (n > 0)
-        w->len += (size_t)n < sizeof(w->text) - w->len
-                      ? (size_t)n : sizeof(w->text) - w->len - 1;
+	va_start(ap, fmt);
+	n = vsnprintf(w->text + w->len, sizeof(w->text) - w->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		w->len += (size_t)n < sizeof(w->text) - w->len ? (size_t)n : sizeof(w->text) - w->len - 1;
 }
 
 static void collect(void *ctx, const char *key, const char *msg)
 {
-    struct warns *w = ctx;
-    size_t kind = strcspn(msg, " ");
+	struct warns *w = ctx;
+	size_t kind = strcspn(msg, " ");
 
-    if (strlen(key) > CMDLINE_KEY_MAX - 1)
-        w->bad_key = true;
-    append(w, "%s%s:%.*s", w->calls ? ";" : "", key, (int)kind, msg);
-    w->calls++;
+	if (strlen(key) > CMDLINE_KEY_MAX - 1)
+		w->bad_key = true;
+	append(w, "%s%s:%.*s", w->calls ? ";" : "", key, (int)kind, msg);
+	w->calls++;
 }
 
 static void ipv4_str(char *buf, size_t size, uint32_t a)
 {
-    snprintf(buf, size, "%u.%u.%u.%u", (unsigned)(a >> 24),
-             (unsigned)(a >> 16 & 255), (unsigned)(a >> 8 & 255),
-             (unsigned)(a & 255));
+	snprintf(buf, size, "%u.%u.%u.%u", (unsigned)(a >> 24), (unsigned)(a >> 16 & 255),
+		 (unsigned)(a >> 8 & 255), (unsigned)(a & 255));
 }
 
 static void dump(const struct cmdline *c, char *buf, size_t size)
 {
-    char ip[16], gw[16];
+	char ip[16], gw[16];
 
-    ipv4_str(ip, sizeof(ip), c->ip.addr);
-    ipv4_str(gw, sizeof(gw), c->gw);
-    snprintf(buf, size, "dhcp=%d ip=%s/%u gw=%s port=%u log=%d test=%s",
-             c->ip_dhcp, ip, (unsigned)c->ip.prefix, gw, (unsigned)c->port,
-             c->log_level, c->test);
+	ipv4_str(ip, sizeof(ip), c->ip.addr);
+	ipv4_str(gw, sizeof(gw), c->gw);
+	snprintf(buf, size, "dhcp=%d ip=%s/%u gw=%s port=%u log=%d test=%s", c->ip_dhcp, ip,
+		 (unsigned)c->ip.prefix, gw, (unsigned)c->port, c->log_level, c->test);
 }
 
 struct row {
-    const char *name;
-    const char *input;
-    const char *want;       /* dump() of the result */
-    const char *warns;      /* "key:kind;..." or "" */
+	const char *name;
+	const char *input;
+	const char *want;  /* dump() of the result */
+	const char *warns; /* "key:kind;..." or "" */
 };
 
 static const struct row rows[] = {
     /* Empty and whitespace-only lines. */
-    { "empty string", "", D, "" },
-    { "only whitespace", " \t\r\n  ", D, "" },
+    {"empty string", "", D, ""},
+    {"only whitespace", " \t\r\n  ", D, ""},
 
     /* ip= */
-    { "ip=dhcp", "ip=dhcp", D, "" },
-    { "ip static with prefix", "ip=10.0.2.15/24",
-      "dhcp=0 ip=10.0.2.15/24 gw=0.0.0.0 port=80 log=3 test=", "" },
-    { "ip static without prefix defaults to /24", "ip=192.168.1.2",
-      "dhcp=0 ip=192.168.1.2/24 gw=0.0.0.0 port=80 log=3 test=", "" },
-    { "ip prefix 0", "ip=0.0.0.0/0",
-      "dhcp=0 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=3 test=", "" },
-    { "ip prefix 32, all octets 255", "ip=255.255.255.255/32",
-      "dhcp=0 ip=255.255.255.255/32 gw=0.0.0.0 port=80 log=3 test=", "" },
-    { "ip=dhcp after static clears the address", "ip=10.0.0.1/8 ip=dhcp",
-      D, "" },
-    { "ip static after dhcp", "ip=dhcp ip=10.0.0.1/8",
-      "dhcp=0 ip=10.0.0.1/8 gw=0.0.0.0 port=80 log=3 test=", "" },
-    { "ip bad: prefix 33", "ip=10.0.0.1/33", D, "ip:invalid" },
-    { "ip bad: prefix with leading zero", "ip=10.0.0.1/024", D, "ip:invalid" },
-    { "ip bad: empty prefix", "ip=10.0.0.1/", D, "ip:invalid" },
-    { "ip bad: negative prefix", "ip=10.0.0.1/-1", D, "ip:invalid" },
-    { "ip bad: two prefixes", "ip=10.0.0.1/8/8", D, "ip:invalid" },
-    { "ip bad: junk after prefix", "ip=10.0.0.1/24x", D, "ip:invalid" },
-    { "ip bad: prefix overflow", "ip=1.2.3.4/184467440737095516160", D,
-      "ip:invalid" },
-    { "ip bad: three octets", "ip=10.0.2", D, "ip:invalid" },
-    { "ip bad: five octets", "ip=10.0.2.15.1", D, "ip:invalid" },
-    { "ip bad: trailing dot", "ip=10.0.2.15.", D, "ip:invalid" },
-    { "ip bad: empty octet", "ip=10..2.15", D, "ip:invalid" },
-    { "ip bad: octet 256", "ip=10.0.2.256", D, "ip:invalid" },
-    { "ip bad: octet leading zero", "ip=10.0.02.15", D, "ip:invalid" },
-    { "ip bad: octet overflow", "ip=18446744073709551626.0.0.1", D,
-      "ip:invalid" },
-    { "ip bad: plus sign", "ip=+10.0.2.15", D, "ip:invalid" },
-    { "ip bad: hex octet", "ip=0x0a.0.2.15", D, "ip:invalid" },
-    { "ip bad: DHCP is case-sensitive", "ip=DHCP", D, "ip:invalid" },
-    { "ip bad: empty value", "ip=", D, "ip:invalid" },
-    { "ip bad: space before prefix splits the token", "ip=10.0.2.15 /24",
-      "dhcp=0 ip=10.0.2.15/24 gw=0.0.0.0 port=80 log=3 test=",
-      "/24:missing" },
-    { "ip bad keeps the earlier static address", "ip=10.0.0.1/8 ip=300.1.1.1",
-      "dhcp=0 ip=10.0.0.1/8 gw=0.0.0.0 port=80 log=3 test=", "ip:invalid" },
+    {"ip=dhcp", "ip=dhcp", D, ""},
+    {"ip static with prefix", "ip=10.0.2.15/24", "dhcp=0 ip=10.0.2.15/24 gw=0.0.0.0 port=80 log=3 test=", ""},
+    {"ip static without prefix defaults to /24", "ip=192.168.1.2",
+     "dhcp=0 ip=192.168.1.2/24 gw=0.0.0.0 port=80 log=3 test=", ""},
+    {"ip prefix 0", "ip=0.0.0.0/0", "dhcp=0 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=3 test=", ""},
+    {"ip prefix 32, all octets 255", "ip=255.255.255.255/32",
+     "dhcp=0 ip=255.255.255.255/32 gw=0.0.0.0 port=80 log=3 test=", ""},
+    {"ip=dhcp after static clears the address", "ip=10.0.0.1/8 ip=dhcp", D, ""},
+    {"ip static after dhcp", "ip=dhcp ip=10.0.0.1/8",
+     "dhcp=0 ip=10.0.0.1/8 gw=0.0.0.0 port=80 log=3 test=", ""},
+    {"ip bad: prefix 33", "ip=10.0.0.1/33", D, "ip:invalid"},
+    {"ip bad: prefix with leading zero", "ip=10.0.0.1/024", D, "ip:invalid"},
+    {"ip bad: empty prefix", "ip=10.0.0.1/", D, "ip:invalid"},
+    {"ip bad: negative prefix", "ip=10.0.0.1/-1", D, "ip:invalid"},
+    {"ip bad: two prefixes", "ip=10.0.0.1/8/8", D, "ip:invalid"},
+    {"ip bad: junk after prefix", "ip=10.0.0.1/24x", D, "ip:invalid"},
+    {"ip bad: prefix overflow", "ip=1.2.3.4/184467440737095516160", D, "ip:invalid"},
+    {"ip bad: three octets", "ip=10.0.2", D, "ip:invalid"},
+    {"ip bad: five octets", "ip=10.0.2.15.1", D, "ip:invalid"},
+    {"ip bad: trailing dot", "ip=10.0.2.15.", D, "ip:invalid"},
+    {"ip bad: empty octet", "ip=10..2.15", D, "ip:invalid"},
+    {"ip bad: octet 256", "ip=10.0.2.256", D, "ip:invalid"},
+    {"ip bad: octet leading zero", "ip=10.0.02.15", D, "ip:invalid"},
+    {"ip bad: octet overflow", "ip=18446744073709551626.0.0.1", D, "ip:invalid"},
+    {"ip bad: plus sign", "ip=+10.0.2.15", D, "ip:invalid"},
+    {"ip bad: hex octet", "ip=0x0a.0.2.15", D, "ip:invalid"},
+    {"ip bad: DHCP is case-sensitive", "ip=DHCP", D, "ip:invalid"},
+    {"ip bad: empty value", "ip=", D, "ip:invalid"},
+    {"ip bad: space before prefix splits the token", "ip=10.0.2.15 /24",
+     "dhcp=0 ip=10.0.2.15/24 gw=0.0.0.0 port=80 log=3 test=", "/24:missing"},
+    {"ip bad keeps the earlier static address", "ip=10.0.0.1/8 ip=300.1.1.1",
+     "dhcp=0 ip=10.0.0.1/8 gw=0.0.0.0 port=80 log=3 test=", "ip:invalid"},
 
     /* gw= */
-    { "gw good", "gw=10.0.2.2",
-      "dhcp=1 ip=0.0.0.0/0 gw=10.0.2.2 port=80 log=3 test=", "" },
-    { "gw 0.0.0.0", "gw=0.0.0.0", D, "" },
-    { "gw bad: prefix not allowed", "gw=10.0.2.2/24", D, "gw:invalid" },
-    { "gw bad: three octets", "gw=10.0.2", D, "gw:invalid" },
-    { "gw bad: empty", "gw=", D, "gw:invalid" },
-    { "gw bad: name", "gw=router", D, "gw:invalid" },
+    {"gw good", "gw=10.0.2.2", "dhcp=1 ip=0.0.0.0/0 gw=10.0.2.2 port=80 log=3 test=", ""},
+    {"gw 0.0.0.0", "gw=0.0.0.0", D, ""},
+    {"gw bad: prefix not allowed", "gw=10.0.2.2/24", D, "gw:invalid"},
+    {"gw bad: three octets", "gw=10.0.2", D, "gw:invalid"},
+    {"gw bad: empty", "gw=", D, "gw:invalid"},
+    {"gw bad: name", "gw=router", D, "gw:invalid"},
 
     /* port= */
-    { "port 1", "port=1",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=1 log=3 test=", "" },
-    { "port 8080", "port=8080",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=8080 log=3 test=", "" },
-    { "port 65535", "port=65535",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=65535 log=3 test=", "" },
-    { "port bad: 0", "port=0", D, "port:invalid" },
-    { "port bad: 65536", "port=65536", D, "port:invalid" },
-    { "port bad: 2^32+80 does not wrap", "port=4294967376", D,
-      "port:invalid" },
-    { "port bad: 2^64+80 does not wrap", "port=18446744073709551696", D,
-      "port:invalid" },
-    { "port bad: huge", "port=99999999999999999999999999999999", D,
-      "port:invalid" },
-    { "port bad: negative", "port=-1", D, "port:invalid" },
-    { "port bad: plus sign", "port=+80", D, "port:invalid" },
-    { "port bad: leading zero", "port=080", D, "port:invalid" },
-    { "port bad: trailing junk", "port=80x", D, "port:invalid" },
-    { "port bad: hex", "port=0x50", D, "port:invalid" },
-    { "port bad: empty", "port=", D, "port:invalid" },
-    { "port bad: value after a space", "port= 8080", D,
-      "port:invalid;8080:missing" },
+    {"port 1", "port=1", "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=1 log=3 test=", ""},
+    {"port 8080", "port=8080", "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=8080 log=3 test=", ""},
+    {"port 65535", "port=65535", "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=65535 log=3 test=", ""},
+    {"port bad: 0", "port=0", D, "port:invalid"},
+    {"port bad: 65536", "port=65536", D, "port:invalid"},
+    {"port bad: 2^32+80 does not wrap", "port=4294967376", D, "port:invalid"},
+    {"port bad: 2^64+80 does not wrap", "port=18446744073709551696", D, "port:invalid"},
+    {"port bad: huge", "port=99999999999999999999999999999999", D, "port:invalid"},
+    {"port bad: negative", "port=-1", D, "port:invalid"},
+    {"port bad: plus sign", "port=+80", D, "port:invalid"},
+    {"port bad: leading zero", "port=080", D, "port:invalid"},
+    {"port bad: trailing junk", "port=80x", D, "port:invalid"},
+    {"port bad: hex", "port=0x50", D, "port:invalid"},
+    {"port bad: empty", "port=", D, "port:invalid"},
+    {"port bad: value after a space", "port= 8080", D, "port:invalid;8080:missing"},
 
     /* log= */
-    { "log off", "log=off",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=0 test=", "" },
-    { "log err", "log=err",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=1 test=", "" },
-    { "log warn", "log=warn",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=2 test=", "" },
-    { "log info", "log=info", D, "" },
-    { "log debug", "log=debug",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=4 test=", "" },
-    { "log bad: upper case", "log=INFO", D, "log:invalid" },
-    { "log bad: number", "log=4", D, "log:invalid" },
-    { "log bad: prefix of a name", "log=deb", D, "log:invalid" },
-    { "log bad: name plus junk", "log=debugx", D, "log:invalid" },
-    { "log bad: empty", "log=", D, "log:invalid" },
+    {"log off", "log=off", "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=0 test=", ""},
+    {"log err", "log=err", "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=1 test=", ""},
+    {"log warn", "log=warn", "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=2 test=", ""},
+    {"log info", "log=info", D, ""},
+    {"log debug", "log=debug", "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=4 test=", ""},
+    {"log bad: upper case", "log=INFO", D, "log:invalid"},
+    {"log bad: number", "log=4", D, "log:invalid"},
+    {"log bad: prefix of a name", "log=deb", D, "log:invalid"},
+    {"log bad: name plus junk", "log=debugx", D, "log:invalid"},
+    {"log bad: empty", "log=", D, "log:invalid"},
 
     /* test= */
-    { "test name", "test=sched_order",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=3 test=sched_order", "" },
-    { "test empty clears", "test=x test=", D, "" },
-    { "test 31 chars fits", "test=abcdefghijklmnopqrstuvwxyz01234",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=3 "
-      "test=abcdefghijklmnopqrstuvwxyz01234", "" },
-    { "test bad: 32 chars is not cut", "test=abcdefghijklmnopqrstuvwxyz012345",
-      D, "test:invalid" },
-    { "test value may contain '='", "test=a=b",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=3 test=a=b", "" },
-    { "test bad: control byte", "test=a\x01" "b", D, "test:invalid" },
-    { "test bad: non-ASCII byte", "test=caf\xc3\xa9", D, "test:invalid" },
-    { "test bad: DEL byte", "test=a\x7f", D, "test:invalid" },
+    {"test name", "test=sched_order", "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=3 test=sched_order", ""},
+    {"test empty clears", "test=x test=", D, ""},
+    {"test 31 chars fits", "test=abcdefghijklmnopqrstuvwxyz01234",
+     "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=3 "
+     "test=abcdefghijklmnopqrstuvwxyz01234",
+     ""},
+    {"test bad: 32 chars is not cut", "test=abcdefghijklmnopqrstuvwxyz012345", D, "test:invalid"},
+    {"test value may contain '='", "test=a=b", "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=3 test=a=b", ""},
+    {"test bad: control byte",
+     "test=a\x01"
+     "b",
+     D, "test:invalid"},
+    {"test bad: non-ASCII byte", "test=caf\xc3\xa9", D, "test:invalid"},
+    {"test bad: DEL byte", "test=a\x7f", D, "test:invalid"},
 
     /* Whitespace variants. */
-    { "tabs between tokens", "port=81\tlog=debug\t\tgw=1.2.3.4",
-      "dhcp=1 ip=0.0.0.0/0 gw=1.2.3.4 port=81 log=4 test=", "" },
-    { "leading and trailing spaces", "   port=81   ",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=81 log=3 test=", "" },
-    { "trailing CR LF", "port=81\r\n",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=81 log=3 test=", "" },
-    { "newline separates tokens", "port=81\nlog=off",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=81 log=0 test=", "" },
-    { "space around '=' splits the token", "port = 81", D,
-      "port:missing;=:missing;81:missing" },
+    {"tabs between tokens", "port=81\tlog=debug\t\tgw=1.2.3.4",
+     "dhcp=1 ip=0.0.0.0/0 gw=1.2.3.4 port=81 log=4 test=", ""},
+    {"leading and trailing spaces", "   port=81   ",
+     "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=81 log=3 test=", ""},
+    {"trailing CR LF", "port=81\r\n", "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=81 log=3 test=", ""},
+    {"newline separates tokens", "port=81\nlog=off",
+     "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=81 log=0 test=", ""},
+    {"space around '=' splits the token", "port = 81", D, "port:missing;=:missing;81:missing"},
 
     /* Unknown keys and tokens without '='. */
-    { "unknown key", "foo=bar", D, "foo:unknown" },
-    { "unknown key does not stop the parse", "console=ttyS0 port=81 quiet",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=81 log=3 test=",
-      "console:unknown;quiet:missing" },
-    { "keys are case-sensitive", "PORT=81", D, "PORT:unknown" },
-    { "prefix of a key is unknown", "por=81", D, "por:unknown" },
-    { "key with a suffix is unknown", "portx=81", D, "portx:unknown" },
-    { "token without '='", "quiet", D, "quiet:missing" },
-    { "empty key", "=80", D, "=80:missing" },
-    { "lone '='", "=", D, "=:missing" },
-    { "every token warns", "a b= =c d=1", D,
-      "a:missing;b:unknown;=c:missing;d:unknown" },
+    {"unknown key", "foo=bar", D, "foo:unknown"},
+    {"unknown key does not stop the parse", "console=ttyS0 port=81 quiet",
+     "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=81 log=3 test=", "console:unknown;quiet:missing"},
+    {"keys are case-sensitive", "PORT=81", D, "PORT:unknown"},
+    {"prefix of a key is unknown", "por=81", D, "por:unknown"},
+    {"key with a suffix is unknown", "portx=81", D, "portx:unknown"},
+    {"token without '='", "quiet", D, "quiet:missing"},
+    {"empty key", "=80", D, "=80:missing"},
+    {"lone '='", "=", D, "=:missing"},
+    {"every token warns", "a b= =c d=1", D, "a:missing;b:unknown;=c:missing;d:unknown"},
 
     /* Keys are cut to CMDLINE_KEY_MAX - 1 bytes in warnings. */
-    { "31-byte key is shown whole",
-      "abcdefghijklmnopqrstuvwxyz01234=1", D,
-      "abcdefghijklmnopqrstuvwxyz01234:unknown" },
-    { "32-byte key is cut to 31",
-      "abcdefghijklmnopqrstuvwxyz012345=1", D,
-      "abcdefghijklmnopqrstuvwxyz01234:unknown" },
-    { "33-byte key is cut to 31",
-      "abcdefghijklmnopqrstuvwxyz0123456=1", D,
-      "abcdefghijklmnopqrstuvwxyz01234:unknown" },
-    { "too-long key is cut in the warning",
-      "abcdefghijklmnopqrstuvwxyz0123456789=1", D,
-      "abcdefghijklmnopqrstuvwxyz01234:unknown" },
-    { "too-long key starting with a real key is unknown",
-      "portportportportportportportportport=81", D,
-      "portportportportportportportpor:unknown" },
-    { "too-long token without '=' is cut",
-      "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
-      D, "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx:missing" },
+    {"31-byte key is shown whole", "abcdefghijklmnopqrstuvwxyz01234=1", D,
+     "abcdefghijklmnopqrstuvwxyz01234:unknown"},
+    {"32-byte key is cut to 31", "abcdefghijklmnopqrstuvwxyz012345=1", D,
+     "abcdefghijklmnopqrstuvwxyz01234:unknown"},
+    {"33-byte key is cut to 31", "abcdefghijklmnopqrstuvwxyz0123456=1", D,
+     "abcdefghijklmnopqrstuvwxyz01234:unknown"},
+    {"too-long key is cut in the warning", "abcdefghijklmnopqrstuvwxyz0123456789=1", D,
+     "abcdefghijklmnopqrstuvwxyz01234:unknown"},
+    {"too-long key starting with a real key is unknown", "portportportportportportportportport=81", D,
+     "portportportportportportportpor:unknown"},
+    {"too-long token without '=' is cut",
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", D,
+     "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx:missing"},
 
     /* Duplicates: the last valid value wins. */
-    { "duplicate port, last wins", "port=81 port=82",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=82 log=3 test=", "" },
-    { "duplicate with bad last keeps the earlier", "port=81 port=0",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=81 log=3 test=", "port:invalid" },
-    { "duplicate log, last wins", "log=debug log=off",
-      "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=0 test=", "" },
+    {"duplicate port, last wins", "port=81 port=82",
+     "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=82 log=3 test=", ""},
+    {"duplicate with bad last keeps the earlier", "port=81 port=0",
+     "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=81 log=3 test=", "port:invalid"},
+    {"duplicate log, last wins", "log=debug log=off",
+     "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=0 test=", ""},
 
     /* The line the QEMU tests boot with, plus everything else. */
-    { "test image line",
-      "ip=10.0.2.15/24 gw=10.0.2.2 port=8080 log=debug test=http_basic",
-      "dhcp=0 ip=10.0.2.15/24 gw=10.0.2.2 port=8080 log=4 test=http_basic",
-      "" },
+    {"test image line", "ip=10.0.2.15/24 gw=10.0.2.2 port=8080 log=debug test=http_basic",
+     "dhcp=0 ip=10.0.2.15/24 gw=10.0.2.2 port=8080 log=4 test=http_basic", ""},
 };
 
 static void run_row(const struct row *r)
 {
-    struct cmdline c;
-    struct warns w = { .len = 0 };
-    char got[256];
-    int n;
+	struct cmdline c;
+	struct warns w = {.len = 0};
+	char got[256];
+	int n;
 
-    cmdline_defaults(&c);
-    n = cmdline_parse(&c, test_guarded(r->input), collect, &w);
-    dump(&c, got, sizeof(got));
-    CHECK(strcmp(got, r->want) == 0);
-    CHECK(strcmp(w.text, r->warns) == 0);
-    CHECK(n == w.calls);
-    CHECK(!w.bad_key);
-    if (strcmp(got, r->want) != 0 || strcmp(w.text, r->warns) != 0)
-        fprintf(stderr, "  input: \"%s\"\n  got:   %s | %s\n  want:  %s | %s\n",
-                r->input, got, w.text, r->want, r->warns);
+	cmdline_defaults(&c);
+	n = cmdline_parse(&c, test_guarded(r->input), collect, &w);
+	dump(&c, got, sizeof(got));
+	CHECK(strcmp(got, r->want) == 0);
+	CHECK(strcmp(w.text, r->warns) == 0);
+	CHECK(n == w.calls);
+	CHECK(!w.bad_key);
+	if (strcmp(got, r->want) != 0 || strcmp(w.text, r->warns) != 0)
+		fprintf(stderr, "  input: \"%s\"\n  got:   %s | %s\n  want:  %s | %s\n", r->input, got,
+			w.text, r->want, r->warns);
 }
 
 static void t_defaults(void)
 {
-    struct cmdline c;
+	struct cmdline c;
 
-    memset(&c, 0xa5, sizeof(c));
-    cmdline_defaults(&c);
-    CHECK(c.ip_dhcp);
-    CHECK(c.ip.addr == 0 && c.ip.prefix == 0);
-    CHECK(c.gw == 0);
-    CHECK(c.port == 80);
-    CHECK(c.log_level == 3);
-    CHECK(c.test[0] == '\0');
+	memset(&c, 0xa5, sizeof(c));
+	cmdline_defaults(&c);
+	CHECK(c.ip_dhcp);
+	CHECK(c.ip.addr == 0 && c.ip.prefix == 0);
+	CHECK(c.gw == 0);
+	CHECK(c.port == 80);
+	CHECK(c.log_level == 3);
+	CHECK(c.test[0] == '\0');
 }
 
 static void t_address_byte_order(void)
 {
-    struct cmdline c;
+	struct cmdline c;
 
-    cmdline_defaults(&c);
-    CHECK(cmdline_parse(&c, "ip=1.2.3.4/16 gw=192.168.0.254", NULL, NULL)
-          == 0);
-    CHECK(c.ip.addr == 0x01020304u);
-    CHECK(c.ip.prefix == 16);
-    CHECK(c.gw == 0xc0a800feu);
+	cmdline_defaults(&c);
+	CHECK(cmdline_parse(&c, "ip=1.2.3.4/16 gw=192.168.0.254", NULL, NULL) == 0);
+	CHECK(c.ip.addr == 0x01020304u);
+	CHECK(c.ip.prefix == 16);
+	CHECK(c.gw == 0xc0a800feu);
 }
 
 static void t_null_warn(void)
 {
-    struct cmdline c;
+	struct cmdline c;
 
-    cmdline_defaults(&c);
-    CHECK(cmdline_parse(&c, "a b=1 port=0 port=81", NULL, NULL) == 3);
-    CHECK(c.port == 81);
+	cmdline_defaults(&c);
+	CHECK(cmdline_parse(&c, "a b=1 port=0 port=81", NULL, NULL) == 3);
+	CHECK(c.port == 81);
 }
 
 /* A key far longer than any buffer: the copy must stay bounded. */
 static void t_huge_key(void)
 {
-    static char line[4000];
-    struct cmdline c;
-    struct warns w = { .len = 0 };
+	static char line[4000];
+	struct cmdline c;
+	struct warns w = {.len = 0};
 
-    memset(line, 'k', sizeof(line) - 3);
-    memcpy(line + sizeof(line) - 3, "=1", 3);
-    cmdline_defaults(&c);
-    CHECK(cmdline_parse(&c, line, collect, &w) == 1);
-    CHECK(!w.bad_key);
-    CHECK(w.calls == 1);
+	memset(line, 'k', sizeof(line) - 3);
+	memcpy(line + sizeof(line) - 3, "=1", 3);
+	cmdline_defaults(&c);
+	CHECK(cmdline_parse(&c, line, collect, &w) == 1);
+	CHECK(!w.bad_key);
+	CHECK(w.calls == 1);
 }
 
 /* Parsing must only touch the struct: start from non-defaults. */
 static void t_starts_from_caller_state(void)
 {
-    struct cmdline c;
+	struct cmdline c;
 
-    cmdline_defaults(&c);
-    c.port = 443;
-    c.log_level = 0;
-    CHECK(cmdline_parse(&c, "gw=10.0.0.1 port=bad", NULL, NULL) == 1);
-    CHECK(c.port == 443);
-    CHECK(c.log_level == 0);
-    CHECK(c.gw == 0x0a000001u);
+	cmdline_defaults(&c);
+	c.port = 443;
+	c.log_level = 0;
+	CHECK(cmdline_parse(&c, "gw=10.0.0.1 port=bad", NULL, NULL) == 1);
+	CHECK(c.port == 443);
+	CHECK(c.log_level == 0);
+	CHECK(c.gw == 0x0a000001u);
 }
 
 static const struct test_case cases[] = {
-    { "defaults", t_defaults },
-    { "addresses are host byte order", t_address_byte_order },
-    { "NULL warn callback still counts", t_null_warn },
-    { "4000-byte key stays bounded", t_huge_key },
-    { "parse starts from the caller's state", t_starts_from_caller_state },
+    {"defaults", t_defaults},
+    {"addresses are host byte order", t_address_byte_order},
+    {"NULL warn callback still counts", t_null_warn},
+    {"4000-byte key stays bounded", t_huge_key},
+    {"parse starts from the caller's state", t_starts_from_caller_state},
 };
 
 int main(void)
 {
-    test_init("cmdline");
-    for (size_t i = 0; i < TEST_COUNT(rows); i++) {
-        test_begin(rows[i].name);
-        run_row(&rows[i]);
-        test_end();
-    }
-    test_run(cases, TEST_COUNT(cases));
-    return test_finish();
+	test_init("cmdline");
+	for (size_t i = 0; i < TEST_COUNT(rows); i++) {
+		test_begin(rows[i].name);
+		run_row(&rows[i]);
+		test_end();
+	}
+	test_run(cases, TEST_COUNT(cases));
+	return test_finish();
 }
