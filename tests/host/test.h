@@ -119,30 +119,46 @@ static inline int test_finish(void)
 }
 
 /*
- * Copy the NUL-terminated s so that its NUL is the last byte before a
- * PROT_NONE page: a parser reading one byte past the end faults at once,
- * even where the sanitizers would not see it. The copy stays valid until
- * the next call. Aborts if s does not fit in a page.
+ * Guard regions: cap writable bytes that end right before a PROT_NONE page,
+ * so code reading or writing one byte past the end faults at once, even
+ * where the sanitizers would not see it. Each of the TEST_GUARD_SLOTS
+ * slots is a separate region (a test may need an input and an output at
+ * once); memory handed out stays valid until its slot is used again.
+ * Aborts if cap does not fit.
  */
-static inline const char *test_guarded(const char *s)
-{
-	static char *base;
-	static size_t page;
-	size_t n = strlen(s) + 1;
+#define TEST_GUARD_BYTES (256 * 1024)
+#define TEST_GUARD_SLOTS 3
 
-	if (!base) {
-		page = (size_t)sysconf(_SC_PAGESIZE);
-		base = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (base == MAP_FAILED || mprotect(base + page, page, PROT_NONE)) {
-			perror("test_guarded: mmap");
+static inline char *test_guard_region(int slot, size_t cap)
+{
+	static char *base[TEST_GUARD_SLOTS];
+
+	if (!base[slot]) {
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		base[slot] = mmap(NULL, TEST_GUARD_BYTES + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				  -1, 0);
+		if (base[slot] == MAP_FAILED || mprotect(base[slot] + TEST_GUARD_BYTES, page, PROT_NONE)) {
+			perror("test_guard_region: mmap");
 			abort();
 		}
 	}
-	if (n > page) {
-		fprintf(stderr, "test_guarded: %zu bytes do not fit a page\n", n);
+	if (cap > TEST_GUARD_BYTES) {
+		fprintf(stderr, "test_guard_region: %zu bytes do not fit\n", cap);
 		abort();
 	}
-	return memcpy(base + page - n, s, n);
+	return base[slot] + TEST_GUARD_BYTES - cap;
+}
+
+/* Copy n bytes so that the last one is the last before the PROT_NONE page
+ * (no NUL after it: a one-byte over-read faults). Slot 0. */
+static inline const char *test_guarded_n(const void *s, size_t n) { return memcpy(test_guard_region(0, n), s, n); }
+
+/* Copy the NUL-terminated s so that its NUL is the last byte before the
+ * PROT_NONE page. Slot 2. */
+static inline const char *test_guarded(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(test_guard_region(2, n), s, n);
 }
 
 #endif

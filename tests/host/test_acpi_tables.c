@@ -69,28 +69,7 @@ static void put_gas(uint8_t *p, size_t off, uint8_t space, uint8_t width, uint64
 
 /* Copy n bytes so that they end right before a PROT_NONE page; valid until
  * the next call. */
-#define GUARD_PAGES 4
-
-static const uint8_t *guard(const void *src, size_t n)
-{
-	static uint8_t *base;
-	static size_t page;
-
-	if (!base) {
-		page = (size_t)sysconf(_SC_PAGESIZE);
-		base = mmap(NULL, (GUARD_PAGES + 1) * page, PROT_READ | PROT_WRITE,
-			    MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (base == MAP_FAILED || mprotect(base + GUARD_PAGES * page, page, PROT_NONE)) {
-			perror("guard: mmap");
-			abort();
-		}
-	}
-	if (n > GUARD_PAGES * page) {
-		fprintf(stderr, "guard: %zu bytes do not fit\n", n);
-		abort();
-	}
-	return memcpy(base + GUARD_PAGES * page - n, src, n);
-}
+static const uint8_t *guard(const void *src, size_t n) { return (const uint8_t *)test_guarded_n(src, n); }
 
 /* ---- SDT header. ---- */
 

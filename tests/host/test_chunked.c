@@ -11,23 +11,8 @@
 #include "http/chunked.h"
 
 /* A writable copy of s[0, n) whose last byte is the last before a
- * PROT_NONE page. */
-static char *guard(const char *s, size_t n)
-{
-	static char *base;
-	static size_t page, size = 64 * 1024;
-	if (!base) {
-		page = (size_t)sysconf(_SC_PAGESIZE);
-		base = mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (base == MAP_FAILED || mprotect(base + size, page, PROT_NONE)) {
-			perror("guard: mmap");
-			abort();
-		}
-	}
-	if (n > size)
-		abort();
-	return memcpy(base + size - n, s, n);
-}
+ * PROT_NONE page (the decoder works in place). */
+static char *guard(const char *s, size_t n) { return memcpy(test_guard_region(0, n), s, n); }
 
 /* The outcome of decoding a whole input, however it was fed. */
 struct result {

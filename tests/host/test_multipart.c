@@ -25,30 +25,8 @@
 
 /* ---- Pieces at a guard page. ---- */
 
-#define GUARD_ROOM (16 * 4096)
-
-/* Copy n bytes so that they end right before a PROT_NONE page. Valid until
- * the next call. */
-static const char *at_guard(const char *p, size_t n)
-{
-	static char *base;
-	static size_t page, room;
-
-	if (!base) {
-		page = (size_t)sysconf(_SC_PAGESIZE);
-		room = (GUARD_ROOM + page - 1) / page * page;
-		base = mmap(NULL, room + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (base == MAP_FAILED || mprotect(base + room, page, PROT_NONE)) {
-			perror("at_guard: mmap");
-			abort();
-		}
-	}
-	if (n > room) {
-		fprintf(stderr, "at_guard: %zu bytes do not fit\n", n);
-		abort();
-	}
-	return memcpy(base + room - n, p, n);
-}
+/* Copy n bytes so that they end right before a PROT_NONE page. */
+static const char *at_guard(const char *p, size_t n) { return test_guarded_n(p, n); }
 
 /* ---- Callback log. ---- */
 

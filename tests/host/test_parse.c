@@ -21,22 +21,7 @@ static const struct http_limits deflim = { 0, 0, MAX_HEADERS };
 
 /* Copy s[0, n) so that its last byte is the last before a PROT_NONE page
  * (test_guarded keeps a NUL there, which would hide a one-byte over-read). */
-static const char *guard(const char *s, size_t n)
-{
-	static char *base;
-	static size_t page, size = 256 * 1024;
-	if (!base) {
-		page = (size_t)sysconf(_SC_PAGESIZE);
-		base = mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (base == MAP_FAILED || mprotect(base + size, page, PROT_NONE)) {
-			perror("guard: mmap");
-			abort();
-		}
-	}
-	if (n > size)
-		abort();
-	return memcpy(base + size - n, s, n);
-}
+static const char *guard(const char *s, size_t n) { return test_guarded_n(s, n); }
 
 static const char *last_buf; /* where parse_lim put its input */
 

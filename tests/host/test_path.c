@@ -8,25 +8,9 @@
 
 #include "http/path.h"
 
-/* cap writable bytes ending right before a PROT_NONE page; input copies
- * go to a second such region. */
-static char *guard_region(int which, size_t cap)
-{
-	static char *base[2];
-	static size_t page, size = 16 * 1024;
-	if (!base[which]) {
-		page = (size_t)sysconf(_SC_PAGESIZE);
-		base[which] = mmap(NULL, size + page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
-				   0);
-		if (base[which] == MAP_FAILED || mprotect(base[which] + size, page, PROT_NONE)) {
-			perror("guard: mmap");
-			abort();
-		}
-	}
-	if (cap > size)
-		abort();
-	return base[which] + size - cap;
-}
+/* cap writable bytes ending right before a PROT_NONE page (test.h); input
+ * copies go to slot 0, outputs to slot 1. */
+static char *guard_region(int which, size_t cap) { return test_guard_region(which, cap); }
 
 static const char *in_copy(const char *s, size_t n) { return memcpy(guard_region(0, n), s, n); }
 
