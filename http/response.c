@@ -48,18 +48,26 @@ static bool server_owned(const char *name)
 	       !strcasecmp(name, "Connection") || !strcasecmp(name, "Date");
 }
 
-static void remove_header(struct http_rw *w, const char *name)
+/* Offset of the line for `name` in the handler's headers, its length in
+ * *line; -1 if there is none. */
+static long find_header(const struct http_rw *w, const char *name, size_t *line)
 {
 	size_t nlen = strlen(name);
-	for (size_t i = 0; i < w->hdrs_len;) {
-		char *eol = memchr(w->hdrs + i, '\n', w->hdrs_len - i);
-		size_t line = (size_t)(eol - (w->hdrs + i)) + 1;
-		if (w->hdrs[i + nlen] == ':' && !strncasecmp(w->hdrs + i, name, nlen)) {
-			memmove(w->hdrs + i, w->hdrs + i + line, w->hdrs_len - i - line);
-			w->hdrs_len -= line;
-		} else {
-			i += line;
-		}
+	for (size_t i = 0; i < w->hdrs_len; i += *line) {
+		const char *eol = memchr(w->hdrs + i, '\n', w->hdrs_len - i);
+		*line = (size_t)(eol - (w->hdrs + i)) + 1;
+		if (*line > nlen && w->hdrs[i + nlen] == ':' && !strncasecmp(w->hdrs + i, name, nlen))
+			return (long)i;
+	}
+	return -1;
+}
+
+static void remove_header(struct http_rw *w, const char *name)
+{
+	size_t line;
+	for (long i; (i = find_header(w, name, &line)) >= 0;) {
+		memmove(w->hdrs + i, w->hdrs + i + line, w->hdrs_len - (size_t)i - line);
+		w->hdrs_len -= line;
 	}
 }
 
@@ -84,14 +92,8 @@ int http_set_header(struct http_rw *w, const char *name, const char *value)
 
 static bool has_header(const struct http_rw *w, const char *name)
 {
-	size_t nlen = strlen(name);
-	for (size_t i = 0; i < w->hdrs_len;) {
-		const char *eol = memchr(w->hdrs + i, '\n', w->hdrs_len - i);
-		if (w->hdrs[i + nlen] == ':' && !strncasecmp(w->hdrs + i, name, nlen))
-			return true;
-		i += (size_t)(eol - (w->hdrs + i)) + 1;
-	}
-	return false;
+	size_t line;
+	return find_header(w, name, &line) >= 0;
 }
 
 void http_write_header(struct http_rw *w, int status)

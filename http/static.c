@@ -88,11 +88,15 @@ static int parse_range(const char *v, size_t n, uint64_t size, uint64_t *first, 
 	return 1;
 }
 
-static void set_validators(struct http_rw *w, const struct static_file *f, bool gz)
+/* The representation's strong ETag: the gzip variant is a different
+ * representation and gets its own (RFC 9110 §8.8.3). */
+static void etag_of(const struct static_file *f, bool gz, char *out, size_t cap)
 {
-	char etag[40];
-	size_t n = strlen(f->etag);
-	snprintf(etag, sizeof etag, "%.*s%s\"", (int)(n - 1), f->etag, gz ? "-gz" : "");
+	snprintf(out, cap, "%.*s%s\"", (int)strlen(f->etag) - 1, f->etag, gz ? "-gz" : "");
+}
+
+static void set_validators(struct http_rw *w, const struct static_file *f, const char *etag)
+{
 	http_set_header(w, "ETag", etag);
 	if (f->mtime) {
 		char date[40];
@@ -179,10 +183,10 @@ void http_static(struct http_rw *w, struct http_req *r, void *arg)
 	http_set_header(w, "Cache-Control", "no-cache");
 	if (f->gz)
 		http_set_header(w, "Vary", "Accept-Encoding");
-	set_validators(w, f, gz);
-	const char *inm = http_get_header(r, "If-None-Match", &vn);
 	char etag[40];
-	snprintf(etag, sizeof etag, "%.*s%s\"", (int)strlen(f->etag) - 1, f->etag, gz ? "-gz" : "");
+	etag_of(f, gz, etag, sizeof etag);
+	set_validators(w, f, etag);
+	const char *inm = http_get_header(r, "If-None-Match", &vn);
 	if (inm ? etag_matches(inm, vn, etag) : not_modified_since(r, f))
 		return http_write_header(w, 304);
 	const unsigned char *data = gz ? f->gz : f->data;
