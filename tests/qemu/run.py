@@ -5,6 +5,7 @@ every boot; nothing here asserts on speed (timings go to `make bench`).
 
 usage: tests/qemu/run.py [substring ...]   run only cases whose name matches
 """
+import gzip
 import http.client
 import json
 import re
@@ -260,6 +261,47 @@ def http_get(port, path, method="GET", headers=None):
             return resp.status, dict(resp.headers), resp.read()
     except urllib.error.HTTPError as e:
         return e.code, dict(e.headers), e.read()
+
+
+@case
+def static_site():
+    """The embedded site's validators, ranges and variants (RFC 9110 §8.8, §13, §14)."""
+    port = free_port()
+    with Guest("static", extra=["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
+                                "-device", "virtio-net-pci,netdev=n0"]) as g:
+        if not g.wait_for(r"^keel: http: listening on", 60):
+            report("static: appliance starts", False, "no listening line", g)
+            return
+        status, h, body = http_get(port, "/style.css")
+        etag = h.get("ETag", "")
+        report("static: a file with its type, length and a strong ETag",
+               status == 200 and h.get("Content-Type", "").startswith("text/css") and
+               int(h.get("Content-Length", -1)) == len(body) > 0 and re.fullmatch(r'"[0-9a-f]{16}"', etag), str(h), g)
+        status, h, empty = http_get(port, "/style.css", headers={"If-None-Match": f'W/"x", {etag}'})
+        report("static: If-None-Match with the ETag -> 304, no body", status == 304 and empty == b"", str(status), g)
+        status, h, zbody = http_get(port, "/style.css", headers={"Accept-Encoding": "gzip"})
+        report("static: the gzip variant for a client that accepts it, with its own ETag",
+               status == 200 and h.get("Content-Encoding") == "gzip" and gzip.decompress(zbody) == body and
+               h.get("ETag") == etag[:-1] + '-gz"' and "Accept-Encoding" in h.get("Vary", ""), str(h), g)
+        status, h, part = http_get(port, "/style.css", headers={"Range": "bytes=2-9"})
+        report("static: Range -> 206 with Content-Range and those bytes",
+               status == 206 and part == body[2:10] and h.get("Content-Range") == f"bytes 2-9/{len(body)}", str(h), g)
+        status, h, _ = http_get(port, "/style.css", headers={"Range": f"bytes={len(body)}-"})
+        report("static: unsatisfiable Range -> 416 with bytes */size",
+               status == 416 and h.get("Content-Range") == f"bytes */{len(body)}", f"{status} {h}", g)
+        req = urllib.request.Request(f"http://127.0.0.1:{port}/about?x=1")
+        opener = urllib.request.build_opener(type("NoRedirect", (urllib.request.HTTPRedirectHandler,),
+                                                  {"redirect_request": lambda *a, **k: None}))
+        try:
+            opener.open(req, timeout=20)
+            status, loc = 200, None
+        except urllib.error.HTTPError as e:
+            status, loc = e.code, e.headers.get("Location")
+        report("static: a directory without its slash -> 301 to it, query kept", status == 301 and loc == "/about/?x=1",
+               f"{status} {loc}", g)
+        status, _, body = http_get(port, "/%2e%2e/%2e%2e/etc/passwd")
+        report("static: encoded dot-dot cannot leave the site", status in (301, 404) and b"root" not in body,
+               str(status), g)
 
 
 @case
