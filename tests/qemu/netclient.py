@@ -70,20 +70,22 @@ def echo(clients, small, large, nlarge):
             "seconds": round(secs, 2), "MB_per_s": round(total / secs / 1e6, 2)}
 
 
-def sequential(count):
+def read_all(s):
+    data = b""
+    while chunk := s.recv(64):
+        data += chunk
+    return data
+
+
+def one_by_one(count, port, exchange):
+    """`count` connections in a row to `port`; exchange(sock, i) returns
+    True if the connection behaved."""
     failed, errors = 0, []
     start = time.monotonic()
     for i in range(count):
-        msg = i.to_bytes(4, "little") * 8
         try:
-            with socket.create_connection((GUEST, 7), timeout=TIMEOUT) as s:
-                s.sendall(msg)
-                s.shutdown(socket.SHUT_WR)
-                data = b""
-                while chunk := s.recv(64):
-                    data += chunk
-            if data != msg:
-                failed += 1
+            with socket.create_connection((GUEST, port), timeout=TIMEOUT) as s:
+                failed += not exchange(s, i)
         except OSError as e:
             failed += 1
             if len(errors) < 5:
@@ -91,25 +93,22 @@ def sequential(count):
     secs = time.monotonic() - start
     return {"ok": failed == 0, "failed": failed, "errors": errors, "seconds": round(secs, 2),
             "conns_per_s": round(count / secs, 1)}
+
+
+def echo_once(s, i):
+    """The client closes first (TIME-WAIT on the host side)."""
+    msg = i.to_bytes(4, "little") * 8
+    s.sendall(msg)
+    s.shutdown(socket.SHUT_WR)
+    return read_all(s) == msg
+
+
+def sequential(count):
+    return one_by_one(count, 7, echo_once)
 
 
 def greet(count):
-    failed, errors = 0, []
-    start = time.monotonic()
-    for i in range(count):
-        try:
-            with socket.create_connection((GUEST, 13), timeout=TIMEOUT) as s:
-                data = b""
-                while chunk := s.recv(64):
-                    data += chunk
-            failed += data != b"keel\n"
-        except OSError as e:
-            failed += 1
-            if len(errors) < 5:
-                errors.append(f"{i}: {e}")
-    secs = time.monotonic() - start
-    return {"ok": failed == 0, "failed": failed, "errors": errors, "seconds": round(secs, 2),
-            "conns_per_s": round(count / secs, 1)}
+    return one_by_one(count, 13, lambda s, i: read_all(s) == b"keel\n")
 
 
 def greet_reuse(count):
@@ -126,9 +125,7 @@ def greet_reuse(count):
                 s.settimeout(5)
                 s.bind(("", port))
                 s.connect((GUEST, 13))
-                data = b""
-                while chunk := s.recv(64):
-                    data += chunk
+                data = read_all(s)
                 s.close()
                 failed += data != b"keel\n"
                 time.sleep(0.2)  # our side's LAST-ACK ends; the guest's TIME-WAIT stays
