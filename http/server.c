@@ -287,12 +287,11 @@ static void accept_loop(void *arg)
 	(void)arg;
 	for (;;) {
 		struct conn *c;
-		if (conn_accept(listener, &c, 0) < 0)
+		int err = conn_accept(listener, &c, 0);
+		if (err == -ECANCELED)
+			return; /* the listener closed: shutdown */
+		if (err < 0)
 			continue;
-		if (shutting_down) {
-			conn_abort(c);
-			continue;
-		}
 		if (open_count() >= cfg.max_conns) {
 			refuse(c, "max_conns reached");
 			continue;
@@ -320,6 +319,10 @@ static void http_shutdown(void *arg)
 {
 	(void)arg;
 	shutting_down = true;
+	/* New connections are refused from here on (RST), rather than accepted
+	 * and left unanswered when the machine powers off. */
+	conn_listener_close(listener);
+	listener = NULL;
 	uint64_t deadline = clock_now() + cfg.shutdown_ns;
 	for (;;) {
 		for (struct list_node *n = open_conns.next; n != &open_conns; n = n->next) {

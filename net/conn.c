@@ -46,9 +46,10 @@ struct conn {
 };
 
 struct listener {
-	struct tcp_pcb *pcb;
+	struct tcp_pcb *pcb;    /* NULL once closed */
 	struct list_node backlog;
 	int queued, max_queued;
+	int accepting;          /* tasks parked in conn_accept */
 	struct waitq wq;
 };
 
@@ -235,9 +236,18 @@ int conn_listen(uint16_t port, int backlog, struct listener **out)
 
 int conn_accept(struct listener *l, struct conn **out, uint64_t deadline)
 {
-	while (list_empty(&l->backlog))
-		if (waitq_wait(&l->wq, deadline) == -ETIMEDOUT)
+	while (list_empty(&l->backlog)) {
+		if (!l->pcb) { /* closed: the last task to leave frees it */
+			if (!l->accepting)
+				free(l);
+			return -ECANCELED;
+		}
+		l->accepting++;
+		int r = waitq_wait(&l->wq, deadline);
+		l->accepting--;
+		if (r == -ETIMEDOUT)
 			return -ETIMEDOUT;
+	}
 	struct conn *c = list_entry(list_pop_front(&l->backlog), struct conn, link);
 	l->queued--;
 	c->backlog_of = NULL;
@@ -255,8 +265,12 @@ void conn_listener_close(struct listener *l)
 	}
 	tcp_arg(l->pcb, NULL);
 	tcp_accept(l->pcb, NULL);
-	tcp_close(l->pcb); /* a listening pcb closes at once */
-	free(l);
+	tcp_close(l->pcb); /* a listening pcb closes at once: new SYNs get RST */
+	l->pcb = NULL;
+	if (l->accepting)
+		waitq_wake_all(&l->wq); /* they return -ECANCELED; the last frees l */
+	else
+		free(l);
 }
 
 /* ---- data ---- */

@@ -11,7 +11,8 @@
  *   -ECONNABORTED lwIP gave up on it (retransmission limit, out of memory)
  *   -ENOTCONN     it was shut down or closed on this side
  *   -ENOMEM       no memory to queue data (after waiting to the deadline)
- *   -ECANCELED    reads were cancelled (conn_cancel_reads)
+ *   -ECANCELED    reads were cancelled (conn_cancel_reads), or the
+ *                 listener closed (conn_accept)
  *
  * The API is byte-stream only (read/write/shutdown/close), so a TLS layer
  * can wrap it with the same shape. */
@@ -29,7 +30,9 @@ struct listener;
  * lwIP but not yet by conn_accept; beyond it, new ones are reset. */
 int conn_listen(uint16_t port, int backlog, struct listener **out);
 int conn_accept(struct listener *l, struct conn **out, uint64_t deadline);
-/* Stop listening; connections already in the backlog are reset. */
+/* Stop listening: new connection attempts are refused (RST) and those in
+ * the backlog are reset. Tasks parked in conn_accept return -ECANCELED;
+ * l is freed once none is left, so it must not be used after this. */
 void conn_listener_close(struct listener *l);
 
 /* Read at most len bytes: > 0 bytes read, 0 at end of stream (the peer
