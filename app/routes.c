@@ -113,6 +113,10 @@ static void events(struct http_rw *w, struct http_req *r, void *arg)
 	http_set_header(w, "Content-Type", "text/event-stream");
 	http_set_header(w, "Cache-Control", "no-store");
 	for (long i = 1; i <= n; i++) {
+		/* The stream outlives handler_timeout by design: each tick grants
+		 * itself time to the next one (plus a second), so a client that
+		 * stops reading is still dropped a write timeout later. */
+		http_set_deadline(w, clock_now() + (uint64_t)(every + 1000) * NSEC_PER_MSEC);
 		if (i > 1)
 			sched_sleep((uint64_t)every * NSEC_PER_MSEC);
 		http_printf(w, "id: %ld\ndata: tick %ld at %lu ms\n\n", i, i, clock_now() / NSEC_PER_MSEC);
@@ -121,6 +125,46 @@ static void events(struct http_rw *w, struct http_req *r, void *arg)
 	}
 }
 
+/* GET /debug/sleep?ms=N: answers after N ms (at most a minute), to see
+ * handler_timeout at work: an overrun is woken and answered 503. */
+static void debug_sleep(struct http_rw *w, struct http_req *r, void *arg)
+{
+	(void)arg;
+	long ms = query_int(r, "ms", 1000, 0, 60000);
+	sched_sleep((uint64_t)ms * NSEC_PER_MSEC);
+	http_set_header(w, "Content-Type", "text/plain; charset=utf-8");
+	http_printf(w, "slept %ld ms\n", ms);
+}
+
+/* GET /bytes/{n}: n zero bytes (at most 1 GiB), streamed from one page:
+ * a bulk-transfer target for load generators and throughput tests. */
+static void bytes(struct http_rw *w, struct http_req *r, void *arg)
+{
+	(void)arg;
+	static const char zeros[4096];
+	size_t len;
+	const char *v = http_path_value(r, "n", &len);
+	uint64_t n = 0;
+	bool ok = len && len <= 10; /* ten digits cannot overflow */
+	for (size_t i = 0; ok && i < len; i++) {
+		ok = v[i] >= '0' && v[i] <= '9';
+		n = n * 10 + (uint64_t)(v[i] - '0');
+	}
+	if (!ok || n > (1ull << 30)) {
+		http_error(w, 400, "n must be a byte count up to 1073741824");
+		return;
+	}
+	http_set_header(w, "Content-Type", "application/octet-stream");
+	http_set_content_length(w, n);
+	for (uint64_t left = n; left;) {
+		size_t k = left < sizeof zeros ? (size_t)left : sizeof zeros;
+		if (http_write(w, zeros, k) < 0)
+			return;
+		left -= k;
+	}
+}
+
+static struct http_handler h_bytes = { bytes, NULL }, h_sleep = { debug_sleep, NULL };
 static struct http_handler h_healthz = { healthz, NULL }, h_echo = { echo, NULL },
 			   h_tasks = { debug_tasks, NULL }, h_fault = { debug_fault, NULL }, h_events = { events, NULL },
 			   h_metrics = { app_metrics, NULL }, h_static = { http_static, NULL },
@@ -140,8 +184,10 @@ static const struct {
 	{ "GET /metrics", &h_metrics, false },
 	{ "GET /debug/tasks", &h_tasks, false },
 	{ "GET /debug/fault", &h_fault, false },
+	{ "GET /debug/sleep", &h_sleep, false },
 	{ "POST /echo", &h_echo, false },
 	{ "GET /events", &h_events, false },
+	{ "GET /bytes/{n}", &h_bytes, false },
 	{ "GET /api/users", &h_users_list, true },
 	{ "POST /api/users", &h_users_create, true },
 	{ "GET /api/users/{id}", &h_user_get, true },

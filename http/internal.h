@@ -22,9 +22,11 @@ struct http_rw {
 	bool head_only;       /* HEAD request: count body bytes, send none */
 	bool failed;          /* a write failed or the deadline passed: stop */
 	bool close;           /* the response itself ends the connection */
+	bool timed_out;       /* the handler called in after its cutoff */
 	uint64_t written;     /* body bytes the handler wrote */
 	int64_t length;       /* declared by http_set_content_length, or -1 */
-	uint64_t deadline;    /* handler + write deadline */
+	uint64_t cutoff;      /* end of the handler's time (0: none) */
+	uint64_t deadline;    /* end of the write time: cutoff + write timeout */
 	char hdrs[HTTP_HDR_SIZE];
 	size_t hdrs_len;
 	char *out;
@@ -65,7 +67,11 @@ bool http_body_drain(struct http_conn *hc);
 ssize_t http_fill(struct http_conn *hc, uint64_t deadline);
 
 /* response.c */
-void http_rw_start(struct http_rw *w, struct http_conn *hc, uint64_t deadline);
+void http_rw_start(struct http_rw *w, struct http_conn *hc, uint64_t cutoff, uint64_t deadline);
+/* The handler overran its cutoff: a 503 replaces what it buffered (Go's
+ * TimeoutHandler), or, if its header went out and a late write was
+ * refused, the response is cut short. */
+void http_rw_timeout(struct http_rw *w);
 /* Finish the response (header if not sent, remaining body, final chunk).
  * Returns false if the connection must close. */
 bool http_rw_finish(struct http_rw *w);

@@ -12,12 +12,13 @@
 #include <strings.h>
 
 #include "../kernel/clock.h"
+#include "../kernel/sched.h"
 #include "../net/conn.h"
 #include "internal.h"
 
 static bool no_body_status(int status) { return status < 200 || status == 204 || status == 304; }
 
-void http_rw_start(struct http_rw *w, struct http_conn *hc, uint64_t deadline)
+void http_rw_start(struct http_rw *w, struct http_conn *hc, uint64_t cutoff, uint64_t deadline)
 {
 	char *out = w->out;
 	memset(w, 0, offsetof(struct http_rw, hdrs));
@@ -25,6 +26,7 @@ void http_rw_start(struct http_rw *w, struct http_conn *hc, uint64_t deadline)
 	w->out = out;
 	w->out_len = 0;
 	w->hc = hc;
+	w->cutoff = cutoff;
 	w->deadline = deadline;
 	w->length = -1;
 	w->head_only = hc->msg.method.n == 4 && !memcmp(hc->msg.method.p, "HEAD", 4);
@@ -159,7 +161,7 @@ static int rw_send(struct http_rw *w, const void *p, size_t n)
 {
 	if (w->failed)
 		return -EPIPE;
-	if (clock_now() > w->deadline) {
+	if (w->deadline && clock_now() > w->deadline) {
 		w->failed = true;
 		return -ETIMEDOUT;
 	}
@@ -210,10 +212,28 @@ void http_set_content_length(struct http_rw *w, uint64_t n)
 		w->length = (int64_t)n;
 }
 
+/* A handler call after the handler's cutoff: refused (late writes must
+ * not reach a client that is, or will be, told 503). */
+static bool late(struct http_rw *w)
+{
+	if (w->cutoff && clock_now() > w->cutoff)
+		w->timed_out = true;
+	return w->timed_out;
+}
+
+void http_set_deadline(struct http_rw *w, uint64_t cutoff)
+{
+	w->cutoff = cutoff;
+	w->deadline = cutoff ? cutoff + w->hc->cfg->write_ns : 0;
+	sched_set_cutoff(cutoff);
+}
+
 ssize_t http_write(struct http_rw *w, const void *p, size_t n)
 {
 	if (w->failed)
 		return -EPIPE;
+	if (late(w))
+		return -ETIMEDOUT;
 	if (w->length >= 0 && w->written + n > (uint64_t)w->length)
 		return -EMSGSIZE; /* more than declared: the framing would break */
 	if (!w->status)
@@ -244,11 +264,11 @@ int http_printf(struct http_rw *w, const char *fmt, ...)
 	return (int)http_write(w, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
-int http_flush(struct http_rw *w) { return flush(w, false); }
+int http_flush(struct http_rw *w) { return late(w) ? -ETIMEDOUT : flush(w, false); }
 
 void http_error(struct http_rw *w, int status, const char *msg)
 {
-	if (w->header_sent)
+	if (w->header_sent || late(w))
 		return;
 	w->out_len = 0;
 	w->written = 0;
@@ -264,6 +284,18 @@ void http_abort(struct http_rw *w)
 {
 	w->failed = true;
 	w->close = true;
+}
+
+void http_rw_timeout(struct http_rw *w)
+{
+	w->cutoff = 0;
+	w->close = true;
+	if (w->header_sent) {
+		w->failed = w->timed_out;
+		return;
+	}
+	w->timed_out = false;
+	http_error(w, 503, "handler timed out");
 }
 
 bool http_header_sent(const struct http_rw *w) { return w->header_sent; }
@@ -286,7 +318,7 @@ bool http_rw_finish(struct http_rw *w)
 void http_rw_simple(struct http_conn *hc, int status, const char *msg, bool close)
 {
 	struct http_rw *w = &hc->rw;
-	http_rw_start(w, hc, clock_now() + hc->cfg->write_ns);
+	http_rw_start(w, hc, 0, clock_now() + hc->cfg->write_ns);
 	if (close)
 		w->close = true;
 	http_error(w, status, msg);

@@ -128,6 +128,22 @@ static void shift_input(struct http_conn *hc)
 
 /* ---- one request ---- */
 
+/* After a handler: one that overran its time gets the 503 (or its
+ * streamed response is cut). Called by the mux right after the matched
+ * handler, so the middleware around the mux (access log, request id)
+ * sees the final status, and again by the serve loop; the first call
+ * clears the cutoff, so it acts once. */
+static void handler_done(struct http_req *r)
+{
+	struct http_rw *w = &r->conn->rw;
+	if (!w->cutoff || clock_now() <= w->cutoff)
+		return;
+	stats.handler_timeouts++;
+	log_info("http", "conn %u: handler overran its %lu ms", r->conn->id,
+		 (w->cutoff - r->start_ns) / NSEC_PER_MSEC);
+	http_rw_timeout(w);
+}
+
 /* The mux as a handler (Go's ServeMux.ServeHTTP): route, then call the
  * matched handler; 301, 405 and 404 are answered here, inside whatever
  * middleware wraps the mux. */
@@ -142,6 +158,7 @@ static void mux_serve(struct http_rw *w, struct http_req *r, void *arg)
 	case MUX_MATCHED: {
 		const struct http_handler *h = hc->match.handler;
 		h->fn(w, r, h->arg);
+		handler_done(r);
 		break;
 	}
 	case 301:
@@ -192,15 +209,17 @@ static bool serve_one(struct http_conn *hc, int head_len)
 	struct http_req r = { .msg = &hc->msg, .match = &hc->match, .id = ++next_request_id,
 			      .start_ns = start, .conn = hc };
 	conn_peer(hc->c, &r.peer_ip, &r.peer_port);
-	http_rw_start(&hc->rw, hc, start + cfg.handler_ns + cfg.write_ns);
+	uint64_t cutoff = start + cfg.handler_ns;
+	http_rw_start(&hc->rw, hc, cutoff, cutoff + cfg.write_ns);
 	http_body_start(hc);
 	hc->read_deadline = start + cfg.read_ns;
+	/* A handler blocked past its time (sleeping, reading the body, waiting
+	 * on the network) is woken with -ETIMEDOUT; one that computes past it
+	 * is caught at its next write or when it returns. */
+	sched_set_cutoff(cutoff);
 	root.fn(&hc->rw, &r, root.arg);
-	if (clock_now() > start + cfg.handler_ns && !http_header_sent(&hc->rw)) {
-		stats.handler_timeouts++; /* late: its output is replaced, not sent */
-		hc->rw.close = true;
-		http_error(&hc->rw, 503, "handler timed out");
-	}
+	sched_set_cutoff(0);
+	handler_done(&r);
 	bool ok = http_rw_finish(&hc->rw);
 	http_count_status(http_status(&hc->rw), clock_now() - start);
 	return reusable(hc, ok);

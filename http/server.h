@@ -70,6 +70,12 @@ void http_write_header(struct http_rw *w, int status);
  * n, or < 0 once the connection failed or the handler's time is up. */
 ssize_t http_write(struct http_rw *w, const void *p, size_t n);
 int http_printf(struct http_rw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Move the end of this handler's time (handler_timeout after the request
+ * began) to `cutoff`, a clock_now() time, 0 for none; the write timeout
+ * then runs from there. For long-lived responses such as event streams
+ * (Go: ResponseController.SetWriteDeadline). Past the cutoff the handler's
+ * sleeps and reads end with -ETIMEDOUT and its writes are refused. */
+void http_set_deadline(struct http_rw *w, uint64_t cutoff);
 /* Push everything buffered to the client now (streaming, SSE). */
 int http_flush(struct http_rw *w);
 /* A complete error reply: status, text/plain body `msg` (never request

@@ -40,6 +40,7 @@ struct task {
 	uint32_t id;
 	char name[20];
 	struct recovery *recovery; /* innermost recover_point, or NULL */
+	uint64_t cutoff;            /* sched_set_cutoff bound on every wait, 0 none */
 };
 
 extern void sched_switch(uint64_t *save_rsp, uint64_t next_rsp);
@@ -175,12 +176,21 @@ void sched_yield(void)
 	irq_restore(f);
 }
 
+/* The earlier of a wait's own deadline and the task's cutoff (0: none). */
+static uint64_t bounded(uint64_t deadline)
+{
+	uint64_t c = current->cutoff;
+	return c && (!deadline || c < deadline) ? c : deadline;
+}
+
+void sched_set_cutoff(uint64_t when) { current->cutoff = when; }
+
 void sched_sleep_until(uint64_t deadline)
 {
 	assert(!trap_in_irq() && current != &idle);
 	uint64_t f = irq_save();
 	current->state = TASK_SLEEPING;
-	deadline_insert(&sleepers, &current->timer, deadline);
+	deadline_insert(&sleepers, &current->timer, bounded(deadline));
 	schedule();
 	irq_restore(f);
 }
@@ -216,6 +226,7 @@ int waitq_wait(struct waitq *q, uint64_t deadline)
 	t->state = TASK_WAITING;
 	t->wake_result = 0;
 	list_push_back(&q->waiters, &t->link);
+	deadline = bounded(deadline);
 	if (deadline)
 		deadline_insert(&sleepers, &t->timer, deadline);
 	schedule();

@@ -30,6 +30,11 @@ void sched_yield(void);
 void sched_sleep(uint64_t ns);
 void sched_sleep_until(uint64_t deadline); /* clock_now() time */
 const char *sched_current_name(void);
+/* Bound every later sleep and wait of the current task by `when`
+ * (clock_now time; 0 lifts the bound): sleeps end and waits return
+ * -ETIMEDOUT then, as if each had been given that deadline. The HTTP
+ * server uses it to stop a handler that overruns its time. */
+void sched_set_cutoff(uint64_t when);
 /* For the trap handler: pop the current task's innermost recovery point
  * (NULL if none, or in the idle task). */
 struct recovery *sched_take_recovery(void);

@@ -334,7 +334,10 @@ static int wait_for_room(struct conn *c, uint64_t deadline)
 			until = deadline;
 	}
 	int r = waitq_wait(&c->wwq, until);
-	return r == -ETIMEDOUT && deadline && clock_now() >= deadline ? -ETIMEDOUT : 0;
+	/* A timeout before `until` is the task's cutoff (sched_set_cutoff). */
+	if (r == -ETIMEDOUT && (until == deadline || clock_now() < until))
+		return -ETIMEDOUT;
+	return 0;
 }
 
 ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadline)
