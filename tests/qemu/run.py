@@ -364,6 +364,10 @@ def nic_e1000_user():
 from http_tests import register as register_http  # noqa: E402
 register_http(case, report)
 
+# The README tried as a new user would, through `make run` (readme_walk.py).
+from readme_walk import register as register_readme  # noqa: E402
+register_readme(case, report)
+
 
 def main():
     only = sys.argv[1:]
