@@ -21,6 +21,7 @@
  * A request path splits like Go's firstSegment: "/a/b/" is "a", "b" and a
  * final trailing slash, which only "{$}" or "{x...}" can take. */
 #include "mux.h"
+#include "path.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -129,7 +130,7 @@ static size_t bounded_len(const char *s, size_t max)
 	return n;
 }
 
-/* ---- path cleaning (Go's cleanPath: path.Clean keeping a trailing '/') ---- */
+/* ---- path cleaning: http_path_clean (Go's cleanPath) redirects ---- */
 
 /* A path is clean if no element is empty (but a final trailing slash),
  * "." or "..". */
@@ -148,52 +149,6 @@ static bool path_is_clean(const char *p, size_t n)
 		i = e;
 	}
 	return true;
-}
-
-/* Back out the last element of a cleaned path of w bytes, for "..": the
- * root stays the root. */
-static size_t drop_last(const char *out, size_t w)
-{
-	while (w > 1 && out[w - 1] != '/')
-		w--;
-	return w > 1 ? w - 1 : 1;
-}
-
-/* Clean in[0..n) into out; returns its length, or 0 if it does not fit in
- * cap bytes. The result starts with '/' and is never longer than a path
- * that starts with '/'. */
-static size_t path_clean(const char *in, size_t n, char *out, size_t cap)
-{
-	size_t w = 1;
-	if (cap < 1)
-		return 0;
-	out[0] = '/';
-	for (size_t i = 0; i < n;) {
-		while (i < n && in[i] == '/')
-			i++;
-		size_t s = i;
-		while (i < n && in[i] != '/')
-			i++;
-		size_t len = i - s;
-		if (len == 0 || (len == 1 && in[s] == '.'))
-			continue;
-		if (len == 2 && in[s] == '.' && in[s + 1] == '.') {
-			w = drop_last(out, w);
-			continue;
-		}
-		if (w + (w > 1) + len > cap)
-			return 0;
-		if (w > 1)
-			out[w++] = '/';
-		memcpy(out + w, in + s, len);
-		w += len;
-	}
-	if (n && in[n - 1] == '/' && w > 1) {
-		if (w + 1 > cap)
-			return 0;
-		out[w++] = '/';
-	}
-	return w;
 }
 
 /* ---- error messages ---- */
@@ -1050,7 +1005,7 @@ static int redirect_clean(const struct mux *m, const char *host, size_t hlen, co
 			  const char *path, size_t plen, const char *query, size_t qlen, char *buf,
 			  size_t cap, struct mux_match *out)
 {
-	size_t c = path_clean(path, plen, buf, cap);
+	size_t c = http_path_clean(path, plen, buf, cap);
 	bool slash = false;
 	if (c) {
 		struct walk w;
@@ -1084,7 +1039,7 @@ int mux_match(const struct mux *m, const char *method, size_t mlen, const char *
 	walk_start(&w, m, path, plen, false);
 	uint16_t leaf = tree_match(&w, host, hlen, method, mlen);
 	if (!exact(&w, leaf) && wants_slash(m, path, plen, host, hlen, method, mlen))
-		return finish_redirect(out, buf, cap, path_clean(path, plen, buf, cap), true, query, qlen);
+		return finish_redirect(out, buf, cap, http_path_clean(path, plen, buf, cap), true, query, qlen);
 	if (!leaf)
 		return not_allowed(m, host, hlen, path, plen, out);
 	set_values(&w, leaf, out);

@@ -57,9 +57,11 @@ int http_query_decode(const char *in, size_t n, char *out, size_t cap)
  * prefix; each input segment is dropped (empty, "."), removes out's last
  * segment (".."; at the root there is none to remove), or is appended.
  */
-size_t http_path_clean(const char *in, size_t n, char *out)
+size_t http_path_clean(const char *in, size_t n, char *out, size_t cap)
 {
 	size_t r = 0, w = 1;
+	if (!cap)
+		return 0;
 	out[0] = '/';
 	while (r < n) {
 		size_t e = r;
@@ -70,6 +72,8 @@ size_t http_path_clean(const char *in, size_t n, char *out)
 			while (w > 1 && out[--w] != '/')
 				;
 		} else if (len && !(len == 1 && in[r] == '.')) {
+			if (w + (w > 1) + len > cap)
+				return 0;
 			if (w > 1)
 				out[w++] = '/';
 			memcpy(out + w, in + r, len);
@@ -79,8 +83,11 @@ size_t http_path_clean(const char *in, size_t n, char *out)
 	}
 	/* net/http's cleanPath puts a trailing slash back: "/a/" names a
 	 * directory, "/a" may not */
-	if (n && in[n - 1] == '/' && w > 1)
+	if (n && in[n - 1] == '/' && w > 1) {
+		if (w == cap)
+			return 0;
 		out[w++] = '/';
+	}
 	return w;
 }
 

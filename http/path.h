@@ -7,7 +7,7 @@
  *     char dec[512], clean[513];
  *     int n = http_percent_decode(req->path.p, req->path.n, dec, sizeof dec);
  *     if (n < 0) -> 400
- *     size_t m = http_path_clean(dec, (size_t)n, clean);
+ *     size_t m = http_path_clean(dec, (size_t)n, clean, sizeof clean);
  */
 #ifndef KEEL_HTTP_PATH_H
 #define KEEL_HTTP_PATH_H
@@ -38,11 +38,12 @@ int http_query_decode(const char *in, size_t n, char *out, size_t cap);
  * a leading '/' is ensured, trailing '/' kept): collapse runs of '/', drop
  * "." segments, let ".." remove the segment before it but never climb
  * above the root (RFC 3986 §5.2.4 remove_dot_segments, at the root), and
- * keep a trailing '/' if in had one. "" gives "/". Writes to out, which
- * needs room for n + 1 bytes and must not overlap in; returns the length
- * (>= 1, out[0] == '/'). Not NUL-terminated.
+ * keep a trailing '/' if in had one. "" gives "/". Writes to out[0, cap),
+ * which must not overlap in; cap = n + 1 always suffices (a ".." may
+ * remove a segment that needed room first). Returns the length (>= 1,
+ * out[0] == '/'), or 0 if it runs out of room. Not NUL-terminated.
  */
-size_t http_path_clean(const char *in, size_t n, char *out);
+size_t http_path_clean(const char *in, size_t n, char *out, size_t cap);
 
 /*
  * Iterate over a query (without its '?'): split at '&', then at the first

@@ -128,7 +128,7 @@ static int file_path(const struct http_req *r, char *out, size_t cap, size_t *n)
 		return -1;
 	if ((size_t)dn + sizeof "index.html" > cap)
 		return 0;
-	*n = http_path_clean(decoded, (size_t)dn, out);
+	*n = http_path_clean(decoded, (size_t)dn, out, cap);
 	if (out[*n - 1] == '/') {
 		memcpy(out + *n, "index.html", 10);
 		*n += 10;

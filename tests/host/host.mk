@@ -34,6 +34,8 @@ test_cmdline_SRCS  := kernel/cmdline.c
 test_deadline_SRCS := kernel/deadline.c
 fuzz_cmdline_SRCS  := kernel/cmdline.c
 test_json_SRCS     := app/json.c
+test_mux_SRCS      := http/mux.c http/path.c
+fuzz_mux_SRCS      := http/mux.c http/path.c
 
 # Optional libFuzzer dictionary per fuzz target: tokens without whitespace,
 # quotes or backslashes. Without whole addresses in it a 30-second run

@@ -153,9 +153,25 @@ static void t_clean(void)
 		size_t n = strlen(c->in);
 		const char *in = in_copy(c->in, n);
 		char *out = guard_region(1, n + 1); /* the documented room */
-		size_t m = http_path_clean(in, n, out);
+		size_t m = http_path_clean(in, n, out, n + 1);
 		if (!CHECK(m == strlen(c->want) && !memcmp(out, c->want, m)))
 			fprintf(stderr, "  \"%s\": got \"%.*s\", want \"%s\"\n", c->in, (int)m, out, c->want);
+	}
+}
+
+/* Without "..", a cap of exactly the clean length is enough; one byte
+ * less always gives 0 and no write past the cap (the guard page behind it
+ * would fault). */
+static void t_clean_cap(void)
+{
+	for (size_t i = 0; i < TEST_COUNT(clean_cases); i++) {
+		const struct clean_case *c = &clean_cases[i];
+		size_t n = strlen(c->in), want = strlen(c->want);
+		const char *in = in_copy(c->in, n);
+		if (!strstr(c->in, ".."))
+			CHECK(http_path_clean(in, n, guard_region(1, want), want) == want);
+		if (!CHECK(http_path_clean(in, n, guard_region(1, want - 1), want - 1) == 0))
+			fprintf(stderr, "  \"%s\" with cap %zu\n", c->in, want - 1);
 	}
 }
 
@@ -172,10 +188,10 @@ static void t_clean_random(void)
 			seed = seed * 1103515245 + 12345;
 			in[i] = "/.a"[(seed >> 16) % 3];
 		}
-		size_t m = http_path_clean(in, n, out);
+		size_t m = http_path_clean(in, n, out, sizeof out);
 		if (!CHECK(m >= 1 && m <= n + 1 && out[0] == '/'))
 			return;
-		CHECK(http_path_clean(out, m, again) == m && !memcmp(out, again, m));
+		CHECK(http_path_clean(out, m, again, sizeof again) == m && !memcmp(out, again, m));
 		out[m] = '\0';
 		CHECK(!strstr(out, "//") && !strstr(out, "/./") && !strstr(out, "/../"));
 		CHECK(!(m >= 2 && !strcmp(out + m - 2, "/.")) && !(m >= 3 && !strcmp(out + m - 3, "/..")));
@@ -218,6 +234,7 @@ static const struct test_case cases[] = {
 	{ "percent-decode capacity and in place", t_percent_decode_cap },
 	{ "query decode: '+' is SP", t_query_decode },
 	{ "clean: net/http cleanPath and path.Clean cases", t_clean },
+	{ "clean: a cap below the clean length gives 0, never an overflow", t_clean_cap },
 	{ "clean: random paths are idempotent and clean", t_clean_random },
 	{ "query iteration", t_query },
 };
