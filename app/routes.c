@@ -51,6 +51,8 @@ static void echo(struct http_rw *w, struct http_req *r, void *arg)
 		http_error(w, 413, "request body too large (limit 64 MiB)");
 	else if (n == -EBADMSG)
 		http_error(w, 400, "malformed chunked body");
+	else if (n == -ETIMEDOUT)
+		http_error(w, 408, "request body timeout");
 	else if (n < 0)
 		http_error(w, 400, "request body incomplete");
 }

@@ -14,8 +14,37 @@
 #define HTTP_OUT_SIZE 8192     /* response buffer: a larger body goes out chunked */
 #define HTTP_HDR_SIZE 1024     /* handler-set response headers */
 
+/* A content coding of the response body (RFC 9110 §8.4.1), applied
+ * between the handler and the wire: http/gzip.c. A middleware offers one
+ * by setting w->coder before it calls its handler; the writer asks it
+ * once, when the head is about to be built. If it takes the response,
+ * what the handler wrote so far and everything after goes through code()
+ * into the writer's buffer, which then holds coded bytes; the framing is
+ * the coded body's (Content-Length if it all fits at the end, else
+ * chunked). */
+enum http_code { HTTP_CODE_MORE, HTTP_CODE_PUSH, HTTP_CODE_END };
+
+struct http_coder {
+	/* Take this response? Status and headers are final; w->out holds the
+	 * body so far, all of it if `final`. On true the coder has set its
+	 * header fields and keeps its state in w->coder_state. */
+	bool (*start)(struct http_rw *w, bool final);
+	/* Code in[0, n) into out[0, cap): returns the bytes written, *used the
+	 * input taken. The first call takes up to HTTP_OUT_SIZE bytes even
+	 * with cap 0. HTTP_CODE_PUSH (all so far must reach the client:
+	 * http_flush) and HTTP_CODE_END are done when a call with no input
+	 * left returns less than cap. */
+	size_t (*code)(struct http_rw *w, const char *in, size_t n, size_t *used, char *out, size_t cap,
+		       enum http_code how);
+	/* The response is over (sent, failed or abandoned): release the state. */
+	void (*end)(struct http_rw *w);
+};
+
 struct http_rw {
 	struct http_conn *hc;
+	const struct http_coder *coder; /* offered by middleware, or NULL */
+	void *coder_state;              /* the coder's (set with coder) */
+	bool coding;                    /* it did: the buffer holds coded bytes */
 	int status;
 	bool header_sent;
 	bool chunked;         /* Transfer-Encoding: chunked on the wire */
@@ -33,11 +62,13 @@ struct http_rw {
 	size_t out_len;
 };
 
+struct http_session;
+
+/* A connection's working state while a task serves it; it lives on that
+ * task's stack (server.c parks idle connections without one). */
 struct http_conn {
 	struct conn *c;
-	uint32_t id;
-	enum http_conn_state state;
-	struct list_node link;  /* every open connection, for shutdown */
+	struct http_session *s; /* what outlives the task: id, state (server.c) */
 	const struct http_config *cfg;
 	/* input: [0, head_len) is the current request's head (msg points into
 	 * it); raw unread bytes are [in_pos, in_len) */
@@ -68,13 +99,17 @@ ssize_t http_fill(struct http_conn *hc, uint64_t deadline);
 
 /* response.c */
 void http_rw_start(struct http_rw *w, struct http_conn *hc, uint64_t cutoff, uint64_t deadline);
-/* The handler overran its cutoff: a 503 replaces what it buffered (Go's
- * TimeoutHandler), or, if its header went out and a late write was
- * refused, the response is cut short. */
-void http_rw_timeout(struct http_rw *w);
+/* The handler overran its cutoff: an error reply (503, or 408 for a body
+ * that never came) replaces what it buffered (Go's TimeoutHandler), or,
+ * if its header went out and a late write was refused, the response is
+ * cut short. */
+void http_rw_timeout(struct http_rw *w, int status, const char *msg);
 /* Finish the response (header if not sent, remaining body, final chunk).
  * Returns false if the connection must close. */
 bool http_rw_finish(struct http_rw *w);
+/* Value of a header the handler set (not NUL-terminated), NULL if none.
+ * With iter (0 at first), each line of that name in turn. */
+const char *http_rw_header(const struct http_rw *w, const char *name, size_t *len, size_t *iter);
 /* Write a complete response without a handler (400s from the parser). */
 void http_rw_simple(struct http_conn *hc, int status, const char *msg, bool close);
 

@@ -286,7 +286,7 @@ void http_abort(struct http_rw *w)
 	w->close = true;
 }
 
-void http_rw_timeout(struct http_rw *w)
+void http_rw_timeout(struct http_rw *w, int status, const char *msg)
 {
 	w->cutoff = 0;
 	w->close = true;
@@ -295,7 +295,7 @@ void http_rw_timeout(struct http_rw *w)
 		return;
 	}
 	w->timed_out = false;
-	http_error(w, 503, "handler timed out");
+	http_error(w, status, msg);
 }
 
 bool http_header_sent(const struct http_rw *w) { return w->header_sent; }

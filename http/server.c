@@ -20,6 +20,10 @@
 #include "internal.h"
 
 #define SHUTDOWN_POLL_NS (20 * NSEC_PER_MSEC)
+/* A connection task's stack: its struct http_conn (under 4 KiB) lives
+ * there, and the handler gets the default 16 KiB beside it. */
+#define HTTP_TASK_STACK (TASK_STACK_DEFAULT + 4096)
+_Static_assert(sizeof(struct http_conn) <= 4096, "struct http_conn outgrew its stack allowance");
 
 const uint32_t http_latency_bounds_us[12] = { 100, 250, 500, 1000, 2500, 5000,
 					      10000, 25000, 50000, 100000, 1000000, UINT32_MAX };
@@ -27,7 +31,21 @@ const uint32_t http_latency_bounds_us[12] = { 100, 250, 500, 1000, 2500, 5000,
 static struct http_config cfg;
 static struct http_handler root;
 static struct listener *listener;
-static struct list_node open_conns = LIST_INIT(open_conns);
+/* A connection's lasting record: all that an idle connection keeps. */
+struct http_session {
+	struct conn *c;
+	uint32_t id;
+	enum http_conn_state state;
+	bool parked;              /* no task holds it: in `parked` or `ready` */
+	uint64_t idle_deadline;
+	struct list_node link;    /* `parked` (oldest first) or `ready` */
+	struct list_node all;     /* every open connection, for shutdown */
+};
+
+static struct list_node sessions = LIST_INIT(sessions);
+static struct list_node parked = LIST_INIT(parked); /* by idle_deadline: idle_ns is fixed */
+static struct list_node ready = LIST_INIT(ready);   /* parked, then readable */
+static struct waitq keeper_wq = WAITQ_INIT(keeper_wq);
 static struct http_stats stats;
 static uint32_t next_conn_id;
 static uint64_t next_request_id;
@@ -44,16 +62,16 @@ void http_config_defaults(struct http_config *c)
 	};
 }
 
-static void set_state(struct http_conn *hc, enum http_conn_state to)
+static void set_state(struct http_session *s, enum http_conn_state to)
 {
-	enum http_conn_state from = hc->state;
+	enum http_conn_state from = s->state;
 	if (from == to)
 		return;
 	stats.conns[from]--;
 	stats.conns[to]++;
-	hc->state = to;
+	s->state = to;
 	if (cfg.conn_state_hook)
-		cfg.conn_state_hook(hc->id, from, to);
+		cfg.conn_state_hook(s->id, from, to);
 }
 
 void http_count_status(int status, uint64_t latency_ns)
@@ -81,7 +99,7 @@ static int read_head(struct http_conn *hc)
 	struct http_limits lim = { cfg.max_header_bytes, cfg.max_uri, HTTP_MAX_HEADERS };
 	/* A new connection gets read_header to start talking; a kept-alive
 	 * one may idle, unless pipelined bytes are already here. */
-	uint64_t deadline = clock_now() + (hc->in_len || hc->state == HTTP_NEW ? cfg.read_header_ns : cfg.idle_ns);
+	uint64_t deadline = clock_now() + (hc->in_len || hc->s->state == HTTP_NEW ? cfg.read_header_ns : cfg.idle_ns);
 	bool started = hc->in_len > 0;
 	size_t last = 0;
 	for (;;) {
@@ -103,7 +121,7 @@ static int read_head(struct http_conn *hc)
 			return 0; /* EOF, reset, idle timeout or shutdown: hang up silently */
 		if (!started) { /* the request has begun: the header clock starts */
 			started = true;
-			set_state(hc, HTTP_ACTIVE);
+			set_state(hc->s, HTTP_ACTIVE);
 			deadline = clock_now() + cfg.read_header_ns;
 		}
 		hc->in_len += (size_t)n;
@@ -138,10 +156,16 @@ static void handler_done(struct http_req *r)
 	struct http_rw *w = &r->conn->rw;
 	if (!w->cutoff || clock_now() <= w->cutoff)
 		return;
-	stats.handler_timeouts++;
-	log_info("http", "conn %u: handler overran its %lu ms", r->conn->id,
-		 (w->cutoff - r->start_ns) / NSEC_PER_MSEC);
-	http_rw_timeout(w);
+	/* Stuck waiting for a body that did not come: the client's fault,
+	 * 408 (RFC 9110 §15.5.9), not the server's 503. */
+	bool slow_body = r->conn->body_err == -ETIMEDOUT;
+	if (slow_body)
+		stats.bad_requests++;
+	else
+		stats.handler_timeouts++;
+	log_info("http", "conn %u: handler overran its %lu ms%s", r->conn->s->id,
+		 (w->cutoff - r->start_ns) / NSEC_PER_MSEC, slow_body ? " waiting for the request body" : "");
+	http_rw_timeout(w, slow_body ? 408 : 503, slow_body ? "request body timeout" : "handler timed out");
 }
 
 /* The mux as a handler (Go's ServeMux.ServeHTTP): route, then call the
@@ -227,66 +251,91 @@ static bool serve_one(struct http_conn *hc, int head_len)
 
 /* ---- connection life cycle ---- */
 
-static void serve_conn(void *arg)
+static void end_session(struct http_session *s, bool reset)
 {
-	struct http_conn *hc = arg;
+	set_state(s, HTTP_CLOSED);
+	stats.conns[HTTP_CLOSED]++; /* CLOSED counts the total */
+	list_remove(&s->all);
+	/* A response that could not be written (the peer stopped reading, or
+	 * the write deadline passed) ends with RST: a graceful close would
+	 * leave lwIP trickling the queued bytes to a slow-read attacker. */
+	if (reset)
+		conn_abort(s->c);
+	else
+		conn_close(s->c);
+	free(s);
+}
+
+/* From the net poller: a parked connection has bytes (or news) for us. */
+static void unparked(void *arg)
+{
+	struct http_session *s = arg;
+	list_remove(&s->link);
+	list_push_back(&ready, &s->link);
+	waitq_wake_one(&keeper_wq);
+}
+
+/* Between requests, with nothing buffered: give the task up. False if
+ * the connection is readable already (serve on) or we are shutting down. */
+static bool park(struct http_session *s)
+{
+	if (shutting_down || !conn_park(s->c, unparked, s))
+		return false;
+	s->parked = true;
+	s->idle_deadline = clock_now() + cfg.idle_ns;
+	bool first = list_empty(&parked);
+	list_push_back(&parked, &s->link); /* the latest deadline: idle_ns is fixed */
+	if (first)
+		waitq_wake_one(&keeper_wq); /* it waits without a deadline when none is parked */
+	return true;
+}
+
+/* The keep-alive loop of one task; true if it parked the connection. */
+static bool serve_requests(struct http_conn *hc)
+{
 	for (;;) {
 		int r = read_head(hc);
 		if (r == 0)
-			break;
+			return false;
 		if (r < 0) {
 			const char *why = r == -408 ? "request header timeout" : hc->msg.error ? hc->msg.error : "bad request";
 			stats.bad_requests++;
-			log_info("http", "conn %u: %d %s", hc->id, -r, why);
-			set_state(hc, HTTP_ACTIVE);
+			log_info("http", "conn %u: %d %s", hc->s->id, -r, why);
+			set_state(hc->s, HTTP_ACTIVE);
 			memset(&hc->msg, 0, sizeof hc->msg); /* a fresh head: no HEAD, no keep-alive */
 			hc->msg.minor = 1;
 			http_rw_simple(hc, -r, why, true);
 			http_count_status(-r, 0);
-			break;
+			return false;
 		}
-		set_state(hc, HTTP_ACTIVE); /* also for a pipelined request already buffered */
+		set_state(hc->s, HTTP_ACTIVE); /* also for a pipelined request already buffered */
 		if (!serve_one(hc, r))
-			break;
+			return false;
 		shift_input(hc);
-		set_state(hc, HTTP_IDLE);
+		set_state(hc->s, HTTP_IDLE);
+		if (!hc->in_len && park(hc->s))
+			return true;
 	}
-	set_state(hc, HTTP_CLOSED);
-	stats.conns[HTTP_CLOSED]++; /* CLOSED counts the total */
-	list_remove(&hc->link);
-	/* A response that could not be written (the peer stopped reading, or
-	 * the write deadline passed) ends with RST: a graceful close would
-	 * leave lwIP trickling the queued bytes to a slow-read attacker. */
-	if (hc->rw.failed)
-		conn_abort(hc->c);
-	else
-		conn_close(hc->c);
-	free(hc->in);
-	free(hc->rw.out);
-	free(hc);
 }
 
-static struct http_conn *conn_new(struct conn *c)
+/* A task's turn with a connection: from accept or from being parked, to
+ * parked again or closed. Its working state lives on this stack. */
+static void serve_conn(void *arg)
 {
-	struct http_conn *hc = calloc(1, sizeof *hc);
-	if (!hc)
-		return NULL;
-	hc->in = malloc(HTTP_IN_INITIAL);
-	hc->rw.out = malloc(HTTP_OUT_SIZE);
-	if (!hc->in || !hc->rw.out) {
-		free(hc->in);
-		free(hc->rw.out);
-		free(hc);
-		return NULL;
-	}
-	hc->in_cap = HTTP_IN_INITIAL;
-	hc->c = c;
-	hc->cfg = &cfg;
-	hc->id = ++next_conn_id;
-	hc->state = HTTP_NEW;
-	stats.conns[HTTP_NEW]++;
-	list_push_back(&open_conns, &hc->link);
-	return hc;
+	struct http_session *s = arg;
+	struct http_conn hc;
+	memset(&hc, 0, sizeof hc);
+	hc.c = s->c;
+	hc.s = s;
+	hc.cfg = &cfg;
+	hc.in = malloc(HTTP_IN_INITIAL);
+	hc.rw.out = malloc(HTTP_OUT_SIZE);
+	hc.in_cap = HTTP_IN_INITIAL;
+	bool kept = hc.in && hc.rw.out && serve_requests(&hc);
+	free(hc.in);
+	free(hc.rw.out);
+	if (!kept)
+		end_session(s, hc.rw.failed || !hc.in || !hc.rw.out);
 }
 
 static void refuse(struct conn *c, const char *why)
@@ -315,17 +364,43 @@ static void accept_loop(void *arg)
 			refuse(c, "max_conns reached");
 			continue;
 		}
-		struct http_conn *hc = conn_new(c);
-		if (!hc || !task_spawn("http-conn", serve_conn, hc, 0)) {
-			if (hc) {
-				list_remove(&hc->link);
-				stats.conns[HTTP_NEW]--;
-				free(hc->in);
-				free(hc->rw.out);
-				free(hc);
-			}
+		struct http_session *s = calloc(1, sizeof *s);
+		if (s)
+			*s = (struct http_session){ .c = c, .id = ++next_conn_id, .state = HTTP_NEW };
+		if (!s || !task_spawn("http-conn", serve_conn, s, HTTP_TASK_STACK)) {
+			free(s);
 			refuse(c, "out of memory");
+			continue;
 		}
+		stats.conns[HTTP_NEW]++;
+		list_push_back(&sessions, &s->all);
+	}
+}
+
+/* The keeper: hands parked connections that became readable to a new
+ * task, and closes those idle past idle_timeout (oldest first). */
+static void keeper(void *arg)
+{
+	(void)arg;
+	for (;;) {
+		struct list_node *n;
+		while ((n = list_pop_front(&ready))) {
+			struct http_session *s = list_entry(n, struct http_session, link);
+			s->parked = false;
+			if (!task_spawn("http-conn", serve_conn, s, HTTP_TASK_STACK))
+				end_session(s, true); /* out of memory: counted by the scheduler */
+		}
+		uint64_t now = clock_now();
+		while (!list_empty(&parked)) {
+			struct http_session *s = list_entry(parked.next, struct http_session, link);
+			if (s->idle_deadline > now)
+				break;
+			list_remove(&s->link);
+			conn_unpark(s->c);
+			end_session(s, false);
+		}
+		uint64_t next = list_empty(&parked) ? 0 : list_entry(parked.next, struct http_session, link)->idle_deadline;
+		waitq_wait(&keeper_wq, next);
 	}
 }
 
@@ -344,10 +419,16 @@ static void http_shutdown(void *arg)
 	listener = NULL;
 	uint64_t deadline = clock_now() + cfg.shutdown_ns;
 	for (;;) {
-		for (struct list_node *n = open_conns.next; n != &open_conns; n = n->next) {
-			struct http_conn *hc = list_entry(n, struct http_conn, link);
-			if (hc->state != HTTP_ACTIVE)
-				conn_cancel_reads(hc->c);
+		for (struct list_node *n = sessions.next, *next; n != &sessions; n = next) {
+			next = n->next;
+			struct http_session *s = list_entry(n, struct http_session, all);
+			if (s->parked) { /* idle without a task: close it here */
+				list_remove(&s->link);
+				conn_unpark(s->c);
+				end_session(s, false);
+			} else if (s->state != HTTP_ACTIVE) {
+				conn_cancel_reads(s->c);
+			}
 		}
 		if (!open_count() || clock_now() >= deadline)
 			break;
@@ -365,7 +446,7 @@ int http_serve(const struct http_config *c, struct http_handler h)
 		log_err("http", "cannot listen on port %u: %d", cfg.port, err);
 		return err;
 	}
-	if (!task_spawn("http-accept", accept_loop, NULL, 0))
+	if (!task_spawn("http-accept", accept_loop, NULL, 0) || !task_spawn("http-keeper", keeper, NULL, 0))
 		return -ENOMEM;
 	shutdown_register("http server", http_shutdown, NULL);
 	return 0;

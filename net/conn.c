@@ -40,6 +40,8 @@ struct conn {
 	int err;                /* sticky error, 0 while healthy */
 	struct waitq rwq, wwq;  /* readers / writers parked on this connection */
 	struct listener *backlog_of; /* set while queued, unaccepted */
+	void (*ready)(void *arg);   /* conn_park: called once when readable */
+	void *ready_arg;
 	struct list_node link;  /* free pool or listener backlog */
 	uint32_t peer_ip;
 	uint16_t peer_port;
@@ -90,9 +92,21 @@ static void conn_release(struct conn *c)
 	list_push_back(&free_conns, &c->link);
 }
 
-static void wake_all(struct conn *c)
+/* Something for a reader: data, end of stream, an error, a cancel. A
+ * parked connection's callback runs once, here. */
+static void readable(struct conn *c)
 {
 	waitq_wake_all(&c->rwq);
+	if (c->ready) {
+		void (*ready)(void *) = c->ready;
+		c->ready = NULL;
+		ready(c->ready_arg);
+	}
+}
+
+static void wake_all(struct conn *c)
+{
+	readable(c);
 	waitq_wake_all(&c->wwq);
 }
 
@@ -138,7 +152,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 		ring_put(c, p);
 		pbuf_free(p);
 	}
-	waitq_wake_all(&c->rwq);
+	readable(c);
 	return ERR_OK;
 }
 
@@ -402,8 +416,19 @@ void conn_abort(struct conn *c)
 void conn_cancel_reads(struct conn *c)
 {
 	c->cancelled = true;
-	waitq_wake_all(&c->rwq);
+	readable(c);
 }
+
+bool conn_park(struct conn *c, void (*ready)(void *arg), void *arg)
+{
+	if (c->ring_len || c->rx_eof || c->err || c->cancelled || !c->pcb)
+		return false;
+	c->ready = ready;
+	c->ready_arg = arg;
+	return true;
+}
+
+void conn_unpark(struct conn *c) { c->ready = NULL; }
 
 void conn_peer(const struct conn *c, uint32_t *ip, uint16_t *port)
 {

@@ -19,6 +19,7 @@
 #ifndef KEEL_CONN_H
 #define KEEL_CONN_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -52,6 +53,15 @@ void conn_abort(struct conn *c);
 /* Make reads return -ECANCELED once the received data is consumed, and
  * wake a reader parked now (graceful shutdown of idle connections). */
 void conn_cancel_reads(struct conn *c);
+
+/* Park a connection without a task (an idle keep-alive connection then
+ * costs no stack): false if it is readable now (data, end of stream, an
+ * error, cancelled reads); otherwise ready(arg) is called once, from the
+ * net poller, when it becomes readable, and true is returned. ready must
+ * not block: it hands the connection to a task. conn_unpark withdraws
+ * the callback (before closing a parked connection). */
+bool conn_park(struct conn *c, void (*ready)(void *arg), void *arg);
+void conn_unpark(struct conn *c);
 
 /* Peer address (IPv4, host byte order) and port. */
 void conn_peer(const struct conn *c, uint32_t *ip, uint16_t *port);
