@@ -11,7 +11,7 @@ void app_user_get(struct http_rw *w, struct http_req *r, void *arg);
 void app_user_put(struct http_rw *w, struct http_req *r, void *arg);
 void app_user_delete(struct http_rw *w, struct http_req *r, void *arg);
 void app_upload(struct http_rw *w, struct http_req *r, void *arg);
-/* The middleware around the mux: request id, access log, recovery. */
+/* The middleware around the mux: request id, access log, recovery, gzip. */
 struct http_handler *app_wrap(struct http_handler *h);
 
 #endif

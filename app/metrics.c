@@ -1,6 +1,7 @@
 /* GET /metrics: Prometheus text exposition format 0.0.4. */
 #include <malloc.h>
 
+#include "../http/middleware.h"
 #include "../http/server.h"
 #include "../kernel/heap.h"
 #include "../kernel/mm.h"
@@ -44,6 +45,13 @@ static void http_metrics(struct http_rw *w, const struct http_stats *s)
 		s->refused_conns);
 	counter(w, "keel_http_bad_requests_total", "Requests rejected by the parser.", s->bad_requests);
 	counter(w, "keel_http_handler_timeouts_total", "Handlers that overran handler_timeout.", s->handler_timeouts);
+	struct http_gzip_stats g;
+	http_gzip_get_stats(&g);
+	counter(w, "keel_http_gzip_responses_total", "Responses gzipped on the fly.", g.responses);
+	counter(w, "keel_http_gzip_no_compressor_total", "Responses sent uncompressed: every compressor was busy.",
+		g.no_compressor);
+	counter(w, "keel_http_gzip_in_bytes_total", "Body bytes into the gzip compressors.", g.bytes_in);
+	counter(w, "keel_http_gzip_out_bytes_total", "Gzip bytes out of them.", g.bytes_out);
 }
 
 void app_metrics(struct http_rw *w, struct http_req *r, void *arg)

@@ -18,6 +18,7 @@
 #include "handlers.h"
 
 #define ECHO_MAX_BODY (64ull << 20)
+#define GZIP_COMPRESSORS 8 /* responses gzipped at once; more go out as they are */
 
 static void healthz(struct http_rw *w, struct http_req *r, void *arg)
 {
@@ -216,8 +217,9 @@ int app_routes(struct mux *mux, unsigned rate_limit)
 }
 
 /* The middleware around the whole mux: request id, access log, fault
- * recovery (outermost first). */
+ * recovery, gzip (outermost first). */
 struct http_handler *app_wrap(struct http_handler *h)
 {
+	h = http_with_gzip(h, GZIP_COMPRESSORS);
 	return http_with_request_id(http_with_access_log(http_with_recovery(h)));
 }

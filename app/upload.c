@@ -7,7 +7,7 @@
 #include <string.h>
 
 #include "../http/multipart.h"
-#include "crc32.h"
+#include "../kernel/crc32.h"
 #include "handlers.h"
 #include "json.h"
 

@@ -21,4 +21,15 @@ struct http_handler *http_with_cors(struct http_handler *inner);
 /* A handler for "OPTIONS /path" preflights. */
 void http_cors_preflight(struct http_rw *w, struct http_req *r, void *arg);
 
+/* Compressible responses gzipped on the fly for clients that accept it,
+ * with Vary: Accept-Encoding and a weakened ETag (http/gzip.c); at most
+ * `compressors` at once, allocated now (30 KiB each). */
+struct http_handler *http_with_gzip(struct http_handler *inner, unsigned compressors);
+struct http_gzip_stats {
+	uint64_t responses;     /* gzipped */
+	uint64_t no_compressor; /* would have been, but every compressor was busy */
+	uint64_t bytes_in, bytes_out;
+};
+void http_gzip_get_stats(struct http_gzip_stats *s);
+
 #endif

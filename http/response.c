@@ -4,7 +4,10 @@
  *   - the handler finished and everything is buffered: Content-Length
  *   - HTTP/1.1 and more to come: Transfer-Encoding: chunked
  *   - HTTP/1.0 and more to come: close-delimited (RFC 9112 §6.3 rule 8)
- * HEAD, 1xx, 204 and 304 carry no body (RFC 9110 §6.4.1). */
+ * HEAD, 1xx, 204 and 304 carry no body (RFC 9110 §6.4.1). A content coder
+ * offered by middleware (http/gzip.c) may take the response at the first
+ * flush; from then on the buffer holds coded bytes, and the length in the
+ * head is the coded one. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -50,12 +53,12 @@ static bool server_owned(const char *name)
 	       !strcasecmp(name, "Connection") || !strcasecmp(name, "Date");
 }
 
-/* Offset of the line for `name` in the handler's headers, its length in
- * *line; -1 if there is none. */
-static long find_header(const struct http_rw *w, const char *name, size_t *line)
+/* Offset of the first line for `name` at or after `from` in the handler's
+ * headers, its length in *line; -1 if there is none. */
+static long find_header(const struct http_rw *w, const char *name, size_t from, size_t *line)
 {
 	size_t nlen = strlen(name);
-	for (size_t i = 0; i < w->hdrs_len; i += *line) {
+	for (size_t i = from; i < w->hdrs_len; i += *line) {
 		const char *eol = memchr(w->hdrs + i, '\n', w->hdrs_len - i);
 		*line = (size_t)(eol - (w->hdrs + i)) + 1;
 		if (*line > nlen && w->hdrs[i + nlen] == ':' && !strncasecmp(w->hdrs + i, name, nlen))
@@ -67,7 +70,7 @@ static long find_header(const struct http_rw *w, const char *name, size_t *line)
 static void remove_header(struct http_rw *w, const char *name)
 {
 	size_t line;
-	for (long i; (i = find_header(w, name, &line)) >= 0;) {
+	for (long i; (i = find_header(w, name, 0, &line)) >= 0;) {
 		memmove(w->hdrs + i, w->hdrs + i + line, w->hdrs_len - (size_t)i - line);
 		w->hdrs_len -= line;
 	}
@@ -95,7 +98,19 @@ int http_set_header(struct http_rw *w, const char *name, const char *value)
 static bool has_header(const struct http_rw *w, const char *name)
 {
 	size_t line;
-	return find_header(w, name, &line) >= 0;
+	return find_header(w, name, 0, &line) >= 0;
+}
+
+const char *http_rw_header(const struct http_rw *w, const char *name, size_t *len, size_t *iter)
+{
+	size_t line, skip = strlen(name) + 2; /* "Name: " */
+	long i = find_header(w, name, iter ? *iter : 0, &line);
+	if (i < 0)
+		return NULL;
+	if (iter)
+		*iter = (size_t)i + line;
+	*len = line - skip - 2; /* and "\r\n" */
+	return w->hdrs + i + skip;
 }
 
 void http_write_header(struct http_rw *w, int status)
@@ -120,14 +135,15 @@ static const char *sniff(const char *p, size_t n)
 }
 
 /* Status line and headers. `final`: the handler is done and every body
- * byte is in the buffer, so the length is known. */
+ * byte is in the buffer, so the length is known. A declared length is the
+ * handler's; a coded body's is known only once it is all coded. */
 static size_t build_head(struct http_rw *w, char *h, size_t cap, bool final)
 {
 	struct http_conn *hc = w->hc;
 	if (!w->status)
 		w->status = 200;
-	bool bodyless = no_body_status(w->status);
-	if (!final && !bodyless && !w->head_only && w->length < 0) {
+	bool bodyless = no_body_status(w->status), declared = w->length >= 0 && !w->coding;
+	if (!final && !bodyless && !w->head_only && !declared) {
 		if (hc->msg.minor >= 1)
 			w->chunked = true;
 		else
@@ -146,9 +162,9 @@ static size_t build_head(struct http_rw *w, char *h, size_t cap, bool final)
 	}
 	if (w->chunked)
 		n += (size_t)snprintf(h + n, cap - n, "Transfer-Encoding: chunked\r\n");
-	else if (!bodyless && (final || w->length >= 0))
+	else if (!bodyless && (final || declared))
 		n += (size_t)snprintf(h + n, cap - n, "Content-Length: %lu\r\n",
-				      w->length >= 0 ? (uint64_t)w->length : w->written);
+				      declared ? (uint64_t)w->length : w->coding ? w->out_len : w->written);
 	if (w->close)
 		n += (size_t)snprintf(h + n, cap - n, "Connection: close\r\n");
 	else if (hc->msg.minor == 0)
@@ -173,7 +189,7 @@ static int rw_send(struct http_rw *w, const void *p, size_t n)
 }
 
 /* Put the head (if unsent) and the buffered body on the wire. */
-static int flush(struct http_rw *w, bool final)
+static int send_buffer(struct http_rw *w, bool final)
 {
 	char head[HTTP_HDR_SIZE + 512];
 	size_t hn = 0;
@@ -204,6 +220,49 @@ static int flush(struct http_rw *w, bool final)
 		err = rw_send(w, "\r\n", 2);
 	w->out_len = 0;
 	return err;
+}
+
+/* Ask the offered coder; it takes the response or is dropped. What the
+ * handler wrote so far moves into it (its first call takes a whole
+ * buffer with no output room), so the buffer can take coded bytes. */
+static void start_coding(struct http_rw *w, bool final)
+{
+	size_t used;
+	if (!w->coder->start(w, final)) {
+		w->coder = NULL;
+		return;
+	}
+	w->coding = true;
+	w->coder->code(w, w->out, w->out_len, &used, NULL, 0, HTTP_CODE_MORE);
+	w->out_len = 0;
+}
+
+/* Code p[0, n) into the buffer, sending the buffer whenever it fills. */
+static int code_body(struct http_rw *w, const char *p, size_t n, enum http_code how)
+{
+	for (;;) {
+		size_t used, room = HTTP_OUT_SIZE - w->out_len;
+		size_t k = w->coder->code(w, p, n, &used, w->out + w->out_len, room, how);
+		w->out_len += k;
+		p += used;
+		n -= used;
+		if (!n && (how == HTTP_CODE_MORE || k < room))
+			return 0;
+		if (w->out_len == HTTP_OUT_SIZE && send_buffer(w, false) < 0)
+			return -EPIPE;
+	}
+}
+
+/* The buffer is full (MORE), the handler flushes (PUSH) or is done (END):
+ * the head, if unsent, then the body so far go out. */
+static int flush(struct http_rw *w, enum http_code how)
+{
+	bool final = how == HTTP_CODE_END && !w->header_sent;
+	if (w->coder && !w->coding)
+		start_coding(w, final);
+	if (w->coding && how != HTTP_CODE_MORE && code_body(w, NULL, 0, how) < 0)
+		return -EPIPE;
+	return send_buffer(w, final);
 }
 
 void http_set_content_length(struct http_rw *w, uint64_t n)
@@ -240,8 +299,11 @@ ssize_t http_write(struct http_rw *w, const void *p, size_t n)
 		w->status = 200;
 	const char *src = p;
 	for (size_t left = n; left;) {
-		if (w->out_len == HTTP_OUT_SIZE && flush(w, false) < 0)
+		if ((w->out_len == HTTP_OUT_SIZE && flush(w, HTTP_CODE_MORE) < 0) ||
+		    (w->coding && code_body(w, src, left, HTTP_CODE_MORE) < 0))
 			return w->failed && clock_now() > w->deadline ? -ETIMEDOUT : -EPIPE;
+		if (w->coding)
+			break;
 		size_t k = HTTP_OUT_SIZE - w->out_len < left ? HTTP_OUT_SIZE - w->out_len : left;
 		memcpy(w->out + w->out_len, src, k);
 		w->out_len += k;
@@ -264,7 +326,7 @@ int http_printf(struct http_rw *w, const char *fmt, ...)
 	return (int)http_write(w, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
 }
 
-int http_flush(struct http_rw *w) { return late(w) ? -ETIMEDOUT : flush(w, false); }
+int http_flush(struct http_rw *w) { return late(w) ? -ETIMEDOUT : flush(w, HTTP_CODE_PUSH); }
 
 void http_error(struct http_rw *w, int status, const char *msg)
 {
@@ -308,10 +370,12 @@ bool http_rw_finish(struct http_rw *w)
 	    !no_body_status(w->status ? w->status : 200))
 		w->close = true; /* short body: the client sees the connection end */
 	if (!w->failed) {
-		flush(w, !w->header_sent);
+		flush(w, HTTP_CODE_END);
 		if (w->chunked && !w->failed)
 			rw_send(w, "0\r\n\r\n", 5); /* last-chunk, no trailers */
 	}
+	if (w->coding)
+		w->coder->end(w);
 	return !w->failed && !w->close;
 }
 

@@ -9,14 +9,15 @@
 # drivers/*/foo.c that exists; if it needs other or more sources, add one
 # line below, paths from the repository top:
 #     test_foo_SRCS := kernel/foo.c kernel/bar.c
-# A fuzz target is the same with fuzz_foo.c and fuzz_foo_SRCS.
+# A fuzz target is the same with fuzz_foo.c and fuzz_foo_SRCS. Libraries
+# a target links go in NAME_LIBS (test_foo_LIBS := -lz).
 #
 # Every case prints one PASS/FAIL line; host-tests and host-fuzz run every
 # binary, then fail if any of them failed (host-run-test_foo and
 # host-fuzz-run-fuzz_foo run one). Everything lands in build/host/.
 #
 # Names: variables HT_* ("host test") and ht_*, targets host-*, plus
-# FUZZ_SECONDS and the per-target NAME_SRCS/_DICT/_FLAGS, so nothing of the
+# FUZZ_SECONDS and the per-target NAME_SRCS/_LIBS/_DICT/_FLAGS, so nothing of the
 # including Makefile (CC, CFLAGS, HOSTCC, pattern rules) is touched or used.
 # Knobs: FUZZ_SECONDS, HT_CC, HT_CFLAGS, HT_FUZZ_CC, HT_FUZZ_CFLAGS, HT_OUT.
 
@@ -36,6 +37,11 @@ fuzz_cmdline_SRCS  := kernel/cmdline.c
 test_json_SRCS     := app/json.c
 test_mux_SRCS      := http/mux.c http/path.c
 fuzz_mux_SRCS      := http/mux.c http/path.c
+test_deflate_SRCS  := http/deflate.c kernel/crc32.c
+fuzz_deflate_SRCS  := http/deflate.c kernel/crc32.c
+# zlib (zlib1g-dev) inflates what the compressor wrote.
+test_deflate_LIBS  := -lz
+fuzz_deflate_LIBS  := -lz
 
 # Optional libFuzzer dictionary per fuzz target: tokens without whitespace,
 # quotes or backslashes. Without whole addresses in it a 30-second run
@@ -131,7 +137,7 @@ $(HT_FUZZ_OBJS): $(HT_OUT)/fuzz-obj/%.o: $(HT_TOP)%.c
 define ht_link_rule
 $(HT_OUT)/$(1): $(call ht_objs,$(HT_OUT)/$(2),$(1))
 	$$(call ht_say,HOSTLD,$$@)
-	$$(HT_AT)$(3) $$^ -o $$@
+	$$(HT_AT)$(3) $$^ $$($(1)_LIBS) -o $$@
 endef
 $(foreach t,$(HT_TESTS),$(eval $(call ht_link_rule,$(t),obj,\
 	$$(HT_CC) $$(HT_CFLAGS))))

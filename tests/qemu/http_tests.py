@@ -3,8 +3,8 @@ in a private network namespace. Three boots keep the suite short under TCG,
 and the suite runs on each NIC model (e1000, virtio):
 
   http_conformance  default limits: routes, keep-alive and pipelining,
-                    bodies and 100-continue, malformed requests, smuggling,
-                    SSE, /metrics, load (200 x 20 and 1,000 x 3), and last a
+                    bodies and 100-continue, gzip, malformed requests,
+                    smuggling, SSE, /metrics, load (200 x 20 and 1,000 x 3), and last a
                     graceful shutdown under load
   http_limits       max_conns=50 max_header_bytes=4096 max_uri=1024
   http_timeouts     read_header_timeout=2 idle_timeout=3 read_timeout=3
@@ -178,6 +178,9 @@ def register_nic(case, report, nic):
             if not g:
                 return
             client(ns, g, "basic")
+            data = client(ns, g, "gzip")
+            if data:
+                print(f"    gzip: {json.dumps(data.get('sizes'))} ([identity, gzip] bytes)", flush=True)
             client(ns, g, "malformed")
             client(ns, g, "smuggling")
             curl_checks(ns, g)

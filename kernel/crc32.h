@@ -1,6 +1,7 @@
-/* CRC-32 (IEEE 802.3, the zlib/PNG one), for upload checksums. */
-#ifndef KEEL_APP_CRC32_H
-#define KEEL_APP_CRC32_H
+/* CRC-32 (IEEE 802.3, the zlib/PNG/gzip one): upload checksums, gzip
+ * trailers (RFC 1952 §8). */
+#ifndef KEEL_CRC32_H
+#define KEEL_CRC32_H
 
 #include <stddef.h>
 #include <stdint.h>
