@@ -2,6 +2,9 @@
 #   make            build build/keel.elf (installs tools, fetches deps first)
 #   make run        boot it in QEMU with user networking (ACCEL=kvm if you can)
 #   make test       host unit tests, fuzzers, QEMU integration tests
+#   make soak       mixed load for SOAK_SECONDS (600) on NIC (virtio|e1000); leaks, crashes, hangs
+#   make bench      Keel against nginx and Go on Linux under the same QEMU
+#                   (NIC=virtio|e1000, BENCH_PEERS, BENCH_SECONDS, MEM=256M)
 #   make clean      remove build/ outputs except the fetched dependencies
 .DEFAULT_GOAL := all
 
@@ -48,7 +51,7 @@ CORE_OBJS := $(call obj,$(CORE_SRCS)) $(LWIP_OBJS) $(SITE_OBJ)
 APP_OBJS := $(call obj,$(APP_SRCS))
 KTEST_OBJS := $(call obj,$(KTEST_SRCS))
 
-.PHONY: all run test clean deps tools version FORCE
+.PHONY: all run test soak bench clean deps tools version FORCE
 all: $(BUILD)/keel.elf
 
 # ---- tools and dependencies (Debian packages only) ----
@@ -139,6 +142,32 @@ include tests/host/host.mk
 
 test: $(BUILD)/keel.elf $(BUILD)/keel-test.elf | $(TOOLS_STAMP)
 	@tools/run-tests.sh
+
+# ---- soak (tests/soak/soak.py; slowhttptest is installed only here) ----
+SOAK_SECONDS ?= 600
+# The NIC model for soak and bench.
+NIC ?= virtio
+
+soak: $(BUILD)/keel.elf | $(TOOLS_STAMP)
+	@tests/soak/install-tools.sh
+	@python3 tests/soak/soak.py --seconds $(SOAK_SECONDS) --nic $(NIC)
+
+# ---- benchmarks (tests/bench/README.md) ----
+BENCH_PEERS ?= keel,nginx,go
+BENCH_SECONDS ?= 10
+BENCH_IDLE_CONNS ?= 10000
+# MEM defaults to 128M for `make run`; the comparison runs at 256M unless
+# MEM is given on the command line.
+BENCH_MEM := $(if $(filter command line,$(origin MEM)),$(MEM),256M)
+BENCH_TOOLS_STAMP := $(BUILD)/.bench-tools-installed
+
+$(BENCH_TOOLS_STAMP): tools/install-tools.sh | $(TOOLS_STAMP)
+	tools/install-tools.sh --bench
+	@touch $@
+
+bench: $(BUILD)/keel.elf | $(BENCH_TOOLS_STAMP)
+	python3 tests/bench/bench.py --nic $(NIC) --peers $(BENCH_PEERS) --seconds $(BENCH_SECONDS) \
+		--mem $(BENCH_MEM) --idle-conns $(BENCH_IDLE_CONNS)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/gen $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.map $(BUILD)/kernel.ld $(BUILD)/test

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages Keel's build, tests and benchmarks need.
+# Install the Debian packages Keel's build and tests need; with --bench, also
+# those only `make bench` needs.
 #
 # Idempotent: asks dpkg which packages are missing and installs only those,
 # so a machine that already has everything stays silent and touches no
@@ -7,13 +8,26 @@
 # (make, CI) can run this first.
 set -euo pipefail
 
-# One package per word; extend here.
+# One package per word; extend here. (zlib1g-dev: the host tests check the
+# gzip compressor, http/deflate.c, against zlib.)
 KEEL_TOOL_PACKAGES="gcc make binutils meson ninja-build python3 qemu-system-x86
 iproute2 curl wrk xz-utils bzip2 patch ca-certificates clang llvm
-libclang-rt-14-dev dpkg-dev iputils-ping grub-pc-bin grub-common xorriso mtools"
+libclang-rt-14-dev dpkg-dev iputils-ping grub-pc-bin grub-common xorriso mtools
+zlib1g-dev"
+
+# `make bench` only: Go builds the Go peer, gnuplot draws the chart, and the
+# libraries are the ones nginx links (copied into its initramfs from here).
+# The Linux peers' kernel, busybox and nginx are downloaded, never installed
+# (tests/bench/peers.py).
+KEEL_BENCH_PACKAGES="golang-go gnuplot-nox libcrypt1 libpcre2-8-0 libssl3 zlib1g"
+
+packages=$KEEL_TOOL_PACKAGES
+if [[ ${1:-} == --bench ]]; then
+	packages+=" $KEEL_BENCH_PACKAGES"
+fi
 
 missing=()
-for pkg in $KEEL_TOOL_PACKAGES; do
+for pkg in $packages; do
 	# db:Status-Status is exactly "installed" only for a fully configured
 	# package; half-installed or config-files states count as missing.
 	status=$(dpkg-query -W -f='${db:Status-Status}' "$pkg" 2>/dev/null || true)

@@ -27,6 +27,9 @@ step() {
 step host-tests make --no-print-directory host-tests
 step host-fuzz make --no-print-directory host-fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
 step qemu python3 tests/qemu/run.py
+# The benchmark rig's smoke run: Keel (and the nginx peer if `make bench`
+# built it already), 2-second loads, no timing asserted.
+step bench python3 tests/bench/bench.py --smoke
 
 passed=$(grep -c '^PASS ' "$log")
 failed=$(grep -c '^FAIL ' "$log")

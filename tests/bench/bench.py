@@ -1,0 +1,329 @@
+#!/usr/bin/env python3
+"""`make bench`: Keel side by side with two Linux peers (nginx, and a Go
+net/http server, on a Debian kernel with a busybox initramfs) on identical
+virtual hardware: the same QEMU (TCG, -cpu max, -smp 1, -m MEM), the same
+NIC model, each guest on a tap in its own network namespace, every client
+run inside that namespace. Writes build/bench/results.md (also printed),
+results.json and ratios.png. A metric that cannot be measured is recorded
+as null with the reason; the run goes on.
+
+usage: bench.py [--nic virtio|e1000] [--peers keel,nginx,go] [--seconds 10]
+                [--mem 256M] [--idle-conns 10000]
+       bench.py --smoke   a quick run of the rig for `make test`: Keel, plus
+                          the nginx peer when it is already built; 2-second
+                          wrk runs, no -m bisection; prints PASS/FAIL lines
+"""
+import argparse
+import datetime
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "qemu"))
+
+import guest  # noqa: E402  (tests/qemu, on the path above)
+import measure  # noqa: E402
+import peers  # noqa: E402
+import report  # noqa: E402
+from guest import BUILD, Guest  # noqa: E402
+from measure import Failed  # noqa: E402
+from netns import GUEST_APPEND, GUEST_IP, Netns  # noqa: E402
+
+OUT = BUILD / "bench"
+# Guest serial logs go beside the results, not among the QEMU tests' logs.
+guest.OUT = OUT / "logs"
+
+# QEMU's default MAC for the first NIC, made explicit so the namespace can
+# hold a permanent neighbour entry: no ARP delay in the boot-to-200 time.
+MAC = "52:54:00:12:34:56"
+KEEL_APPEND = f"{GUEST_APPEND} log=warn max_conns=20000 idle_timeout=300"
+LINUX_APPEND = "console=ttyS0 quiet panic=-1"
+BOOT_TIMEOUT = 90
+ALL_KEYS = [k for k, *_ in report.METRICS]
+
+
+@dataclass
+class Peer:
+    """How to boot one peer, and what its image weighs."""
+    name: str
+    kernel: str
+    append: str
+    initrd: str | None
+    mem_range: tuple
+    version: str
+    sizes: dict
+
+
+def keel_peer():
+    """Keel, booted from a copy of build/keel.elf: a rebuild during the run
+    changes nothing under test."""
+    OUT.mkdir(parents=True, exist_ok=True)
+    elf = Path(shutil.copy(BUILD / "keel.elf", OUT / "keel.elf"))
+    text, data = subprocess.run(["size", str(elf)], capture_output=True, text=True, check=True,
+                                timeout=30).stdout.splitlines()[1].split()[:2]
+    version = re.search(r'"(.*)"', (BUILD / "gen" / "version.h").read_text()).group(1)
+    sizes = {"image_loadable_kib": {"value": (int(text) + int(data)) / 1024, "why": "text + data of `size`"},
+             "image_file_kib": {"value": elf.stat().st_size / 1024, "why": "keel.elf, debug info included"}}
+    return Peer("keel", str(elf), KEEL_APPEND, None, (2, 512), f"Keel {version}, build/keel.elf", sizes)
+
+
+def linux_peer(name, info):
+    image = {"value": (info["vmlinuz_bytes"] + info["initramfs_bytes"]) / 1024,
+             "why": f"vmlinuz {info['vmlinuz_bytes']:,} B + initramfs.gz {info['initramfs_bytes']:,} B"}
+    version = f"{info['server']} on Linux {info['linux']}, busybox initramfs"
+    return Peer(name, info["kernel"], LINUX_APPEND, info["initrd"], (16, 1024), version,
+                {"image_loadable_kib": image, "image_file_kib": image})
+
+
+def prepare(ns):
+    """Client-side settings of a fresh namespace: a permanent neighbour
+    entry for the guest, and room for many short connections."""
+    for cmd in (("ip", "neigh", "replace", GUEST_IP, "lladdr", MAC, "dev", "tap0", "nud", "permanent"),
+                ("sysctl", "-qw", "net.ipv4.ip_local_port_range=1024 65535"),
+                ("sysctl", "-qw", "net.ipv4.tcp_tw_reuse=1")):
+        rc, out = ns.run(*cmd, timeout=30)
+        if rc != 0:
+            raise RuntimeError(f"{' '.join(cmd)}: {out.strip()}")
+
+
+@contextmanager
+def booted(peer, nic, mem_mib, tag):
+    """A fresh namespace and the peer booting in it: (ns, guest). Both are
+    torn down on exit (QEMU killed by PID, namespace deleted)."""
+    with Netns(f"bench-{peer.name}") as ns:
+        prepare(ns)
+        net = ns.qemu_net(nic)
+        net[-1] += f",mac={MAC}"
+        extra = [*net, *(["-initrd", peer.initrd] if peer.initrd else [])]
+        with Guest(f"bench-{peer.name}-{tag}", image=peer.kernel, append=peer.append, mem=f"{mem_mib}M",
+                   extra=extra, netns=ns.name) as g:
+            yield ns, g
+
+
+def progress(msg):
+    print(f"bench: {msg}", file=sys.stderr, flush=True)
+
+
+def trouble(g):
+    """What went wrong with the guest itself, if anything: '' or a clause."""
+    if g.proc.poll() is not None:
+        return f" (QEMU exited with status {g.proc.returncode}; log {g.log})"
+    fatal = measure.FATAL.search(g.text())
+    return f" (guest console: {fatal.group(0)}; log {g.log})" if fatal else ""
+
+
+def attempt(record, peer, keys, fn, g=None):
+    """Run one measurement, storing each of `keys` from the dict fn returns,
+    or null and the reason when it fails. A failure never stops the run."""
+    try:
+        values = fn()
+        why = values.pop("why", None)
+        for k in keys:
+            record[k] = {"value": values[k], **({"why": why} if why else {})}
+    except Exception as e:  # noqa: BLE001  (any failure is this metric's result)
+        why = (str(e) or type(e).__name__) + (trouble(g) if g else "")
+        for k in keys:
+            record[k] = {"value": None, "why": why}
+    progress(f"{peer.name}: " + ", ".join(f"{k}={record[k]['value']!r}" for k in keys)
+             + (f" ({record[keys[0]]['why']})" if record[keys[0]].get("why") else ""))
+
+
+def memory_reader(peer, ns, g):
+    """A function returning the guest's memory in use, in bytes."""
+    return (lambda: measure.keel_memory(ns)) if peer.name == "keel" else (lambda: measure.linux_memory(g))
+
+
+def run_loads(record, peer, ns, g, args):
+    """The loads of the first boot, lightest first."""
+    s = args.seconds
+    attempt(record, peer, ["mem_boot_kib"], lambda: {"mem_boot_kib": memory_reader(peer, ns, g)() / 1024}, g)
+    attempt(record, peer, ["throughput_mibs"],
+            lambda: {"throughput_mibs": measure.throughput(ns, args.tries)}, g)
+    attempt(record, peer, ["p50_us", "p99_us"], lambda: measure.wrk(ns, s, 1, 1, "--latency"), g)
+    attempt(record, peer, ["rps_keepalive"], lambda: {"rps_keepalive": measure.wrk(ns, s, 32, 2)["rps"]}, g)
+    attempt(record, peer, ["rps_close"],
+            lambda: {"rps_close": measure.wrk(ns, s, 32, 2, "-H", "Connection: close")["rps"]}, g)
+
+    def c1000():
+        r = measure.wrk(ns, s, 1000, 2)
+        return {"rps_c1000": r["rps"], "errors_c1000": r["errors"]}
+    attempt(record, peer, ["rps_c1000", "errors_c1000"], c1000, g)
+
+
+def idle_boot(record, peer, args, mem_mib):
+    """Idle connections on a boot of their own: nothing left over from the
+    loads, and a server that does not survive them ends nothing else."""
+    with booted(peer, args.nic, mem_mib, "idle") as (ns, g):
+        def idle():
+            measure.wait_first_200(ns, g, BOOT_TIMEOUT)
+            return measure.idle_connections(ns, args.idle_conns, args.idle_seconds, memory_reader(peer, ns, g),
+                                            lambda: trouble(g))
+        attempt(record, peer, ["idle_held", "idle_bytes_per_conn"], idle, g)
+
+
+def serves(peer, nic, mib, timeout):
+    """Does a fresh boot with -m {mib}M answer / and a keep-alive burst?"""
+    with booted(peer, nic, mib, f"{mib}M") as (ns, g):
+        try:
+            measure.wait_first_200(ns, g, timeout)
+            measure.burst(ns, 20)
+            why = None
+        except Failed as e:
+            why = str(e)
+    progress(f"{peer.name}: -m {mib}M " + (f"does not serve: {why}" if why else "serves"))
+    return why is None
+
+
+def min_memory(peer, nic, known_good, boot_s):
+    """Bisect the smallest -m (MiB) at which the peer serves, each probe a
+    fresh boot given a few times its normal boot time."""
+    lo, hi = peer.mem_range
+    timeout = max(15.0, 4 * boot_s)
+    if serves(peer, nic, lo, timeout):
+        return {"min_mem_mib": lo, "why": f"serves at the bottom of the range ({lo} MiB)"}
+    good = known_good if lo < known_good <= hi else hi
+    if good != known_good and not serves(peer, nic, good, timeout):
+        raise Failed(f"does not serve at {hi} MiB")
+    bad = lo
+    while good - bad > 1:
+        mid = (good + bad) // 2
+        good, bad = (mid, bad) if serves(peer, nic, mid, timeout) else (good, mid)
+    return {"min_mem_mib": good}
+
+
+def bench_peer(peer, args):
+    """All metrics of one peer: a dict metric -> {"value", "why"}."""
+    record = dict(peer.sizes)
+    mem_mib = int(args.mem.rstrip("M"))
+    with booted(peer, args.nic, mem_mib, "main") as (ns, g):
+        attempt(record, peer, ["boot_s"], lambda: {"boot_s": measure.wait_first_200(ns, g, BOOT_TIMEOUT)}, g)
+        if record["boot_s"]["value"] is not None:
+            run_loads(record, peer, ns, g, args)
+    boot_s = record["boot_s"]["value"]
+    if boot_s is not None:
+        idle_boot(record, peer, args, mem_mib)
+    if boot_s is not None and not args.smoke:
+        attempt(record, peer, ["min_mem_mib"], lambda: min_memory(peer, args.nic, mem_mib, boot_s))
+    for k in ALL_KEYS:
+        if k not in record:
+            why = "not measured in --smoke" if args.smoke and k == "min_mem_mib" else "the guest did not serve"
+            record[k] = {"value": None, "why": why}
+    return record
+
+
+def make_peer(name, nic, smoke):
+    """The Peer, or why it cannot be had (a smoke run never builds one)."""
+    if name == "keel":
+        return keel_peer()
+    if not smoke:
+        progress(f"{name}: building the peer (or reusing build/bench/peers/{name}-{nic})")
+    info = peers.cached(name, nic) if smoke else peers.build(name, nic)
+    if info is None:
+        raise Failed("not built")
+    return linux_peer(name, info)
+
+
+def host_facts():
+    qemu = subprocess.run([guest.QEMU, "--version"], capture_output=True, text=True, timeout=30).stdout
+    cpu = re.search(r"^model name\s*:\s*(.*)$", Path("/proc/cpuinfo").read_text(), re.M)
+    return qemu.splitlines()[0].replace("QEMU emulator version ", ""), cpu.group(1) if cpu else "unknown"
+
+
+def run(args):
+    qemu, cpu = host_facts()
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    results = {"meta": {"date": date, "nic": args.nic, "qemu": qemu, "cpu": cpu, "cores": os.cpu_count(),
+                        "load": os.getloadavg()[0], "mem": args.mem,
+                        "seconds": args.seconds, "idle_conns": args.idle_conns, "versions": {}},
+               "peers": {}}
+    for name in args.peers:
+        try:
+            peer = make_peer(name, args.nic, args.smoke)
+        except Exception as e:  # noqa: BLE001  (a peer that cannot be built is reported, not fatal)
+            results["peers"][name] = {k: {"value": None, "why": f"peer not available: {e}"} for k in ALL_KEYS}
+            progress(f"{name}: not available: {e}")
+            continue
+        results["meta"]["versions"][name] = peer.version
+        progress(f"{name}: {peer.version}")
+        results["peers"][name] = bench_peer(peer, args)
+    return results
+
+
+def write_outputs(results, out):
+    out.mkdir(parents=True, exist_ok=True)
+    table = report.markdown(results)
+    (out / "results.md").write_text(table)
+    report.write_json(results, out / "results.json")
+    why_no_chart = report.chart(results, out / "ratios.png")
+    return table, why_no_chart
+
+
+def smoke_verdicts(results, why_no_chart, out):
+    """PASS/FAIL lines for `make test`; the number of failures."""
+    failed = 0
+    for peer, record in results["peers"].items():
+        for key in ALL_KEYS:
+            if key == "min_mem_mib":
+                continue
+            v = record[key]
+            ok = v["value"] is not None
+            failed += not ok
+            print(f"PASS bench/{peer}: {key} = {v['value']:.6g}" if ok else f"FAIL bench/{peer}: {key}: {v['why']}",
+                  flush=True)
+    written = (out / "results.md").stat().st_size > 0 and (out / "results.json").stat().st_size > 0
+    print("PASS bench/report: results.md and results.json written" if written else "FAIL bench/report: empty",
+          flush=True)
+    failed += not written
+    if why_no_chart is None:
+        print("PASS bench/report: ratios.png drawn", flush=True)
+    else:
+        progress(f"no chart: {why_no_chart}")
+    return failed
+
+
+def parse_args():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--nic", choices=["virtio", "e1000"], default="virtio")
+    ap.add_argument("--peers", default="keel,nginx,go", type=lambda s: [p for p in s.split(",") if p])
+    ap.add_argument("--seconds", type=int, default=10, help="length of each wrk run")
+    ap.add_argument("--mem", default="256M", help="guest memory for the comparison, in MiB (NNNM)")
+    ap.add_argument("--idle-conns", type=int, default=10000, help="idle keep-alive connections to try")
+    ap.add_argument("--idle-seconds", type=float, default=120, help="time allowed to open them")
+    ap.add_argument("--tries", type=int, default=3, help="downloads of 10 MiB, best counts")
+    ap.add_argument("--smoke", action="store_true")
+    args = ap.parse_args()
+    unknown = set(args.peers) - set(report.PEER_LABELS)
+    if unknown or not re.fullmatch(r"\d+M", args.mem):
+        ap.error(f"unknown peers {sorted(unknown)}" if unknown else "--mem wants NNNM")
+    if args.smoke:
+        cached = peers.cached("nginx", args.nic) is not None
+        args.peers, args.seconds, args.idle_conns, args.tries = ["keel", *(["nginx"] if cached else [])], 2, 200, 1
+        progress("smoke: Keel and the built nginx peer" if cached else
+                 "smoke: Keel only (no nginx peer built for this NIC; `make bench` builds it)")
+    return args
+
+
+def main():
+    # SIGTERM unwinds like Ctrl-C, so every guest and namespace is removed.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+    args = parse_args()
+    out = OUT / "smoke" if args.smoke else OUT
+    results = run(args)
+    table, why_no_chart = write_outputs(results, out)
+    if args.smoke:
+        return 1 if smoke_verdicts(results, why_no_chart, out) else 0
+    print(table, end="")
+    print(f"\nwritten: {out / 'results.md'}, {out / 'results.json'}, "
+          + (f"{out / 'ratios.png'}" if why_no_chart is None else f"no chart: {why_no_chart}"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""The measurements `make bench` takes of one booted guest, all driven from
+inside the guest's network namespace (tests/qemu/netns.py) with curl, wrk
+and idle.py. Each returns numbers or raises Failed with the reason."""
+import json
+import os
+import re
+import select
+import shlex
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from netns import GUEST_IP
+
+URL = f"http://{GUEST_IP}/"
+BIG = 10 * 1024 * 1024  # the /bytes/{n} download
+IDLE = Path(__file__).with_name("idle.py")
+# Console lines of a Linux guest in trouble: a panic, the OOM killer.
+FATAL = re.compile(r"Kernel panic|Out of memory|oom-kill|Killed process")
+MEM_LINE = re.compile(r"^bench: mem total_kb=(\d+) avail_kb=(\d+)", re.M)
+
+
+class Failed(Exception):
+    """A metric that could not be measured; the message says why."""
+
+
+def kill(proc):
+    """Kill a child started with start_new_session (its own process group)."""
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+
+
+def wait_first_200(ns, guest, timeout):
+    """Seconds from QEMU's start until curl first gets a 200 on /: curl
+    retries in the namespace with a short connect timeout while this polls
+    QEMU, so a guest that dies fails at once."""
+    loop = (f"until [ \"$(curl -s -o /dev/null -w '%{{http_code}}' --connect-timeout 0.05 -m 2 {URL})\" = 200 ]; "
+            "do sleep 0.01; done")
+    curl = subprocess.Popen(["ip", "netns", "exec", ns.name, "sh", "-c", loop], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    end, next_look = guest.started + timeout, 0.0
+    try:
+        while curl.poll() is None:
+            now = time.monotonic()
+            if guest.proc.poll() is not None:
+                raise Failed(f"QEMU exited with status {guest.proc.returncode} before serving")
+            if now > end:
+                raise Failed(f"no 200 on / within {timeout:.0f} s")
+            if now > next_look:
+                fatal = FATAL.search(guest.text())
+                if fatal:
+                    raise Failed(f"guest console: {fatal.group(0)}")
+                next_look = now + 0.2
+            time.sleep(0.005)
+        return time.monotonic() - guest.started
+    finally:
+        kill(curl)
+
+
+def burst(ns, count):
+    """`count` GET / on one keep-alive connection; Failed unless all are 200."""
+    rc, out = ns.run("curl", "-s", "-w", "%{http_code}\n", "--connect-timeout", "2", "-m", "30",
+                     *["-o", "/dev/null", URL] * count, timeout=40)
+    codes = out.split()
+    if codes != ["200"] * count:
+        raise Failed(f"keep-alive burst: curl exit {rc}, statuses {' '.join(codes[:count]) or 'none'}")
+
+
+_UNIT_US = {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6, "h": 3600e6}
+
+
+def parse_wrk(out):
+    """wrk's report as {rps, errors, p50_us, p99_us} (latencies only when
+    run with --latency); errors are socket errors plus non-2xx/3xx."""
+    m = re.search(r"^Requests/sec:\s*([\d.]+)", out, re.M)
+    if not m:
+        raise Failed(f"no Requests/sec in wrk output: {out.strip()[-300:]}")
+    result = {"rps": float(m.group(1))}
+    sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    result["errors"] = (sum(map(int, sock.groups())) if sock else 0) + (int(non2xx.group(1)) if non2xx else 0)
+    for pct, value, unit in re.findall(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s|m|h)\s*$", out, re.M):
+        result[f"p{pct}_us"] = float(value) * _UNIT_US[unit]
+    return result
+
+
+def wrk(ns, seconds, connections, threads, *options):
+    """One wrk run on / from the namespace (open-file limit raised to the
+    hard limit for it)."""
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", *options, URL]
+    rc, out = ns.run("sh", "-c", "ulimit -n \"$(ulimit -Hn)\" && exec " + shlex.join(args), timeout=seconds + 60)
+    if rc != 0:
+        raise Failed(f"wrk exit {rc}: {out.strip()[-300:]}")
+    result = parse_wrk(out)
+    if "--latency" in options and not {"p50_us", "p99_us"} <= result.keys():
+        raise Failed(f"no latency distribution in wrk output: {out.strip()[-300:]}")
+    return result
+
+
+def throughput(ns, tries):
+    """The best download speed of /bytes/10485760 in MiB/s."""
+    best = 0.0
+    for _ in range(tries):
+        rc, out = ns.run("curl", "-s", "-o", "/dev/null", "--connect-timeout", "5", "-m", "120", "-w",
+                         "%{http_code} %{size_download} %{speed_download}", f"{URL}bytes/{BIG}", timeout=130)
+        fields = out.split()
+        if rc != 0 or len(fields) < 3 or fields[0] != "200" or int(fields[1]) != BIG:
+            raise Failed(f"GET /bytes/{BIG}: curl exit {rc}, status/size {' '.join(fields[:2])}")
+        best = max(best, float(fields[2]))
+    return best / 2**20
+
+
+def keel_memory(ns):
+    """Keel's memory in use (bytes) from /metrics: total minus free."""
+    rc, out = ns.run("curl", "-s", "--connect-timeout", "2", "-m", "10", f"{URL}metrics", timeout=15)
+    total = re.search(r"^keel_memory_total_bytes (\d+)", out, re.M)
+    free = re.search(r"^keel_memory_free_bytes (\d+)", out, re.M)
+    if not (total and free):
+        raise Failed(f"/metrics has no keel_memory_total_bytes/free_bytes (curl exit {rc})")
+    return int(total.group(1)) - int(free.group(1))
+
+
+def linux_memory(guest, timeout=5):
+    """A Linux peer's memory in use (bytes), MemTotal - MemAvailable, from
+    a console line printed wholly after this call began."""
+    seen = len(MEM_LINE.findall(guest.text()))
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        lines = MEM_LINE.findall(guest.text())
+        if len(lines) >= seen + 2:
+            total, avail = lines[-1]
+            return (int(total) - int(avail)) * 1024
+        time.sleep(0.1)
+    raise Failed("no fresh 'bench: mem' line on the console")
+
+
+class IdleClient:
+    """idle.py running in the namespace, driven one command at a time."""
+
+    def __init__(self, ns, seconds):
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns.name, "python3", str(IDLE), GUEST_IP, str(seconds)],
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                     text=True, start_new_session=True)
+
+    def ask(self, command, timeout):
+        self.proc.stdin.write(command + "\n")
+        self.proc.stdin.flush()
+        ready, _, _ = select.select([self.proc.stdout], [], [], timeout)
+        line = self.proc.stdout.readline() if ready else ""
+        try:
+            return json.loads(line)
+        except ValueError:
+            raise Failed(f"idle.py answered {command!r} with {line.strip()[-300:]!r}") from None
+
+
+def idle_steps(count):
+    return sorted({max(1, count * k // 10) for k in (1, 2, 5, 10)})
+
+
+def idle_connections(ns, count, seconds, memory, trouble):
+    """Hold up to `count` idle keep-alive connections, in steps, measuring
+    guest memory (`memory()`) at each: {idle_held, idle_bytes_per_conn} from
+    the last step the server came through whole, and why it went no further
+    (`trouble()` says what the guest console shows)."""
+    before = memory()
+    client = IdleClient(ns, seconds)
+    best, why = None, None
+    try:
+        for target in idle_steps(count):
+            held = client.ask(f"hold {target}", seconds + 60)
+            if held["held"] == 0:
+                why = f"no connection accepted: {held['stopped']}{trouble()}"
+                break
+            time.sleep(1)
+            try:
+                after = memory()
+            except Failed as e:
+                why = f"memory unreadable with {held['held']} held: {e}"
+                break
+            still_open = client.ask("check", 30)["still_open"]
+            if still_open < held["held"]:
+                why = f"the server closed {held['held'] - still_open} of {held['held']} connections{trouble()}"
+                break
+            best = (still_open, after)
+            if held["stopped"]:
+                why = (f"after {held['held'] + 1} the next one failed ({held['stopped']}); "
+                       f"one was closed again to read memory{trouble()}")
+                break
+    finally:
+        kill(client.proc)
+    if best is None:
+        raise Failed(why or "no connection held")
+    result = {"idle_held": best[0], "idle_bytes_per_conn": (best[1] - before) / best[0]}
+    if why:
+        result["why"] = f"measured at {best[0]}; {why}"
+    return result

@@ -1,0 +1,139 @@
+"""The outputs of `make bench`: a Markdown table (metrics x peers, with the
+ratios to nginx), the raw JSON, and a PNG bar chart of the ratios drawn by
+gnuplot.
+
+results = {"meta": {...}, "peers": {peer: {metric: {"value": v, "why": reason}}}}
+"""
+import json
+import shutil
+import subprocess
+
+# key, label, format, True when higher is better
+METRICS = [
+    ("boot_s", "boot to first 200 (s)", "{:.2f}", False),
+    ("mem_boot_kib", "memory in use after boot (KiB)", "{:,.0f}", False),
+    ("rps_keepalive", "keep-alive c32 (req/s)", "{:,.0f}", True),
+    ("rps_close", "Connection: close c32 (req/s)", "{:,.0f}", True),
+    ("p50_us", "latency c1 p50 (µs)", "{:,.0f}", False),
+    ("p99_us", "latency c1 p99 (µs)", "{:,.0f}", False),
+    ("rps_c1000", "1,000 keep-alive connections (req/s)", "{:,.0f}", True),
+    ("errors_c1000", "1,000 connections: errors", "{:,.0f}", False),
+    ("throughput_mibs", "10 MiB response, curl (MiB/s)", "{:,.1f}", True),
+    ("image_loadable_kib", "image, loaded bytes (KiB)", "{:,.0f}", False),
+    ("image_file_kib", "image, files (KiB)", "{:,.0f}", False),
+    ("min_mem_mib", "smallest -m that serves (MiB)", "{:,.0f}", False),
+    ("idle_held", "idle keep-alive connections held", "{:,.0f}", True),
+    ("idle_bytes_per_conn", "guest memory per idle connection (bytes)", "{:,.0f}", False),
+]
+PEER_LABELS = {"keel": "Keel", "nginx": "nginx", "go": "Go"}
+METHOD = """How (tests/bench/README.md): each guest boots on a tap in its own network namespace and every
+client runs inside it. Boot: QEMU start to curl's first 200 on `/`. Request rates and c1 latency: wrk on
+`/` (Keel's 1,000-byte index.html). 10 MiB: curl on /bytes/10485760, best of 3. Memory in use: Keel's
+/metrics (total - free pages), Linux's MemTotal - MemAvailable from the console. Smallest -m: bisection,
+each probe a fresh boot that must answer `/` and 20 keep-alive requests. Idle connections: held on a fresh
+boot in steps, memory read at each; bytes per connection from the last step the server came through whole.
+Keel sizes its network pools at boot (lwIP PCBs, segments, pbufs), so they count in its memory after boot
+rather than per connection."""
+
+
+def value(results, peer, key):
+    return results["peers"].get(peer, {}).get(key, {}).get("value")
+
+
+def ratio(results, peer, key):
+    """peer's value over nginx's, or None."""
+    a, b = value(results, peer, key), value(results, "nginx", key)
+    return a / b if a is not None and b else None
+
+
+def markdown(results):
+    meta = results["meta"]
+    peers = [p for p in PEER_LABELS if p in results["peers"]]
+    ratio_peers = [p for p in peers if p != "nginx"] if "nginx" in peers else []
+    out = [f"# Keel vs Linux peers, {meta['date']}", "",
+           f"- NIC: {meta['nic']}; QEMU: {meta['qemu']} (`-accel tcg -cpu max -smp 1 -m {meta['mem']}`)",
+           f"- host: {meta['cpu']}, {meta['cores']} cores, load average {meta['load']:.2f} at the start",
+           f"- wrk runs {meta['seconds']} s; idle keep-alive connections tried: {meta['idle_conns']}"]
+    out += [f"- {PEER_LABELS[p]}: {v}" for p, v in meta["versions"].items()]
+    out += ["- ratios are value / nginx's value: above 1 is better for req/s, MiB/s and connections held,"
+            " below 1 is better for the rest", ""]
+    header = ["metric", *(PEER_LABELS[p] for p in peers), *(f"{PEER_LABELS[p]}/nginx" for p in ratio_peers)]
+    out += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    notes = {}  # (peer, why) -> labels, so a reason shared by two rows shows once
+    for key, label, fmt, _ in METRICS:
+        cells = []
+        for p in peers:
+            v = value(results, p, key)
+            cells.append("n/a" if v is None else fmt.format(v))
+            why = results["peers"][p].get(key, {}).get("why")
+            if why:
+                notes.setdefault((p, why), []).append(label)
+        for p in ratio_peers:
+            r = ratio(results, p, key)
+            cells.append("n/a" if r is None else f"{r:.2f}")
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    if notes:
+        out += ["", "Notes:", *(f"- {PEER_LABELS[p]}, {'; '.join(labels)}: {why}" for (p, why), labels in notes.items())]
+    out += ["", METHOD]
+    return "\n".join(out) + "\n"
+
+
+def write_json(results, path):
+    path.write_text(json.dumps(results, indent=1) + "\n")
+
+
+def betterness(results, peer, key, higher_better):
+    """The ratio to nginx turned so that above 1 means better than nginx."""
+    r = ratio(results, peer, key)
+    if not r:
+        return None
+    return r if higher_better else 1 / r
+
+
+def chart(results, path):
+    """Draw the ratios with gnuplot; None, or why no chart was drawn."""
+    if not shutil.which("gnuplot"):
+        return "gnuplot is not installed (tools/install-tools.sh --bench)"
+    peers = [p for p in ("keel", "go") if p in results["peers"]]
+    rows = []
+    for key, label, _, higher in METRICS:
+        vals = [betterness(results, p, key, higher) for p in peers]
+        if any(v is not None for v in vals):
+            rows.append((label, vals))
+    if "nginx" not in results["peers"] or not rows:
+        return "no ratio to nginx to draw"
+    data = path.with_suffix(".dat")
+    data.write_text("".join("\t".join("NaN" if v is None else f"{v:.6g}" for v in vals) + "\n" for _, vals in rows))
+    present = [v for _, vals in rows for v in vals if v is not None]
+    lo, hi = min(present + [1.0]) / 2, max(present + [1.0]) * 2
+    width = 0.8 / len(peers)
+    xtics = ", ".join(f'"{label}" {i}' for i, (label, _) in enumerate(rows))
+    plots = []
+    for n, p in enumerate(peers):
+        left = -0.4 + n * width
+        x = f"($0{left + width / 2:+.3f})"
+        plots.append(f"'{data}' using {x}:{n + 1}:($0{left:+.3f}):($0{left + width:+.3f}):(1):{n + 1} "
+                     f"with boxxyerror fs solid 0.8 title '{PEER_LABELS[p]}'")
+        plots.append(f"'{data}' using {x}:{n + 1}:(sprintf('%.2f', ${n + 1})) with labels font ',8' "
+                     "offset 0,0.6 notitle")
+    script = f"""
+set terminal pngcairo size 1200,700 font ',10'
+set output '{path}'
+set title "Keel and Go relative to nginx, {results['meta']['nic']}, -m {results['meta']['mem']}\\n(log scale; bars start at 1 = nginx; above 1 is better than nginx: lower-is-better metrics are inverted)"
+set logscale y
+set yrange [{lo:.4g}:{hi:.4g}]
+set xrange [-0.6:{len(rows) - 0.4}]
+set xtics ({xtics}) rotate by 30 right
+set ylabel 'better-than-nginx factor'
+set grid ytics
+set key top left
+set datafile missing 'NaN'
+set bmargin 12
+set lmargin 16
+set rmargin 4
+plot {", ".join(plots)}, 1 with lines lc rgb 'black' notitle
+"""
+    p = subprocess.run(["gnuplot"], input=script, capture_output=True, text=True, timeout=60)
+    if p.returncode:
+        return f"gnuplot failed: {p.stderr.strip()[-300:]}"
+    return None
