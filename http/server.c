@@ -437,10 +437,24 @@ static void http_shutdown(void *arg)
 	log_info("http", "stopped: %u connection%s still open", open_count(), open_count() == 1 ? "" : "s");
 }
 
+/* Connections the pool holds beyond max_conns: the ones answered 503, in
+ * the listen backlog, or closing. */
+#define POOL_HEADROOM 64
+
 int http_serve(const struct http_config *c, struct http_handler h)
 {
 	cfg = *c;
 	root = h;
+	/* Past the connection pool lwIP drops SYNs unanswered: keep max_conns
+	 * under it so that the excess gets a 503 instead of a timeout. */
+	struct conn_stats cs;
+	conn_get_stats(&cs);
+	if (cfg.max_conns + POOL_HEADROOM > cs.pool_size) {
+		uint32_t cap = cs.pool_size > POOL_HEADROOM ? cs.pool_size - POOL_HEADROOM : 1;
+		log_warn("http", "max_conns %u is beyond the %u-connection pool: using %u", cfg.max_conns, cs.pool_size,
+			 cap);
+		cfg.max_conns = cap;
+	}
 	int err = conn_listen(cfg.port, 128, &listener);
 	if (err < 0) {
 		log_err("http", "cannot listen on port %u: %d", cfg.port, err);
