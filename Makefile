@@ -30,6 +30,8 @@ KERNEL_CFLAGS := -std=gnu11 -m64 -march=x86-64 -mno-red-zone -mcmodel=kernel \
 KERNEL_ASFLAGS := -m64 -fno-pic -fno-pie -Iboot -MMD -MP -Wall -Werror
 LDFLAGS := -nostdlib -static --gc-sections -z max-page-size=4096 -z noexecstack \
 	--no-warn-rwx-segments # the .boot segment: 32-bit code beside its page tables
+# net/lwip_mem.c counts lwIP's TCP PCBs around its pool allocator.
+LDFLAGS += --wrap=memp_malloc --wrap=memp_free
 
 # Sources shared by every image; each image adds its own app_main.
 CORE_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) boot/entry.S \

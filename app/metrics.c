@@ -7,6 +7,7 @@
 #include "../kernel/mm.h"
 #include "../kernel/sched.h"
 #include "../net/conn.h"
+#include "../net/lwip_mem.h"
 #include "../net/net.h"
 #include "../net/netdev.h"
 #include "handlers.h"
@@ -67,6 +68,20 @@ void app_metrics(struct http_rw *w, struct http_req *r, void *arg)
 	gauge(w, "keel_memory_total_bytes", "Physical memory managed by the kernel.", pmm_total_pages() * PAGE_SIZE);
 	gauge(w, "keel_heap_mapped_bytes", "Kernel heap backed by pages.", heap_mapped_bytes());
 	gauge(w, "keel_heap_in_use_bytes", "Kernel heap allocated.", mallinfo().uordblks);
+	struct lwip_mem_stats ls;
+	struct conn_stats cs;
+	lwip_mem_get_stats(&ls);
+	conn_get_stats(&cs);
+	gauge(w, "keel_heap_cached_bytes", "Of the heap in use: freed blocks kept for reuse (lwIP, connections).",
+	      ls.held - ls.in_use + cs.cached_bytes);
+	gauge(w, "keel_net_memory_in_use_bytes", "Memory lwIP has allocated.", ls.in_use);
+	gauge(w, "keel_net_memory_held_bytes", "Memory lwIP holds (in use plus cached).", ls.held);
+	gauge(w, "keel_net_memory_budget_bytes", "Memory lwIP may hold.", ls.budget);
+	counter(w, "keel_net_memory_refused_total", "lwIP allocations refused (budget or heap).",
+		ls.over_budget + ls.no_memory);
+	gauge(w, "keel_tcp_pcbs", "TCP PCBs, TIME_WAIT included.", ls.pcbs);
+	counter(w, "keel_tcp_pcb_cap_hits_total", "PCB allocations refused at the cap (TIME_WAIT recycled).",
+		ls.pcb_cap_hits);
 	gauge(w, "keel_tasks", "Live tasks (idle excluded).", ss.live);
 	counter(w, "keel_task_switches_total", "Context switches.", ss.switches);
 	const struct netdev *d = netdev_get();

@@ -37,6 +37,7 @@ struct http_session {
 	uint32_t id;
 	enum http_conn_state state;
 	bool parked;              /* no task holds it: in `parked` or `ready` */
+	bool ready;               /* in `ready`: bytes came while it was parked */
 	uint64_t idle_deadline;
 	struct list_node link;    /* `parked` (oldest first) or `ready` */
 	struct list_node all;     /* every open connection, for shutdown */
@@ -270,6 +271,7 @@ static void end_session(struct http_session *s, bool reset)
 static void unparked(void *arg)
 {
 	struct http_session *s = arg;
+	s->ready = true;
 	list_remove(&s->link);
 	list_push_back(&ready, &s->link);
 	waitq_wake_one(&keeper_wq);
@@ -386,7 +388,7 @@ static void keeper(void *arg)
 		struct list_node *n;
 		while ((n = list_pop_front(&ready))) {
 			struct http_session *s = list_entry(n, struct http_session, link);
-			s->parked = false;
+			s->parked = s->ready = false;
 			if (!task_spawn("http-conn", serve_conn, s, HTTP_TASK_STACK))
 				end_session(s, true); /* out of memory: counted by the scheduler */
 		}
@@ -422,12 +424,12 @@ static void http_shutdown(void *arg)
 		for (struct list_node *n = sessions.next, *next; n != &sessions; n = next) {
 			next = n->next;
 			struct http_session *s = list_entry(n, struct http_session, all);
-			if (s->parked) { /* idle without a task: close it here */
+			if (s->parked && !s->ready) { /* idle, no task, no request: close it here */
 				list_remove(&s->link);
 				conn_unpark(s->c);
 				end_session(s, false);
-			} else if (s->state != HTTP_ACTIVE) {
-				conn_cancel_reads(s->c);
+			} else if (!s->parked && s->state != HTTP_ACTIVE) {
+				conn_cancel_reads(s->c); /* a request already here is still served */
 			}
 		}
 		if (!open_count() || clock_now() >= deadline)
@@ -437,24 +439,10 @@ static void http_shutdown(void *arg)
 	log_info("http", "stopped: %u connection%s still open", open_count(), open_count() == 1 ? "" : "s");
 }
 
-/* Connections the pool holds beyond max_conns: the ones answered 503, in
- * the listen backlog, or closing. */
-#define POOL_HEADROOM 64
-
 int http_serve(const struct http_config *c, struct http_handler h)
 {
 	cfg = *c;
 	root = h;
-	/* Past the connection pool lwIP drops SYNs unanswered: keep max_conns
-	 * under it so that the excess gets a 503 instead of a timeout. */
-	struct conn_stats cs;
-	conn_get_stats(&cs);
-	if (cfg.max_conns + POOL_HEADROOM > cs.pool_size) {
-		uint32_t cap = cs.pool_size > POOL_HEADROOM ? cs.pool_size - POOL_HEADROOM : 1;
-		log_warn("http", "max_conns %u is beyond the %u-connection pool: using %u", cfg.max_conns, cs.pool_size,
-			 cap);
-		cfg.max_conns = cap;
-	}
 	int err = conn_listen(cfg.port, 128, &listener);
 	if (err < 0) {
 		log_err("http", "cannot listen on port %u: %d", cfg.port, err);

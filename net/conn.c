@@ -55,17 +55,14 @@ struct listener {
 	struct waitq wq;
 };
 
-static struct conn *pool;
+/* Connections are allocated as they come and kept, once freed, on a free
+ * list at its peak; pool_size caps how many exist. */
 static struct list_node free_conns = LIST_INIT(free_conns);
+static uint32_t allocated;
 static struct conn_stats stats;
 
 int conn_init(int max_conns)
 {
-	pool = calloc((size_t)max_conns, sizeof *pool);
-	if (!pool)
-		return -ENOMEM;
-	for (int i = 0; i < max_conns; i++)
-		list_push_back(&free_conns, &pool[i].link);
 	stats.pool_size = (uint32_t)max_conns;
 	return 0;
 }
@@ -73,6 +70,13 @@ int conn_init(int max_conns)
 static struct conn *conn_alloc(void)
 {
 	struct list_node *n = list_pop_front(&free_conns);
+	if (!n && allocated < stats.pool_size) {
+		struct conn *fresh = malloc(sizeof *fresh);
+		if (fresh) {
+			allocated++;
+			n = &fresh->link;
+		}
+	}
 	if (!n)
 		return NULL;
 	struct conn *c = list_entry(n, struct conn, link);
@@ -436,4 +440,8 @@ void conn_peer(const struct conn *c, uint32_t *ip, uint16_t *port)
 	*port = c->peer_port;
 }
 
-void conn_get_stats(struct conn_stats *out) { *out = stats; }
+void conn_get_stats(struct conn_stats *out)
+{
+	*out = stats;
+	out->cached_bytes = (allocated - stats.in_use) * sizeof(struct conn);
+}

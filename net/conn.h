@@ -68,12 +68,14 @@ void conn_peer(const struct conn *c, uint32_t *ip, uint16_t *port);
 
 struct conn_stats {
 	uint32_t pool_size, in_use;
+	size_t cached_bytes;  /* freed connections kept for reuse */
 	uint64_t accepted, refused_backlog, refused_pool, resets, aborts;
 	uint64_t rx_nomem;    /* data deferred: no memory for a receive ring */
 	uint64_t rx_overflow; /* peer overran our window: connection reset */
 };
 void conn_get_stats(struct conn_stats *out);
-/* Size the connection pool (called once by net_init). */
+/* Cap the connections that may exist at once (called once by net_init);
+ * they are allocated as needed. */
 int conn_init(int max_conns);
 
 #endif

@@ -19,26 +19,33 @@
 #define MEM_ALIGNMENT 8
 #define LWIP_CHKSUM_ALGORITHM 3
 
-/* --- memory: static pools, sized here, nothing grows at run time -------- */
+/* --- memory: taken from the kernel heap as used (net/lwip_mem.c) ------- */
 
-/* Maximum concurrent TCP connections; the issue asks for 1,000 served at
- * once, plus headroom for connections in TIME_WAIT, which lwIP recycles
- * (oldest first) when the pool runs out. */
-#define KEEL_MAX_TCP 1100
-#define MEMP_NUM_TCP_PCB KEEL_MAX_TCP
-#define MEMP_NUM_TCP_PCB_LISTEN 8
-/* Queued TCP segments (unsent + unacked + out-of-order) across all
- * connections. */
-#define MEMP_NUM_TCP_SEG 2048
-/* Heap for PBUF_RAM: data copied in by tcp_write, ARP queue, replies. */
-#define MEM_SIZE (512 * 1024)
-/* Receive buffers: one pool pbuf holds one whole Ethernet frame, so the
- * NIC driver copies each frame into exactly one pbuf. */
-#define PBUF_POOL_SIZE 512
+/* Every lwIP pool and its heap come from lwip_mem.c's size classes, under
+ * a byte budget set at boot from free memory: nothing is reserved at
+ * build time, so the same image serves in 4 MiB and holds ten thousand
+ * connections in 256 MiB. The MEMP_NUM_* counts below are therefore not
+ * reservations; lwIP only uses them in sanity checks. */
+#define MEM_LIBC_MALLOC 1
+#define MEMP_MEM_MALLOC 1
+#define mem_clib_malloc lwip_mem_malloc
+#define mem_clib_calloc lwip_mem_calloc
+#define mem_clib_free lwip_mem_free
+#include "lwip_mem.h"
+/* With MEM_LIBC_MALLOC this only picks the width of lwIP's heap sizes:
+ * above 64000, 32 bits. */
+#define MEM_SIZE (1024 * 1024)
+
+/* TCP PCBs beyond the connections the server may hold (max_conns plus
+ * headroom, see net_init): room for TIME_WAIT. At the cap lwIP recycles
+ * its oldest TIME_WAIT PCB (tcp_alloc) instead of growing a list it walks
+ * for every incoming SYN. */
+#define KEEL_TIME_WAIT_PCBS 256
+/* TIME_WAIT lasts 2 x MSL: 60 s, as on Linux, rather than lwIP's 120 s. */
+#define TCP_MSL 30000UL
+/* One pool pbuf holds one whole Ethernet frame, so the NIC driver copies
+ * each frame into exactly one pbuf. */
 #define PBUF_POOL_BUFSIZE 1536
-#define MEMP_NUM_PBUF 64
-#define MEMP_NUM_ARP_QUEUE 64
-#define MEMP_NUM_SYS_TIMEOUT (LWIP_NUM_SYS_TIMEOUT_INTERNAL + 4)
 
 /* --- protocols ----------------------------------------------------------- */
 

@@ -14,6 +14,7 @@
 #include "../kernel/cmdline.h"
 #include "../kernel/cpu.h"
 #include "../kernel/log.h"
+#include "../kernel/mm.h"
 #include "../kernel/sched.h"
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
@@ -27,6 +28,7 @@
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
 #include "conn.h"
+#include "lwip_mem.h"
 #include "net.h"
 #include "netdev.h"
 #include "netif/ethernet.h"
@@ -193,22 +195,24 @@ static void poller(void *arg)
 	}
 }
 
-static void log_pools(void)
-{
-	log_info("net", "pools: %d TCP PCBs, %d listeners, %d segments, %d pbufs x %d B, heap %d KiB, window %d B",
-		 MEMP_NUM_TCP_PCB, MEMP_NUM_TCP_PCB_LISTEN, MEMP_NUM_TCP_SEG, PBUF_POOL_SIZE, PBUF_POOL_BUFSIZE,
-		 MEM_SIZE / 1024, TCP_WND);
-}
+/* lwIP may hold half of the memory free at boot; the rest is for tasks,
+ * connection state and the application. */
+#define LWIP_BUDGET_SHARE 2
+/* Connections beyond max_conns: those answered 503, queued in the listen
+ * backlog, or closing. */
+#define NET_CONN_HEADROOM 64
 
 int net_init(const struct cmdline *c)
 {
 	dev = netdev_get();
 	if (!dev)
 		return -ENODEV;
+	uint32_t conns = c->max_conns + NET_CONN_HEADROOM;
+	lwip_mem_init(pmm_free_pages() * PAGE_SIZE / LWIP_BUDGET_SHARE, conns + KEEL_TIME_WAIT_PCBS);
 	lwip_init();
-	if (conn_init(MEMP_NUM_TCP_PCB) < 0)
+	if (conn_init((int)conns) < 0)
 		return -ENOMEM;
-	log_pools();
+	log_info("net", "TCP: window %d B, send buffer %d B, MSS %d B", TCP_WND, TCP_SND_BUF, TCP_MSS);
 	ip4_addr_t ip = { 0 }, mask = { 0 }, gw = { 0 };
 	if (!c->ip_dhcp) {
 		ip.addr = lwip_htonl(c->ip.addr);
