@@ -82,6 +82,12 @@ void app_metrics(struct http_rw *w, struct http_req *r, void *arg)
 	gauge(w, "keel_tcp_pcbs", "TCP PCBs, TIME_WAIT included.", ls.pcbs);
 	counter(w, "keel_tcp_pcb_cap_hits_total", "PCB allocations refused at the cap (TIME_WAIT recycled).",
 		ls.pcb_cap_hits);
+	struct net_counters nc;
+	net_get_counters(&nc);
+	counter(w, "keel_tcp_time_wait_recycled_total", "TIME_WAIT PCBs retired by a newer SYN (RFC 6191).",
+		nc.tw_recycled);
+	counter(w, "keel_tcp_time_wait_trimmed_total", "Oldest TIME_WAIT PCBs freed to keep the list short.",
+		nc.tw_trimmed);
 	gauge(w, "keel_tasks", "Live tasks (idle excluded).", ss.live);
 	counter(w, "keel_task_switches_total", "Context switches.", ss.switches);
 	const struct netdev *d = netdev_get();

@@ -36,10 +36,9 @@
  * above 64000, 32 bits. */
 #define MEM_SIZE (1024 * 1024)
 
-/* TCP PCBs beyond the connections the server may hold (max_conns plus
- * headroom, see net_init): room for TIME_WAIT. At the cap lwIP recycles
- * its oldest TIME_WAIT PCB (tcp_alloc) instead of growing a list it walks
- * for every incoming SYN. */
+/* TIME_WAIT PCBs kept (net.c trims the oldest beyond it: lwIP walks the
+ * list for every SYN), and room for them in the PCB cap, which is
+ * max_conns plus headroom plus this (net_init). */
 #define KEEL_TIME_WAIT_PCBS 256
 /* TIME_WAIT lasts 2 x MSL: 60 s, as on Linux, rather than lwIP's 120 s. */
 #define TCP_MSL 30000UL

@@ -131,6 +131,36 @@ static void recycle_time_wait(const uint8_t *f, size_t len)
 		}
 }
 
+/* lwIP walks its TIME_WAIT list for every SYN (and so does
+ * recycle_time_wait): at thousands of closes a second it grows by that
+ * much per second for a minute. Keep the newest KEEL_TIME_WAIT_PCBS (lwIP
+ * puts new ones first) and free the rest, as its own tcp_kill_timewait
+ * would one at a time; they only absorb stray segments of connections
+ * both sides have closed. Checked every TW_TRIM_NS. */
+#define TW_TRIM_NS (10 * NSEC_PER_MSEC)
+
+static void trim_time_wait(void)
+{
+	static uint64_t next;
+	uint64_t now = clock_now();
+	if (now < next)
+		return;
+	next = now + TW_TRIM_NS;
+	struct tcp_pcb *keep = tcp_tw_pcbs;
+	for (int i = 1; keep && i < KEEL_TIME_WAIT_PCBS; i++)
+		keep = keep->next;
+	if (!keep)
+		return;
+	struct tcp_pcb *old = keep->next;
+	keep->next = NULL;
+	while (old) {
+		struct tcp_pcb *next_pcb = old->next;
+		tcp_free(old);
+		counters.tw_trimmed++;
+		old = next_pcb;
+	}
+}
+
 enum rx_result { RX_DRAINED, RX_MORE, RX_NO_PBUF };
 
 /* Move up to RX_BUDGET frames from the ring into lwIP. */
@@ -177,6 +207,7 @@ static void poller(void *arg)
 		counters.polls++;
 		enum rx_result rx = rx_batch();
 		sys_check_timeouts();
+		trim_time_wait();
 		track_link();
 		if (rx == RX_MORE) {
 			sched_yield();

@@ -21,6 +21,7 @@ struct net_counters {
 	uint64_t tx_chain_long; /* pbuf chains too long to gather (dropped) */
 	uint64_t tx_timeouts;   /* TX ring stayed full past the wait bound */
 	uint64_t tw_recycled;   /* TIME-WAIT PCBs retired by a newer SYN (RFC 6191) */
+	uint64_t tw_trimmed;    /* oldest TIME-WAIT PCBs freed beyond KEEL_TIME_WAIT_PCBS */
 	uint64_t polls;
 };
 void net_get_counters(struct net_counters *out);

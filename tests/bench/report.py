@@ -32,8 +32,8 @@ client runs inside it. Boot: QEMU start to curl's first 200 on `/`. Request rate
 /metrics (total - free pages), Linux's MemTotal - MemAvailable from the console. Smallest -m: bisection,
 each probe a fresh boot that must answer `/` and 20 keep-alive requests. Idle connections: held on a fresh
 boot in steps, memory read at each; bytes per connection from the last step the server came through whole.
-Keel sizes its network pools at boot (lwIP PCBs, segments, pbufs), so they count in its memory after boot
-rather than per connection."""
+Keel reserves no network memory at boot (lwIP's PCBs and buffers are taken as used), so everything a
+connection costs counts per connection."""
 
 
 def value(results, peer, key):
