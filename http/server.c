@@ -157,14 +157,15 @@ static void handler_done(struct http_req *r)
 	struct http_rw *w = &r->conn->rw;
 	if (!w->cutoff || clock_now() <= w->cutoff)
 		return;
-	/* Stuck waiting for a body that did not come: the client's fault,
+	/* Still reading a body that had not all come: the client's delay,
 	 * 408 (RFC 9110 §15.5.9), not the server's 503. */
-	bool slow_body = r->conn->body_err == -ETIMEDOUT;
+	struct http_conn *hc = r->conn;
+	bool slow_body = hc->body_err == -ETIMEDOUT || (hc->body_read && !hc->body_done);
 	if (slow_body)
 		stats.bad_requests++;
 	else
 		stats.handler_timeouts++;
-	log_info("http", "conn %u: handler overran its %lu ms%s", r->conn->s->id,
+	log_info("http", "conn %u: handler overran its %lu ms%s", hc->s->id,
 		 (w->cutoff - r->start_ns) / NSEC_PER_MSEC, slow_body ? " waiting for the request body" : "");
 	http_rw_timeout(w, slow_body ? 408 : 503, slow_body ? "request body timeout" : "handler timed out");
 }
