@@ -27,7 +27,7 @@ METRICS = [
 ]
 PEER_LABELS = {"keel": "Keel", "nginx": "nginx", "go": "Go"}
 METHOD = """How (tests/bench/README.md): each guest boots on a tap in its own network namespace and every
-client runs inside it. Boot: QEMU start to curl's first 200 on `/`. Request rates and c1 latency: wrk on
+client runs inside it. Boot: QEMU start to a client's first 200 on `/` (retried every ~10 ms). Request rates and c1 latency: wrk on
 `/` (Keel's 1,000-byte index.html). 10 MiB: curl on /bytes/10485760, best of 3. Memory in use: Keel's
 /metrics (total - free pages), Linux's MemTotal - MemAvailable from the console. Smallest -m: bisection,
 each probe a fresh boot that must answer `/` and 20 keep-alive requests. Idle connections: held on a fresh
