@@ -151,7 +151,7 @@ SOAK_SECONDS ?= 600
 NIC ?= virtio
 
 soak: $(BUILD)/keel.elf | $(TOOLS_STAMP)
-	@tests/soak/install-tools.sh
+	@tools/install-tools.sh --soak
 	@python3 tests/soak/soak.py --seconds $(SOAK_SECONDS) --nic $(NIC)
 
 # ---- benchmarks (tests/bench/README.md) ----

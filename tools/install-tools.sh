@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Install the Debian packages Keel's build and tests need; with --bench, also
-# those only `make bench` needs.
+# Install the Debian packages Keel's build and tests need; with --bench or
+# --soak, also those only `make bench` or `make soak` needs.
 #
 # Idempotent: asks dpkg which packages are missing and installs only those,
 # so a machine that already has everything stays silent and touches no
@@ -21,10 +21,14 @@ zlib1g-dev"
 # (tests/bench/peers.py).
 KEEL_BENCH_PACKAGES="golang-go gnuplot-nox libcrypt1 libpcre2-8-0 libssl3 zlib1g"
 
+# `make soak` only: slowhttptest makes the slowloris and slow-body attacks.
+KEEL_SOAK_PACKAGES="slowhttptest"
+
 packages=$KEEL_TOOL_PACKAGES
-if [[ ${1:-} == --bench ]]; then
-	packages+=" $KEEL_BENCH_PACKAGES"
-fi
+case ${1:-} in
+--bench) packages+=" $KEEL_BENCH_PACKAGES" ;;
+--soak) packages+=" $KEEL_SOAK_PACKAGES" ;;
+esac
 
 missing=()
 for pkg in $packages; do
