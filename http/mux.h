@@ -59,6 +59,7 @@
 #define MUX_TEXT_MAX     8192 /* patterns, names and decoded literals */
 #define MUX_MAX_NODES    1024 /* tree nodes: at most 2 + segments per pattern */
 #define MUX_ALLOW_MAX    80   /* the Allow list of a 405, NUL included */
+#define MUX_METHOD_MAX   32   /* a pattern's method, in bytes */
 
 /* mux_match statuses besides the HTTP ones. */
 #define MUX_MATCHED 0

@@ -333,6 +333,7 @@ static const struct reg regs[] = {
 	{ "no slash", { "GET" }, -EINVAL, "parsing \"GET\": at offset 0: host/path missing /" },
 	{ "method, no slash", { "GET x" }, -EINVAL, "parsing \"GET x\": at offset 4: host/path missing /" },
 	{ "bad method", { "G@T /" }, -EINVAL, "parsing \"G@T /\": at offset 0: invalid method \"G@T\"" },
+	{ "method too long for Allow", { "ABCDEFGHIJKLMNOPQRSTUVWXYZABCDEFG /" }, -EINVAL, "~method too long" },
 	{ "brace in host", { "h{x}/a" }, -EINVAL, "~at offset 1: host contains '{' (missing initial '/'?)" },
 	{ "unclean GET pattern",
 	  { "GET /a/../b" },

@@ -214,14 +214,17 @@ def net_suite(nic, driver, churn):
                           ns.client("greet", str(churn), timeout=1200), g)
         print(f"    greet: {r.get('seconds')} s, {r.get('conns_per_s')} connections/s", flush=True)
         after = settled_stats(ns)
-        for key in ("lwip_mem_used", "conns_in_use", "tasks"):
+        for key in ("conns_in_use", "tasks"):
             report(f"net/{nic}: after the churn {key} is back where it started",
                    before.get(key) == after.get(key), f"{before.get(key)} -> {after.get(key)}", g)
-        # The kernel heap's own bookkeeping may differ by a block or two; a
-        # leak of one byte per connection of the churn would be 100 KB.
-        grew = int(after.get("heap_used", 0)) - int(before.get("heap_used", 0))
-        report(f"net/{nic}: after the churn heap_used is within 1 KiB of where it started", abs(grew) <= 1024,
-               f"{before.get('heap_used')} -> {after.get('heap_used')}", g)
+        # lwIP's memory and the heap hold the newest TIME_WAIT PCBs (256
+        # after a trim, a few more between trims, fewer as they expire), so
+        # they may end a little lower or higher: 4 KiB is 16 PCBs; a leak of
+        # one byte per connection of the churn would be 100 KB.
+        for key in ("lwip_mem_used", "heap_used"):
+            grew = int(after.get(key, 0)) - int(before.get(key, 0))
+            report(f"net/{nic}: after the churn {key} has not grown (4 KiB slack)", grew <= 4096,
+                   f"{before.get(key)} -> {after.get(key)}", g)
         # Heap pages stay mapped at their peak, and the peak may move a few
         # pages as blocks interleave differently; a leak of one byte per
         # connection of the churn would be ~25 pages.
