@@ -18,6 +18,7 @@
  *    (--wrap) to count them.
  */
 #include <stdlib.h>
+#include <string.h>
 
 #include "../kernel/log.h"
 #include "lwip/memp.h"
@@ -91,10 +92,9 @@ void *lwip_mem_calloc(size_t count, size_t size)
 {
 	if (size && count > (size_t)-1 / size)
 		return NULL;
-	char *p = lwip_mem_malloc(count * size);
+	void *p = lwip_mem_malloc(count * size);
 	if (p)
-		for (size_t i = 0; i < count * size; i++)
-			p[i] = 0;
+		memset(p, 0, count * size);
 	return p;
 }
 
