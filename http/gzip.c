@@ -143,7 +143,7 @@ static void gz_end(struct http_rw *w)
 
 static const struct http_coder gzip_coder = { gz_start, gz_code, gz_end };
 
-static bool accepts_gzip(const struct http_req *r)
+bool http_accepts_gzip(const struct http_req *r)
 {
 	size_t iter = 0;
 	for (const struct http_header *h; (h = http_header_find(r->msg, "Accept-Encoding", &iter));)
@@ -157,7 +157,7 @@ static void gzip_mw(struct http_rw *w, struct http_req *r, void *arg)
 	struct gzip *g = arg;
 	if (!http_get_header(r, "Range", NULL)) {
 		w->coder = &gzip_coder;
-		w->coder_state = accepts_gzip(r) ? g : NULL;
+		w->coder_state = http_accepts_gzip(r) ? g : NULL;
 	}
 	g->inner->fn(w, r, g->inner->arg);
 }

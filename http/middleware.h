@@ -31,5 +31,8 @@ struct http_gzip_stats {
 	uint64_t bytes_in, bytes_out;
 };
 void http_gzip_get_stats(struct http_gzip_stats *s);
+/* Does the request accept the gzip coding (any Accept-Encoding line lists
+ * gzip or x-gzip with q > 0)? Also for handlers with their own variants. */
+bool http_accepts_gzip(const struct http_req *r);
 
 #endif

@@ -278,6 +278,15 @@ static void unparked(void *arg)
 	waitq_wake_one(&keeper_wq);
 }
 
+/* Close a connection parked without a task (idle past its time, or at
+ * shutdown). */
+static void close_parked(struct http_session *s)
+{
+	list_remove(&s->link);
+	conn_unpark(s->c);
+	end_session(s, false);
+}
+
 /* Between requests, with nothing buffered: give the task up. False if
  * the connection is readable already (serve on) or we are shutting down. */
 static bool park(struct http_session *s)
@@ -334,11 +343,12 @@ static void serve_conn(void *arg)
 	hc.in = malloc(HTTP_IN_INITIAL);
 	hc.rw.out = malloc(HTTP_OUT_SIZE);
 	hc.in_cap = HTTP_IN_INITIAL;
-	bool kept = hc.in && hc.rw.out && serve_requests(&hc);
+	bool no_memory = !hc.in || !hc.rw.out;
+	bool kept = !no_memory && serve_requests(&hc);
 	free(hc.in);
 	free(hc.rw.out);
 	if (!kept)
-		end_session(s, hc.rw.failed || !hc.in || !hc.rw.out);
+		end_session(s, hc.rw.failed || no_memory);
 }
 
 static void refuse(struct conn *c, const char *why)
@@ -398,9 +408,7 @@ static void keeper(void *arg)
 			struct http_session *s = list_entry(parked.next, struct http_session, link);
 			if (s->idle_deadline > now)
 				break;
-			list_remove(&s->link);
-			conn_unpark(s->c);
-			end_session(s, false);
+			close_parked(s);
 		}
 		uint64_t next = list_empty(&parked) ? 0 : list_entry(parked.next, struct http_session, link)->idle_deadline;
 		waitq_wait(&keeper_wq, next);
@@ -425,13 +433,10 @@ static void http_shutdown(void *arg)
 		for (struct list_node *n = sessions.next, *next; n != &sessions; n = next) {
 			next = n->next;
 			struct http_session *s = list_entry(n, struct http_session, all);
-			if (s->parked && !s->ready) { /* idle, no task, no request: close it here */
-				list_remove(&s->link);
-				conn_unpark(s->c);
-				end_session(s, false);
-			} else if (!s->parked && s->state != HTTP_ACTIVE) {
+			if (s->parked && !s->ready) /* idle, no task, no request: close it here */
+				close_parked(s);
+			else if (!s->parked && s->state != HTTP_ACTIVE)
 				conn_cancel_reads(s->c); /* a request already here is still served */
-			}
 		}
 		if (!open_count() || clock_now() >= deadline)
 			break;

@@ -8,6 +8,7 @@
 
 #include "../kernel/civil.h"
 #include "internal.h"
+#include "middleware.h"
 #include "path.h"
 #include "static.h"
 
@@ -155,13 +156,6 @@ static bool redirect_to_dir(struct http_rw *w, const struct http_req *r, const c
 	return true;
 }
 
-static bool wants_gzip(const struct http_req *r)
-{
-	size_t n;
-	const char *ae = http_get_header(r, "Accept-Encoding", &n);
-	return ae && http_token_list_has((struct http_slice){ ae, n }, "gzip");
-}
-
 void http_static(struct http_rw *w, struct http_req *r, void *arg)
 {
 	(void)arg;
@@ -177,7 +171,7 @@ void http_static(struct http_rw *w, struct http_req *r, void *arg)
 		return;
 	}
 	const char *range = http_get_header(r, "Range", &rn);
-	bool gz = f->gz && wants_gzip(r) && !range; /* ranges apply to the identity form */
+	bool gz = f->gz && http_accepts_gzip(r) && !range; /* ranges apply to the identity form */
 	http_set_header(w, "Content-Type", f->mime);
 	http_set_header(w, "Accept-Ranges", "bytes");
 	http_set_header(w, "Cache-Control", "no-cache");

@@ -61,11 +61,7 @@ static struct list_node free_conns = LIST_INIT(free_conns);
 static uint32_t allocated;
 static struct conn_stats stats;
 
-int conn_init(int max_conns)
-{
-	stats.pool_size = (uint32_t)max_conns;
-	return 0;
-}
+void conn_init(uint32_t max_conns) { stats.pool_size = max_conns; }
 
 static struct conn *conn_alloc(void)
 {

@@ -76,6 +76,6 @@ struct conn_stats {
 void conn_get_stats(struct conn_stats *out);
 /* Cap the connections that may exist at once (called once by net_init);
  * they are allocated as needed. */
-int conn_init(int max_conns);
+void conn_init(uint32_t max_conns);
 
 #endif

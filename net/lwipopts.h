@@ -24,8 +24,7 @@
 /* Every lwIP pool and its heap come from lwip_mem.c's size classes, under
  * a byte budget set at boot from free memory: nothing is reserved at
  * build time, so the same image serves in 4 MiB and holds ten thousand
- * connections in 256 MiB. The MEMP_NUM_* counts below are therefore not
- * reservations; lwIP only uses them in sanity checks. */
+ * connections in 256 MiB. lwIP's MEMP_NUM_* pool sizes no longer apply. */
 #define MEM_LIBC_MALLOC 1
 #define MEMP_MEM_MALLOC 1
 #define mem_clib_malloc lwip_mem_malloc
@@ -73,8 +72,8 @@
  * connection's receive ring is this big while it holds unread data).
  * Send: 32 segments, since one bulk response is window-bound: 10 MiB went
  * at 43-53 MiB/s with 8 and 69-110 MiB/s with 32 (TCG, virtio, curl).
- * Send data lives in the shared MEM_SIZE heap, so this is a per-connection
- * ceiling, not a reservation. */
+ * Send data comes from lwip_mem.c's shared budget, so this is a
+ * per-connection ceiling, not a reservation. */
 #define TCP_WND (8 * TCP_MSS)
 #define TCP_SND_BUF (32 * TCP_MSS)
 #define TCP_SND_QUEUELEN (4 * TCP_SND_BUF / TCP_MSS)

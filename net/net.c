@@ -241,8 +241,7 @@ int net_init(const struct cmdline *c)
 	uint32_t conns = c->max_conns + NET_CONN_HEADROOM;
 	lwip_mem_init(pmm_free_pages() * PAGE_SIZE / LWIP_BUDGET_SHARE, conns + KEEL_TIME_WAIT_PCBS);
 	lwip_init();
-	if (conn_init((int)conns) < 0)
-		return -ENOMEM;
+	conn_init(conns);
 	log_info("net", "TCP: window %d B, send buffer %d B, MSS %d B", TCP_WND, TCP_SND_BUF, TCP_MSS);
 	ip4_addr_t ip = { 0 }, mask = { 0 }, gw = { 0 };
 	if (!c->ip_dhcp) {
