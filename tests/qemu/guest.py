@@ -17,6 +17,13 @@ QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
 EXIT_TEST_FAILED, EXIT_PANIC, EXIT_TRAP = 3, 5, 7
 
 
+def free_port():
+    """A loopback TCP port free right now, for a QEMU port forward."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 class Guest:
     def __init__(self, name, image="keel.elf", append="", mem="128M", extra=(), netns=None, iso=None):
         OUT.mkdir(parents=True, exist_ok=True)

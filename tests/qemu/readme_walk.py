@@ -12,12 +12,11 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import time
 import zlib
 
-from guest import OUT, ROOT
+from guest import OUT, ROOT, free_port
 
 README = ROOT / "README.md"
 CURL_MAX = 20  # seconds, per curl
@@ -165,12 +164,6 @@ def run_walk(p, port, log, report):
         status = None
     report("readme: Ctrl-A C, system_powerdown: make run ends cleanly", status == 0 and
            "keel: acpi: entering S5" in log.read_text(errors="replace"), f"exit {status}: {tail(log)}")
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def wait_for(log, pattern, timeout):

@@ -9,14 +9,13 @@ import gzip
 import http.client
 import json
 import re
-import socket
 import subprocess
 import sys
 import time
 import urllib.error
 import urllib.request
 
-from guest import BUILD, EXIT_PANIC, EXIT_TRAP, OUT, ROOT, Guest
+from guest import BUILD, EXIT_PANIC, EXIT_TRAP, OUT, ROOT, Guest, free_port
 from netns import GUEST_APPEND, GUEST_IP, Netns
 
 failed = 0
@@ -160,12 +159,6 @@ def client_report(name, result, guest):
         data = {}
     report(name, rc == 0 and data.get("ok"), f"client exit {rc}: {out.strip()[-400:]}", guest)
     return data
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def settled_stats(ns, timeout=30):
