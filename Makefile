@@ -26,17 +26,22 @@ KERNEL_CFLAGS := -std=gnu11 -m64 -march=x86-64 -mno-red-zone -mcmodel=kernel \
 	-fno-pic -fno-pie -fno-stack-protector -ffreestanding -nostdinc \
 	-isystem $(PICOLIBC)/include -isystem $(shell $(CC) -print-file-name=include) \
 	-O2 -g -ffunction-sections -fdata-sections -fno-omit-frame-pointer \
-	-Wall -Wextra -Werror -MMD -MP -I$(BUILD)/gen -Inet -I$(LWIP)/src/include
-KERNEL_ASFLAGS := -m64 -fno-pic -fno-pie -Iboot -MMD -MP -Wall -Werror
+	-Wall -Wextra -Werror -MMD -MP -I. -I$(BUILD)/gen -Inet -I$(LWIP)/src/include
+# Our includes name files from the repository root ("kernel/mm.h"); -Inet
+# is for lwIP, which includes "lwipopts.h" and "arch/cc.h" by name.
+KERNEL_ASFLAGS := -m64 -fno-pic -fno-pie -I. -MMD -MP -Wall -Werror
 LDFLAGS := -nostdlib -static --gc-sections -z max-page-size=4096 -z noexecstack \
 	--no-warn-rwx-segments # the .boot segment: 32-bit code beside its page tables
 # net/lwip_mem.c counts lwIP's TCP PCBs around its pool allocator.
 LDFLAGS += --wrap=memp_malloc --wrap=memp_free
 
-# Sources shared by every image; each image adds its own app_main.
-CORE_SRCS := $(wildcard kernel/*.c) $(wildcard kernel/*.S) boot/entry.S \
-	$(wildcard drivers/*/*.c) $(wildcard net/*.c) $(wildcard http/*.c)
-APP_SRCS := $(wildcard app/*.c)
+# Sources shared by every image; each image adds its own app_main. Every
+# .c and .S under these folders, at any depth, is built: a file in a new
+# subfolder (http/h2/, say) needs no edit here.
+CORE_DIRS := kernel drivers net http
+srcs_under = $(sort $(shell find $(1) -name '*.c' -o -name '*.S'))
+CORE_SRCS := $(call srcs_under,$(CORE_DIRS)) boot/entry.S
+APP_SRCS := $(call srcs_under,app)
 KTEST_SRCS := $(wildcard tests/qemu/ktest*.c)
 
 # lwIP: the IPv4/TCP core of the Debian source package (no sockets, no
@@ -100,7 +105,7 @@ $(BUILD)/obj/%.o: %.S
 
 $(BUILD)/obj/kernel/main.o: $(BUILD)/gen/version.h
 
-# The static site, embedded in the image (http/static.c serves it).
+# The static site, embedded in the image (http/handler/static.c serves it).
 SITE_FILES := $(shell find images/site -type f)
 $(BUILD)/gen/site.c: tools/embed-site.py $(SITE_FILES)
 	@mkdir -p $(@D)

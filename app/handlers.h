@@ -2,7 +2,7 @@
 #ifndef KEEL_APP_HANDLERS_H
 #define KEEL_APP_HANDLERS_H
 
-#include "../http/server.h"
+#include "http/server.h"
 
 void app_metrics(struct http_rw *w, struct http_req *r, void *arg);
 void app_users_list(struct http_rw *w, struct http_req *r, void *arg);

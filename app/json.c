@@ -2,7 +2,7 @@
  * bounded so hostile input cannot exhaust the task stack. */
 #include <string.h>
 
-#include "json.h"
+#include "app/json.h"
 
 #define MAX_DEPTH 16
 

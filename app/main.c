@@ -1,13 +1,13 @@
 /* The default appliance: network up, routes registered, HTTP server on
  * port 80 (port=N). Routes live in app/routes.c. */
-#include "../http/server.h"
-#include "../kernel/clock.h"
-#include "../kernel/cmdline.h"
-#include "../kernel/log.h"
-#include "../kernel/sched.h"
-#include "../net/net.h"
-#include "app.h"
-#include "handlers.h"
+#include "app/app.h"
+#include "app/handlers.h"
+#include "http/server.h"
+#include "kernel/clock.h"
+#include "kernel/cmdline.h"
+#include "kernel/log.h"
+#include "kernel/sched.h"
+#include "net/net.h"
 
 static struct mux mux;
 static struct http_config http;

@@ -1,16 +1,16 @@
 /* GET /metrics: Prometheus text exposition format 0.0.4. */
 #include <malloc.h>
 
-#include "../http/middleware.h"
-#include "../http/server.h"
-#include "../kernel/heap.h"
-#include "../kernel/mm.h"
-#include "../kernel/sched.h"
-#include "../net/conn.h"
-#include "../net/lwip_mem.h"
-#include "../net/net.h"
-#include "../net/netdev.h"
-#include "handlers.h"
+#include "app/handlers.h"
+#include "http/handler/middleware.h"
+#include "http/server.h"
+#include "kernel/heap.h"
+#include "kernel/mm.h"
+#include "kernel/sched.h"
+#include "net/conn.h"
+#include "net/lwip_mem.h"
+#include "net/net.h"
+#include "net/netdev.h"
 
 static void counter(struct http_rw *w, const char *name, const char *help, uint64_t v)
 {

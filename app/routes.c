@@ -7,15 +7,15 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../http/middleware.h"
-#include "../http/path.h"
-#include "../http/server.h"
-#include "../http/static.h"
-#include "../kernel/clock.h"
-#include "../kernel/log.h"
-#include "../kernel/sched.h"
-#include "app.h"
-#include "handlers.h"
+#include "app/app.h"
+#include "app/handlers.h"
+#include "http/core/path.h"
+#include "http/handler/middleware.h"
+#include "http/handler/static.h"
+#include "http/server.h"
+#include "kernel/clock.h"
+#include "kernel/log.h"
+#include "kernel/sched.h"
 
 #define ECHO_MAX_BODY (64ull << 20)
 #define GZIP_COMPRESSORS 8 /* responses gzipped at once; more go out as they are */

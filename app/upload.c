@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../http/multipart.h"
-#include "../kernel/crc32.h"
-#include "handlers.h"
-#include "json.h"
+#include "app/handlers.h"
+#include "app/json.h"
+#include "http/core/multipart.h"
+#include "kernel/crc32.h"
 
 #define UPLOAD_MAX_BODY (64ull << 20)
 #define MAX_PARTS 16

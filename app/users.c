@@ -9,8 +9,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "handlers.h"
-#include "json.h"
+#include "app/handlers.h"
+#include "app/json.h"
 
 #define MAX_USERS 256
 #define MAX_JSON 4096

@@ -15,7 +15,7 @@
  * data) and at the kernel window (0xffffffff80000000). vmm_init() replaces
  * them with 4 KiB-granular tables once memory is known.
  */
-#include "layout.h"
+#include "boot/layout.h"
 
 #define PVH_MAGIC	0x336ec578
 #define MB2_MAGIC	0x36d76289

@@ -14,8 +14,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include "mux.h"
-#include "parse.h"
+#include "http/core/parse.h"
+#include "http/handler/mux.h"
 
 struct http_rw;  /* response writer */
 struct http_req; /* request as handlers see it */

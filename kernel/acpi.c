@@ -13,19 +13,19 @@
  *
  * acpi_init needs vmm_init (tables are mapped with vmm_map_phys) and must
  * precede apic_init, which asks for the LAPIC and IOAPIC addresses. */
-#include "acpi.h"
+#include "kernel/acpi.h"
 
 #include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
-#include "acpi_tables.h"
-#include "cpu.h"
-#include "irq.h"
-#include "log.h"
-#include "mm.h"
-#include "panic.h"
+#include "kernel/acpi_tables.h"
+#include "kernel/cpu.h"
+#include "kernel/irq.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/panic.h"
 
 #define LAPIC_DEFAULT_ADDR 0xfee00000u
 #define TABLE_MAX_LEN (4u << 20) /* sanity bound on a header's Length */

@@ -4,7 +4,7 @@
  * FADT grew by appending fields from ACPI 1.0 to 6.5: a field the table
  * does not hold whole reads as 0, i.e. "absent" (FADT_FIELD). Host and
  * target are both little-endian, as ACPI is. */
-#include "acpi_tables.h"
+#include "kernel/acpi_tables.h"
 
 #include <errno.h>
 #include <string.h>

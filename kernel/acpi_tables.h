@@ -11,8 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "acpi.h"
-#include "irq.h"
+#include "kernel/acpi.h"
+#include "kernel/irq.h"
 
 #define ACPI_SDT_HDR_LEN 36u /* §5.2.6 System Description Table Header */
 #define ACPI_RSDP_V1_LEN 20u /* §5.2.5.3: the ACPI 1.0 part, first checksum */

@@ -5,14 +5,14 @@
 #include <errno.h>
 #include <stdint.h>
 
-#include "acpi.h"
-#include "apic.h"
-#include "cpu.h"
-#include "irq.h"
-#include "log.h"
-#include "mm.h"
-#include "panic.h"
-#include "trap.h"
+#include "kernel/acpi.h"
+#include "kernel/apic.h"
+#include "kernel/cpu.h"
+#include "kernel/irq.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/panic.h"
+#include "kernel/trap.h"
 
 #define LAPIC_ID 0x020
 #define LAPIC_TPR 0x080

@@ -4,11 +4,11 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "../boot/layout.h"
-#include "boot.h"
-#include "log.h"
-#include "mm.h"
-#include "panic.h"
+#include "boot/layout.h"
+#include "kernel/boot.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/panic.h"
 
 struct hvm_start_info {
 	uint32_t magic;

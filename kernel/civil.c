@@ -1,7 +1,7 @@
 /* Calendar conversion in 400-year eras of 146097 days: shifting the year to
  * start on March 1st puts the leap day last, so day-of-year follows from
  * the month by a fixed linear formula (153 days per 5 months). */
-#include "civil.h"
+#include "kernel/civil.h"
 
 static int64_t floor_div(int64_t a, int64_t b) { return (a >= 0 ? a : a - b + 1) / b; }
 

@@ -4,13 +4,13 @@
  * x86-64 server CPU of the last decade provide. */
 #include <stddef.h>
 
-#include "apic.h"
-#include "civil.h"
-#include "clock.h"
-#include "cpu.h"
-#include "log.h"
-#include "panic.h"
-#include "trap.h"
+#include "kernel/apic.h"
+#include "kernel/civil.h"
+#include "kernel/clock.h"
+#include "kernel/cpu.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+#include "kernel/trap.h"
 
 #define PIT_HZ 1193182u
 #define CALIBRATE_MS 10u

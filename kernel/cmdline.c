@@ -7,7 +7,7 @@
  * may live in the boot loader's memory), so values are handled as
  * (pointer, length) slices and never NUL-terminated in place.
  */
-#include "cmdline.h"
+#include "kernel/cmdline.h"
 
 #include <errno.h>
 #include <string.h>

@@ -4,11 +4,11 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "console.h"
-#include "cpu.h"
-#include "log.h"
-#include "panic.h"
-#include "trap.h"
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
+#include "kernel/trap.h"
 
 #define COM1 0x3f8
 #define UART_THR 0 /* transmit holding register */

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "crc32.h"
+#include "kernel/crc32.h"
 
 static uint32_t table[4][256];
 static bool ready;

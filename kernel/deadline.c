@@ -10,7 +10,7 @@
  * Every restructuring walk is iterative: kernel stacks are small, and after
  * n inserts without a pop the root has n children in one sibling list.
  */
-#include "deadline.h"
+#include "kernel/deadline.h"
 
 #include <string.h>
 

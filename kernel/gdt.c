@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "trap.h"
+#include "kernel/trap.h"
 
 struct tss {
 	uint32_t reserved0;

@@ -4,11 +4,11 @@
  * configuration error reported to the caller. */
 #include <errno.h>
 
-#include "acpi.h"
-#include "apic.h"
-#include "irq.h"
-#include "log.h"
-#include "trap.h"
+#include "kernel/acpi.h"
+#include "kernel/apic.h"
+#include "kernel/irq.h"
+#include "kernel/log.h"
+#include "kernel/trap.h"
 
 static unsigned next_vector = VEC_IRQ_BASE;
 

@@ -7,12 +7,12 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "console.h"
-#include "cpu.h"
-#include "heap.h"
-#include "log.h"
-#include "mm.h"
-#include "panic.h"
+#include "kernel/console.h"
+#include "kernel/cpu.h"
+#include "kernel/heap.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/panic.h"
 
 #define HEAP_MAX (256ul << 20) /* virtual reservation; pages are mapped on demand */
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define PAGE_SIZE 4096u
-#include "../boot/layout.h"
+#include "boot/layout.h"
 #define DIRECT_BASE 0xffff800000000000ul
 
 #define VMM_UNCACHED 1u /* device memory: PCD|PWT */

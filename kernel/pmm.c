@@ -6,10 +6,10 @@
 #include <assert.h>
 #include <string.h>
 
-#include "boot.h"
-#include "log.h"
-#include "mm.h"
-#include "panic.h"
+#include "kernel/boot.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/panic.h"
 
 #define MAX_RANGES 32
 

@@ -12,15 +12,15 @@
 #include <errno.h>
 #include <string.h>
 
-#include "clock.h"
-#include "cpu.h"
-#include "deadline.h"
-#include "log.h"
-#include "mm.h"
-#include "panic.h"
-#include "recover.h"
-#include "sched.h"
-#include "trap.h"
+#include "kernel/clock.h"
+#include "kernel/cpu.h"
+#include "kernel/deadline.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/panic.h"
+#include "kernel/recover.h"
+#include "kernel/sched.h"
+#include "kernel/trap.h"
 
 enum task_state { TASK_RUNNABLE, TASK_RUNNING, TASK_SLEEPING, TASK_WAITING, TASK_DEAD };
 

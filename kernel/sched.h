@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include <stdnoreturn.h>
 
-#include "list.h"
+#include "kernel/list.h"
 
 #define TASK_STACK_DEFAULT (16u * 1024)
 

@@ -3,12 +3,12 @@
  * registers last, stops accepting before the network goes away). */
 #include <errno.h>
 
-#include "acpi.h"
-#include "clock.h"
-#include "cpu.h"
-#include "log.h"
-#include "sched.h"
-#include "shutdown.h"
+#include "kernel/acpi.h"
+#include "kernel/clock.h"
+#include "kernel/cpu.h"
+#include "kernel/log.h"
+#include "kernel/sched.h"
+#include "kernel/shutdown.h"
 
 static struct {
 	const char *name;

@@ -7,13 +7,13 @@
 #include <setjmp.h>
 #include <stdint.h>
 
-#include "apic.h"
-#include "log.h"
-#include "mm.h"
-#include "panic.h"
-#include "recover.h"
-#include "sched.h"
-#include "trap.h"
+#include "kernel/apic.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/panic.h"
+#include "kernel/recover.h"
+#include "kernel/sched.h"
+#include "kernel/trap.h"
 
 struct idt_gate {
 	uint16_t off_lo;

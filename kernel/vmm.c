@@ -7,11 +7,11 @@
 #include <assert.h>
 #include <string.h>
 
-#include "../boot/layout.h"
-#include "boot.h"
-#include "log.h"
-#include "mm.h"
-#include "panic.h"
+#include "boot/layout.h"
+#include "kernel/boot.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/panic.h"
 
 #define PTE_P (1ul << 0)
 #define PTE_W (1ul << 1)

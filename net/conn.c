@@ -19,12 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernel/clock.h"
-#include "../kernel/list.h"
-#include "../kernel/log.h"
-#include "../kernel/sched.h"
-#include "conn.h"
+#include "kernel/clock.h"
+#include "kernel/list.h"
+#include "kernel/log.h"
+#include "kernel/sched.h"
 #include "lwip/tcp.h"
+#include "net/conn.h"
 
 #define MEM_RETRY_NS NSEC_PER_MSEC /* back-off when lwIP's heap is exhausted */
 

@@ -20,9 +20,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernel/log.h"
+#include "kernel/log.h"
 #include "lwip/memp.h"
-#include "lwip_mem.h"
+#include "net/lwip_mem.h"
 
 #define CLASS_SHIFT 5
 #define NCLASSES (LWIP_MEM_CLASS_MAX >> CLASS_SHIFT)

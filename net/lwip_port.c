@@ -4,9 +4,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../kernel/clock.h"
-#include "../kernel/log.h"
-#include "../kernel/panic.h"
+#include "kernel/clock.h"
+#include "kernel/log.h"
+#include "kernel/panic.h"
 #include "lwip/sys.h"
 
 /* lwIP's millisecond clock (wraps after 49 days, which lwIP handles). */

@@ -30,7 +30,7 @@
 #define mem_clib_malloc lwip_mem_malloc
 #define mem_clib_calloc lwip_mem_calloc
 #define mem_clib_free lwip_mem_free
-#include "lwip_mem.h"
+#include "net/lwip_mem.h"
 /* With MEM_LIBC_MALLOC this only picks the width of lwIP's heap sizes:
  * above 64000, 32 bits. */
 #define MEM_SIZE (1024 * 1024)

@@ -10,12 +10,12 @@
 #include <errno.h>
 #include <string.h>
 
-#include "../kernel/clock.h"
-#include "../kernel/cmdline.h"
-#include "../kernel/cpu.h"
-#include "../kernel/log.h"
-#include "../kernel/mm.h"
-#include "../kernel/sched.h"
+#include "kernel/clock.h"
+#include "kernel/cmdline.h"
+#include "kernel/cpu.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/sched.h"
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
@@ -27,10 +27,10 @@
 #include "lwip/prot/tcp.h"
 #include "lwip/tcp.h"
 #include "lwip/timeouts.h"
-#include "conn.h"
-#include "lwip_mem.h"
-#include "net.h"
-#include "netdev.h"
+#include "net/conn.h"
+#include "net/lwip_mem.h"
+#include "net/net.h"
+#include "net/netdev.h"
 #include "netif/ethernet.h"
 
 #define RX_BUDGET 64             /* frames per poll before yielding to other tasks */

@@ -1,10 +1,10 @@
 /* NIC registry and driver probing. */
 #include <errno.h>
 
-#include "../drivers/e1000/e1000.h"
-#include "../drivers/virtio/virtio_net.h"
-#include "../kernel/log.h"
-#include "netdev.h"
+#include "drivers/e1000/e1000.h"
+#include "drivers/virtio/virtio_net.h"
+#include "kernel/log.h"
+#include "net/netdev.h"
 
 static struct netdev *the_dev;
 

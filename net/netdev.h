@@ -12,7 +12,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../kernel/sched.h"
+#include "kernel/sched.h"
 
 #define NETDEV_FRAME_MAX 1514 /* Ethernet header + 1500-byte MTU, no FCS */
 

@@ -9,7 +9,7 @@
 set -euo pipefail
 
 # One package per word; extend here. (zlib1g-dev: the host tests check the
-# gzip compressor, http/deflate.c, against zlib.)
+# gzip compressor, http/core/deflate.c, against zlib.)
 KEEL_TOOL_PACKAGES="gcc make binutils meson ninja-build python3 qemu-system-x86
 iproute2 curl wrk xz-utils bzip2 patch ca-certificates clang llvm
 libclang-rt-14-dev dpkg-dev iputils-ping grub-pc-bin grub-common xorriso mtools

@@ -25,14 +25,14 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../kernel/clock.h"
-#include "../../kernel/cpu.h"
-#include "../../kernel/log.h"
-#include "../../kernel/mm.h"
-#include "../../net/netdev.h"
-#include "../pci/pci.h"
-#include "e1000.h"
-#include "e1000_hw.h"
+#include "drivers/e1000/e1000.h"
+#include "drivers/e1000/e1000_hw.h"
+#include "drivers/pci/pci.h"
+#include "kernel/clock.h"
+#include "kernel/cpu.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "net/netdev.h"
 
 #define E1000_NDESC 256     /* descriptors per ring */
 #define E1000_BUF_SIZE 2048 /* RCTL.BSIZE; two buffers per page */

@@ -5,11 +5,11 @@
 #include <errno.h>
 #include <stddef.h>
 
-#include "../../kernel/apic.h"
-#include "../../kernel/cpu.h"
-#include "../../kernel/log.h"
-#include "../../kernel/mm.h"
-#include "pci.h"
+#include "drivers/pci/pci.h"
+#include "kernel/apic.h"
+#include "kernel/cpu.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
 
 #define CFG_ADDR 0xcf8
 #define CFG_DATA 0xcfc

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../../kernel/irq.h"
+#include "kernel/irq.h"
 
 #define PCI_MAX_DEVICES 64
 

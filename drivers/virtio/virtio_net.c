@@ -25,13 +25,13 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "../../kernel/cpu.h"
-#include "../../kernel/log.h"
-#include "../../kernel/mm.h"
-#include "../../net/netdev.h"
-#include "virtio_net.h"
-#include "virtio_pci.h"
-#include "virtqueue.h"
+#include "drivers/virtio/virtio_net.h"
+#include "drivers/virtio/virtio_pci.h"
+#include "drivers/virtio/virtqueue.h"
+#include "kernel/cpu.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "net/netdev.h"
 
 #define VIRTIO_NET_DEV_MODERN 0x1041       /* §4.1.2: 0x1040 + device type 1 */
 #define VIRTIO_NET_DEV_TRANSITIONAL 0x1000 /* §4.1.2.3: transitional network card */

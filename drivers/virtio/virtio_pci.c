@@ -6,8 +6,8 @@
 #include <errno.h>
 #include <stddef.h>
 
-#include "../../kernel/cpu.h"
-#include "virtio_pci.h"
+#include "drivers/virtio/virtio_pci.h"
+#include "kernel/cpu.h"
 
 #define RESET_SPINS 1000000 /* QEMU resets synchronously; real devices take microseconds */
 

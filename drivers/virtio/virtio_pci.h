@@ -10,8 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../pci/pci.h"
-#include "virtqueue.h"
+#include "drivers/pci/pci.h"
+#include "drivers/virtio/virtqueue.h"
 
 #define VIRTIO_PCI_VENDOR 0x1af4
 

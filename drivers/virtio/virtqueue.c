@@ -3,9 +3,9 @@
 #include <errno.h>
 #include <stddef.h>
 
-#include "../../kernel/cpu.h"
-#include "../../kernel/mm.h"
-#include "virtqueue.h"
+#include "drivers/virtio/virtqueue.h"
+#include "kernel/cpu.h"
+#include "kernel/mm.h"
 
 /* used_event sits after the avail ring, avail_event after the used ring
  * (§2.6.6, §2.6.8); both exist only with VIRTIO_F_EVENT_IDX, but the pages

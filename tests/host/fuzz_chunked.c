@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/chunked.h"
+#include "http/core/chunked.h"
 
 static void require(int ok)
 {

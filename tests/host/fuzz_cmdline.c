@@ -7,7 +7,7 @@
  * round-trips: rendering it back to a command line and parsing that on
  * fresh defaults gives the same settings with no warnings.
  */
-#include "cmdline.h"
+#include "kernel/cmdline.h"
 
 #include <stdint.h>
 #include <stdio.h>

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <zlib.h>
 
-#include "http/deflate.h"
+#include "http/core/deflate.h"
 
 static void require(int ok)
 {

@@ -15,7 +15,7 @@
  * given to multipart_boundary as a Content-Type value, whose result, if
  * any, must be a valid boundary that multipart_init accepts.
  */
-#include "http/multipart.h"
+#include "http/core/multipart.h"
 
 #include <errno.h>
 #include <stdbool.h>

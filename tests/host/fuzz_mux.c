@@ -21,7 +21,7 @@
  *        mux accepted two equivalent patterns. It also predicts redirects,
  *        the Allow list and the path values.
  */
-#include "http/mux.h"
+#include "http/handler/mux.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "http/parse.h"
+#include "http/core/parse.h"
 
 #define MAX_HEADERS 32
 

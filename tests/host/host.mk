@@ -5,8 +5,8 @@
 #     make -f tests/host/host.mk host-fuzz FUZZ_SECONDS=60
 #
 # Adding a test: create tests/host/test_foo.c (see test.h). It links the
-# module of the same name, the first of kernel/foo.c, net/foo.c, http/foo.c,
-# drivers/*/foo.c that exists; if it needs other or more sources, add one
+# module of the same name, the first of kernel/foo.c, net/foo.c, http/*/foo.c,
+# drivers/*/foo.c, app/foo.c that exists; if it needs other or more sources, add one
 # line below, paths from the repository top:
 #     test_foo_SRCS := kernel/foo.c kernel/bar.c
 # A fuzz target is the same with fuzz_foo.c and fuzz_foo_SRCS. Libraries
@@ -35,10 +35,10 @@ test_cmdline_SRCS  := kernel/cmdline.c
 test_deadline_SRCS := kernel/deadline.c
 fuzz_cmdline_SRCS  := kernel/cmdline.c
 test_json_SRCS     := app/json.c
-test_mux_SRCS      := http/mux.c http/path.c
-fuzz_mux_SRCS      := http/mux.c http/path.c
-test_deflate_SRCS  := http/deflate.c kernel/crc32.c
-fuzz_deflate_SRCS  := http/deflate.c kernel/crc32.c
+test_mux_SRCS      := http/handler/mux.c http/core/path.c
+fuzz_mux_SRCS      := http/handler/mux.c http/core/path.c
+test_deflate_SRCS  := http/core/deflate.c kernel/crc32.c
+fuzz_deflate_SRCS  := http/core/deflate.c kernel/crc32.c
 # zlib (zlib1g-dev) inflates what the compressor wrote.
 test_deflate_LIBS  := -lz
 fuzz_deflate_LIBS  := -lz
@@ -49,7 +49,7 @@ fuzz_deflate_LIBS  := -lz
 fuzz_cmdline_DICT  := ip= gw= port= log= test= dhcp / . 0 1 24 32 33 255 \
 	256 65535 65536 off err warn info debug 10.0.2.15 ip=10.0.2.15/24 \
 	gw=10.0.2.2 port=8080
-# The HTTP parsers (http/parse.c, http/chunked.c) get their grammar's
+# The HTTP parsers (http/core/parse.c, http/core/chunked.c) get their grammar's
 # words; CRLF cannot be written here, the targets' mode byte supplies it.
 fuzz_parse_DICT    := GET POST OPTIONS CONNECT HTTP/1.1 HTTP/1.0 HTTP/2.0 \
 	Host: Content-Length: Transfer-Encoding: chunked gzip Connection: close \
@@ -74,9 +74,8 @@ HT_CC ?= gcc
 HT_FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 10
 HT_OUT ?= $(HT_TOP)build/host
-# Tests include kernel headers by name ("cmdline.h") and others by path
-# from the top ("drivers/virtio/virtq.h").
-HT_INC := -I$(HT_TOP)kernel -I$(HT_TOP).
+# Includes name files from the repository top ("kernel/cmdline.h").
+HT_INC := -I$(HT_TOP).
 HT_WARN := -std=c11 -O1 -g -Wall -Wextra -Werror
 HT_CFLAGS ?= $(HT_WARN) -fsanitize=address,undefined \
 	-fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -100,8 +99,8 @@ ht_say = $(if $(HT_SILENT),,@echo "  $(1)  $(2)")
 HT_AT = $(if $(V),,@)
 
 # Where a module of a given name may live, in search order.
-HT_MODULE_DIRS := kernel net http $(patsubst $(HT_TOP)%/,%,\
-	$(wildcard $(HT_TOP)drivers/*/))
+HT_MODULE_DIRS := kernel net $(patsubst $(HT_TOP)%/,%,\
+	$(wildcard $(HT_TOP)http/*/ $(HT_TOP)drivers/*/)) app
 
 # $(call ht_srcs,NAME): NAME_SRCS if set, else the module named like NAME
 # without its test_/fuzz_ prefix.

@@ -7,9 +7,9 @@
  * PROT_NONE page: one byte read past a firmware buffer faults. The
  * truncation cases feed every prefix of a valid blob the same way.
  */
-#include "test.h"
+#include "tests/host/test.h"
 
-#include "acpi_tables.h"
+#include "kernel/acpi_tables.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -4,11 +4,11 @@
  * byte, and in random splits; all must agree. Inputs end right before a
  * PROT_NONE page, so reading past the given length faults.
  */
-#include "test.h"
+#include "tests/host/test.h"
 
 #include <stdint.h>
 
-#include "http/chunked.h"
+#include "http/core/chunked.h"
 
 /* A writable copy of s[0, n) whose last byte is the last before a
  * PROT_NONE page (the decoder works in place). */

@@ -1,8 +1,8 @@
 /* Calendar arithmetic (kernel/civil.c) against known dates, and a
  * round trip over four centuries of days. */
-#include "test.h"
+#include "tests/host/test.h"
 
-#include "civil.h"
+#include "kernel/civil.h"
 
 static void t_epoch(void)
 {

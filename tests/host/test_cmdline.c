@@ -7,9 +7,9 @@
  * word of the message. Each input is parsed from a copy that ends at a
  * PROT_NONE page, so any read past its NUL faults.
  */
-#include "test.h"
+#include "tests/host/test.h"
 
-#include "cmdline.h"
+#include "kernel/cmdline.h"
 
 #include <stdarg.h>
 #include <stdint.h>

@@ -6,9 +6,9 @@
  * the same ~100k operations. A structural walk after every batch checks
  * heap order, the prev/child/next links and the count.
  */
-#include "test.h"
+#include "tests/host/test.h"
 
-#include "deadline.h"
+#include "kernel/deadline.h"
 
 #include <stdint.h>
 

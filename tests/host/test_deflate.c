@@ -7,12 +7,12 @@
  * each ending right before a PROT_NONE page, so writing past the room
  * faults. The output must not depend on either.
  */
-#include "test.h"
+#include "tests/host/test.h"
 
 #include <stdint.h>
 #include <zlib.h>
 
-#include "http/deflate.h"
+#include "http/core/deflate.h"
 #include "kernel/crc32.h"
 
 #define MAX_IN (3u << 20)

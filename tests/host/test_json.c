@@ -1,9 +1,9 @@
 /* The JSON validator/extractor behind /api/users (app/json.c). */
-#include "test.h"
+#include "tests/host/test.h"
 
 #include <string.h>
 
-#include "../../app/json.h"
+#include "app/json.h"
 
 static int parse(const char *doc, char *name, char *email, struct json_field *f)
 {

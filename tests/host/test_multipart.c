@@ -12,9 +12,9 @@
  * so that its last byte is the last before a PROT_NONE page (no NUL after
  * it), so reading one byte past what was fed faults.
  */
-#include "test.h"
+#include "tests/host/test.h"
 
-#include "http/multipart.h"
+#include "http/core/multipart.h"
 
 #include <errno.h>
 #include <stdint.h>

@@ -22,9 +22,9 @@
  * accepted every request both match must go to the one with the smaller
  * set.
  */
-#include "test.h"
+#include "tests/host/test.h"
 
-#include "http/mux.h"
+#include "http/handler/mux.h"
 
 #include <errno.h>
 

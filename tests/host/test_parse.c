@@ -5,11 +5,11 @@
  * past len faults. Every valid head must give -2 at each truncation point
  * ("incomplete N"), and every prefix of an invalid one -2 or the same error.
  */
-#include "test.h"
+#include "tests/host/test.h"
 
 #include <stdint.h>
 
-#include "http/parse.h"
+#include "http/core/parse.h"
 
 #define MAX_HEADERS 16
 

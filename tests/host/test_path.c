@@ -4,9 +4,9 @@
  * are written into buffers that end at a PROT_NONE page, so writing one
  * byte past the documented room faults.
  */
-#include "test.h"
+#include "tests/host/test.h"
 
-#include "http/path.h"
+#include "http/core/path.h"
 
 /* cap writable bytes ending right before a PROT_NONE page (test.h); input
  * copies go to slot 0, outputs to slot 1. */

@@ -962,7 +962,7 @@ wellformed_check("basic")
 
 
 # =================================================================== gzip ==
-# On-the-fly gzip of compressible responses (http/gzip.c): RFC 9110 §8.4.1.3
+# On-the-fly gzip of compressible responses (http/handler/gzip.c): RFC 9110 §8.4.1.3
 # (the coding), §12.5.3 (Accept-Encoding), §12.5.5 (Vary), RFC 1952 (the
 # format: python's gzip module checks the CRC-32 and ISIZE).
 

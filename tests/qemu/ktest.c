@@ -11,19 +11,19 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../app/app.h"
-#include "../../kernel/acpi.h"
-#include "../../kernel/clock.h"
-#include "../../kernel/cmdline.h"
-#include "../../kernel/heap.h"
-#include "../../kernel/log.h"
-#include "../../kernel/mm.h"
-#include "../../kernel/panic.h"
-#include "../../kernel/recover.h"
-#include "../../kernel/sched.h"
-#include "../../net/net.h"
-#include "../../net/netdev.h"
-#include "ktest.h"
+#include "app/app.h"
+#include "kernel/acpi.h"
+#include "kernel/clock.h"
+#include "kernel/cmdline.h"
+#include "kernel/heap.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/panic.h"
+#include "kernel/recover.h"
+#include "kernel/sched.h"
+#include "net/net.h"
+#include "net/netdev.h"
+#include "tests/qemu/ktest.h"
 
 const char *ktest_suite_name;
 static int case_failures, failures;

@@ -9,16 +9,16 @@
 #include <malloc.h>
 #include <stdio.h>
 
-#include "../../kernel/clock.h"
-#include "../../kernel/log.h"
-#include "../../kernel/mm.h"
-#include "../../kernel/sched.h"
-#include "../../net/conn.h"
-#include "../../net/lwip_mem.h"
-#include "../../net/net.h"
-#include "../../net/netdev.h"
-#include "ktest.h"
+#include "kernel/clock.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+#include "kernel/sched.h"
 #include "lwip/stats.h"
+#include "net/conn.h"
+#include "net/lwip_mem.h"
+#include "net/net.h"
+#include "net/netdev.h"
+#include "tests/qemu/ktest.h"
 
 #define IO_TIMEOUT (30 * NSEC_PER_SEC)
 

@@ -6,11 +6,11 @@
 #include <stdbool.h>
 #include <string.h>
 
-#include "../../kernel/clock.h"
-#include "../../kernel/cpu.h"
-#include "../../kernel/log.h"
-#include "../../net/netdev.h"
-#include "ktest.h"
+#include "kernel/clock.h"
+#include "kernel/cpu.h"
+#include "kernel/log.h"
+#include "net/netdev.h"
+#include "tests/qemu/ktest.h"
 
 #define GUEST_IP 0x0a00020f /* 10.0.2.15 */
 #define GATEWAY_IP 0x0a000202

@@ -4,9 +4,9 @@
 #ifndef KEEL_HTTP_INTERNAL_H
 #define KEEL_HTTP_INTERNAL_H
 
-#include "../kernel/list.h"
-#include "chunked.h"
-#include "server.h"
+#include "http/core/chunked.h"
+#include "http/server.h"
+#include "kernel/list.h"
 
 #define HTTP_MAX_HEADERS 64
 #define HTTP_IN_INITIAL 4096   /* input buffer; grows up to the header limit */

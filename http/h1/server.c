@@ -12,12 +12,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernel/clock.h"
-#include "../kernel/log.h"
-#include "../kernel/sched.h"
-#include "../kernel/shutdown.h"
-#include "../net/conn.h"
-#include "internal.h"
+#include "http/h1/internal.h"
+#include "kernel/clock.h"
+#include "kernel/log.h"
+#include "kernel/sched.h"
+#include "kernel/shutdown.h"
+#include "net/conn.h"
 
 #define SHUTDOWN_POLL_NS (20 * NSEC_PER_MSEC)
 /* A connection task's stack: its struct http_conn (under 4 KiB) lives

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../kernel/clock.h"
-#include "../kernel/sched.h"
-#include "../net/conn.h"
-#include "internal.h"
+#include "http/h1/internal.h"
+#include "kernel/clock.h"
+#include "kernel/sched.h"
+#include "net/conn.h"
 
 static bool no_body_status(int status) { return status < 200 || status == 204 || status == 304; }
 

@@ -16,7 +16,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "parse.h"
+#include "http/core/parse.h"
 
 #define AGAIN (-2)
 

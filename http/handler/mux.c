@@ -20,8 +20,8 @@
  *
  * A request path splits like Go's firstSegment: "/a/b/" is "a", "b" and a
  * final trailing slash, which only "{$}" or "{x...}" can take. */
-#include "mux.h"
-#include "path.h"
+#include "http/core/path.h"
+#include "http/handler/mux.h"
 
 #include <errno.h>
 #include <stdbool.h>

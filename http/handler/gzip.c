@@ -23,10 +23,10 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../kernel/log.h"
-#include "deflate.h"
-#include "internal.h"
-#include "middleware.h"
+#include "http/core/deflate.h"
+#include "http/h1/internal.h"
+#include "http/handler/middleware.h"
+#include "kernel/log.h"
 
 #define GZIP_MIN_BODY 256 /* smaller: 18 bytes of framing and the CPU buy little */
 

@@ -7,9 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernel/clock.h"
-#include "../net/conn.h"
-#include "internal.h"
+#include "http/h1/internal.h"
+#include "kernel/clock.h"
+#include "net/conn.h"
 
 #define DRAIN_MAX (256 * 1024)          /* more unread body than this: close instead */
 #define DRAIN_NS (2 * NSEC_PER_SEC)

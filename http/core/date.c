@@ -3,9 +3,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../kernel/civil.h"
-#include "../kernel/clock.h"
-#include "internal.h"
+#include "http/h1/internal.h"
+#include "kernel/civil.h"
+#include "kernel/clock.h"
 
 static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat" };
 static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",

@@ -15,7 +15,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "parse.h" /* struct http_slice */
+#include "http/core/parse.h" /* struct http_slice */
 
 /*
  * Decode %XX triplets (RFC 3986 §2.1; hex digits in either case) from

@@ -12,8 +12,8 @@
  * byte and resume. */
 #include <string.h>
 
-#include "../kernel/crc32.h"
-#include "deflate.h"
+#include "http/core/deflate.h"
+#include "kernel/crc32.h"
 
 #define MIN_MATCH 3
 #define MAX_MATCH 258

@@ -1,5 +1,5 @@
 /* Reason phrases, RFC 9110 §15 (the text is informational only). */
-#include "internal.h"
+#include "http/h1/internal.h"
 
 const char *http_reason(int status)
 {

@@ -17,8 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "chunked.h"
-#include "parse.h" /* http_is_tchar, http_is_field_char */
+#include "http/core/chunked.h"
+#include "http/core/parse.h" /* http_is_tchar, http_is_field_char */
 
 enum {
 	/* the chunk-size line; every state up to sw_size_lf */

@@ -3,7 +3,7 @@
 #ifndef KEEL_HTTP_MIDDLEWARE_H
 #define KEEL_HTTP_MIDDLEWARE_H
 
-#include "server.h"
+#include "http/server.h"
 
 /* One log line per request: peer, method, path, status, bytes, duration. */
 struct http_handler *http_with_access_log(struct http_handler *inner);

@@ -20,7 +20,7 @@
  * already matched (match = 2) but marked as never input (virt = 2): on a
  * mismatch those two bytes are not data.
  */
-#include "multipart.h"
+#include "http/core/multipart.h"
 
 #include <errno.h>
 #include <stdbool.h>

@@ -4,10 +4,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../kernel/clock.h"
-#include "../kernel/log.h"
-#include "../kernel/recover.h"
-#include "middleware.h"
+#include "http/handler/middleware.h"
+#include "kernel/clock.h"
+#include "kernel/log.h"
+#include "kernel/recover.h"
 
 /* A handler calling fn with arg (usually the inner handler). */
 static struct http_handler *wrap(http_handler_fn fn, void *arg, struct http_handler *inner)

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <strings.h>
 
-#include "../kernel/civil.h"
-#include "internal.h"
-#include "middleware.h"
-#include "path.h"
-#include "static.h"
+#include "http/core/path.h"
+#include "http/h1/internal.h"
+#include "http/handler/middleware.h"
+#include "http/handler/static.h"
+#include "kernel/civil.h"
 
 const struct static_file *http_static_find(const char *path, size_t n)
 {

@@ -6,7 +6,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "path.h"
+#include "http/core/path.h"
 
 static int hex_value(unsigned char c)
 {
