@@ -4,12 +4,12 @@
 #ifndef KEEL_APP_H
 #define KEEL_APP_H
 
-struct cmdline;
 struct mux;
 
-void app_main(const struct cmdline *cmdline);
-/* Register the appliance's routes (app/routes.c); < 0 on a bad pattern.
- * rate_limit: requests per second per client (0: unlimited). */
+void app_main(void);
+/* Register the appliance's routes (app/routes.c); < 0 on a bad pattern
+ * or when a middleware could not be built. rate_limit: requests per
+ * second per client (0: unlimited). */
 int app_routes(struct mux *mux, unsigned rate_limit);
 
 #endif

@@ -12,21 +12,14 @@
 static struct mux mux;
 static struct http_config http;
 
-static void config_from_cmdline(const struct cmdline *c)
-{
-	http_config_defaults(&http);
-	http.port = c->port;
-	http.read_header_ns = c->read_header_timeout * NSEC_PER_SEC;
-	http.read_ns = c->read_timeout * NSEC_PER_SEC;
-	http.write_ns = c->write_timeout * NSEC_PER_SEC;
-	http.idle_ns = c->idle_timeout * NSEC_PER_SEC;
-	http.handler_ns = c->handler_timeout * NSEC_PER_SEC;
-	http.shutdown_ns = c->shutdown_timeout * NSEC_PER_SEC;
-	http.max_conns = c->max_conns;
-	http.max_header_bytes = c->max_header_bytes;
-	http.max_uri = c->max_uri;
-	http.max_body = c->max_body;
-}
+static uint32_t rate_limit;
+static const struct cmdline_option options[] = {
+    CMDLINE_UINT_ROW("rate_limit", rate_limit, 0, 0, 1000000,
+		     "requests per second per client address (then 429); 0: no limit"),
+};
+CMDLINE_TABLE(app, options);
+
+static struct http_handler *root;
 
 /* Waits for the address (DHCP may take a moment), then serves. */
 static void start_task(void *arg)
@@ -34,26 +27,35 @@ static void start_task(void *arg)
 	(void)arg;
 	if (net_wait_ready(0) < 0)
 		return;
-	/* Middleware around the whole mux (404s and redirects included),
-	 * per-route middleware in app/routes.c. */
-	static struct http_handler mux_handler;
-	mux_handler = http_mux_handler(&mux);
-	if (http_serve(&http, *app_wrap(&mux_handler)) < 0)
+	int err = http_serve(&http, *root);
+	if (err < 0) {
+		log_err("app", "HTTP server did not start (%d): not serving", err);
 		return;
+	}
 	uint32_t a = net_ipv4_addr(); /* network byte order */
-	log_info("http", "listening on http://%u.%u.%u.%u:%u/", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff, a >> 24,
-		 http.port);
+	log_info("http", "listening on http://%u.%u.%u.%u:%u/", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff,
+		 a >> 24, http.port);
 }
 
-void app_main(const struct cmdline *cmdline)
+void app_main(void)
 {
-	config_from_cmdline(cmdline);
-	if (app_routes(&mux, cmdline->rate_limit) < 0)
+	static struct http_handler mux_handler;
+	http_config_from_cmdline(&http);
+	if (app_routes(&mux, rate_limit) < 0)
+		return; /* the route is named on the console */
+	/* Middleware around the whole mux (404s and redirects included),
+	 * per-route middleware in app/routes.c. */
+	mux_handler = http_mux_handler(&mux);
+	root = app_wrap(&mux_handler);
+	if (!root) {
+		log_err("app", "no memory for the middleware: not serving");
 		return;
-	int err = net_init(cmdline);
+	}
+	int err = net_init(http.max_conns);
 	if (err < 0) {
 		log_err("app", "network unavailable (%d): not serving", err);
 		return;
 	}
-	task_spawn("http-start", start_task, NULL, 0);
+	if (!task_spawn("http-start", start_task, NULL, 0))
+		log_err("app", "cannot start the HTTP task (no memory): not serving");
 }

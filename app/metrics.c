@@ -24,7 +24,9 @@ static void gauge(struct http_rw *w, const char *name, const char *help, uint64_
 
 static void http_metrics(struct http_rw *w, const struct http_stats *s)
 {
-	static const char *const states[] = { "new", "active", "idle", "hijacked" };
+	/* the open states, in enum http_conn_state's order; CLOSED is a total */
+	static const char *const states[] = { "new", "active", "idle" };
+	_Static_assert(sizeof states / sizeof *states == HTTP_CLOSED, "a name for every open state");
 	http_printf(w, "# HELP keel_http_requests_total Requests answered, by status class.\n"
 		       "# TYPE keel_http_requests_total counter\n");
 	for (int c = 1; c <= 5; c++)
@@ -39,7 +41,7 @@ static void http_metrics(struct http_rw *w, const struct http_stats *s)
 		    s->latency_sum_us % 1000000);
 	http_printf(w, "keel_http_request_duration_seconds_count %lu\n", s->latency_count);
 	http_printf(w, "# HELP keel_http_connections Open connections by state.\n# TYPE keel_http_connections gauge\n");
-	for (int i = 0; i < 4; i++)
+	for (int i = 0; i < HTTP_CLOSED; i++)
 		http_printf(w, "keel_http_connections{state=\"%s\"} %u\n", states[i], s->conns[i]);
 	counter(w, "keel_http_connections_closed_total", "Connections closed.", s->conns[HTTP_CLOSED]);
 	counter(w, "keel_http_connections_refused_total", "Connections refused with 503 (max_conns).",

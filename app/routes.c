@@ -208,6 +208,10 @@ int app_routes(struct mux *mux, unsigned rate_limit)
 		struct http_handler *h = routes[i].cors ? http_with_cors(routes[i].h) : routes[i].h;
 		if (rate_limit)
 			h = http_with_rate_limit(h, rate_limit, rate_limit);
+		if (!h) {
+			log_err("app", "route \"%s\": no memory for its middleware", routes[i].pattern);
+			return -ENOMEM;
+		}
 		if (mux_handle(mux, routes[i].pattern, h, err, sizeof err) < 0) {
 			log_err("app", "route \"%s\": %s", routes[i].pattern, err);
 			return -EINVAL;
@@ -217,7 +221,7 @@ int app_routes(struct mux *mux, unsigned rate_limit)
 }
 
 /* The middleware around the whole mux: request id, access log, fault
- * recovery, gzip (outermost first). */
+ * recovery, gzip (outermost first). NULL when out of memory. */
 struct http_handler *app_wrap(struct http_handler *h)
 {
 	h = http_with_gzip(h, GZIP_COMPRESSORS);

@@ -2,7 +2,7 @@
  * parser into a CRC-32 per part. Memory stays at one read buffer and the
  * parser's state whatever the upload's size; the reply lists each part. */
 #include <errno.h>
-#include <stdio.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,14 +10,24 @@
 #include "app/json.h"
 #include "http/core/multipart.h"
 #include "kernel/crc32.h"
+#include "kernel/log.h"
 
 #define UPLOAD_MAX_BODY (64ull << 20)
-#define MAX_PARTS 16
+#define MAX_PARTS       16
+#define STR_(x)         #x
+#define STR(x)          STR_(x)
 
+/* A listed part. Its name, filename and type are kept whole, back to back
+ * in `text`: each is a value (unquoted, so no longer) or the default
+ * "text/plain" standing for a field of the part's header section, which
+ * holds all of them and "Content-Disposition: form-data; name=" besides
+ * in at most MULTIPART_HEADER_MAX bytes; so they always fit. on_begin
+ * still checks, loudly. */
 struct part {
-	char name[64], filename[128], type[64];
+	uint16_t name_len, filename_len, type_len;
 	uint64_t size;
 	uint32_t crc;
+	char text[MULTIPART_HEADER_MAX];
 };
 
 struct upload {
@@ -27,25 +37,27 @@ struct upload {
 	uint64_t bytes;
 };
 
-static void copy(char *dst, size_t cap, const char *src, size_t n)
-{
-	n = n < cap - 1 ? n : cap - 1;
-	memcpy(dst, src, n);
-	dst[n] = 0;
-}
-
-static int on_begin(void *ctx, const char *name, size_t nn, const char *fn, size_t fnn, const char *ct, size_t ctn)
+static int on_begin(void *ctx, const char *name, size_t nn, const char *fn, size_t fnn, const char *ct,
+		    size_t ctn)
 {
 	struct upload *u = ctx;
 	if (u->nparts == MAX_PARTS) {
 		u->overflow = true;
 		return 0;
 	}
+	if (!fn)
+		fnn = 0; /* listed as "" (no filename parameter) */
 	struct part *p = &u->parts[u->nparts++];
-	memset(p, 0, sizeof *p);
-	copy(p->name, sizeof p->name, name, nn);
-	copy(p->filename, sizeof p->filename, fn ? fn : "", fn ? fnn : 0);
-	copy(p->type, sizeof p->type, ct, ctn);
+	if (nn > sizeof p->text || fnn > sizeof p->text - nn || ctn > sizeof p->text - nn - fnn) {
+		log_err("upload", "part %d: name, filename and type of %zu bytes do not fit %zu", u->nparts,
+			nn + fnn + ctn, sizeof p->text);
+		return -1; /* -ECANCELED: answered 500, never listed cut short */
+	}
+	memset(p, 0, offsetof(struct part, text));
+	memcpy(p->text, name, nn);
+	memcpy(p->text + nn, fn, fnn);
+	memcpy(p->text + nn + fnn, ct, ctn);
+	p->name_len = (uint16_t)nn, p->filename_len = (uint16_t)fnn, p->type_len = (uint16_t)ctn;
 	return 0;
 }
 
@@ -67,19 +79,30 @@ static int on_end(void *ctx)
 	return 0;
 }
 
-static const struct multipart_callbacks callbacks = { on_begin, on_data, on_end };
+static const struct multipart_callbacks callbacks = {on_begin, on_data, on_end};
 
+static void put(struct http_rw *w, const char *s)
+{
+	http_write(w, s, strlen(s));
+}
+
+/* {"bytes":N,"parts":[{"name":..,"filename":..,"type":..,"size":N,
+ * "crc32":"hex"},..],"truncated_list":bool}: every string escaped by
+ * json_write_string, whatever its length or bytes. */
 static void reply(struct http_rw *w, const struct upload *u)
 {
 	http_set_header(w, "Content-Type", "application/json");
 	http_printf(w, "{\"bytes\":%lu,\"parts\":[", u->bytes);
 	for (int i = 0; i < u->nparts; i++) {
-		char name[200], fn[300], type[200];
-		json_quote(u->parts[i].name, name, sizeof name);
-		json_quote(u->parts[i].filename, fn, sizeof fn);
-		json_quote(u->parts[i].type, type, sizeof type);
-		http_printf(w, "%s{\"name\":%s,\"filename\":%s,\"type\":%s,\"size\":%lu,\"crc32\":\"%08x\"}",
-			    i ? "," : "", name, fn, type, u->parts[i].size, u->parts[i].crc);
+		const struct part *p = &u->parts[i];
+		put(w, i ? ",{\"name\":" : "{\"name\":");
+		json_write_string(w, p->text, p->name_len);
+		put(w, ",\"filename\":");
+		json_write_string(w, p->text + p->name_len, p->filename_len);
+		put(w, ",\"type\":");
+		json_write_string(w, p->text + p->name_len + p->filename_len, p->type_len);
+		if (http_printf(w, ",\"size\":%lu,\"crc32\":\"%08x\"}", p->size, p->crc) < 0)
+			return; /* the connection failed: nothing more will reach it */
 	}
 	http_printf(w, "],\"truncated_list\":%s}\n", u->overflow ? "true" : "false");
 }
@@ -95,7 +118,7 @@ void app_upload(struct http_rw *w, struct http_req *r, void *arg)
 		return http_error(w, 415, "want multipart/form-data with a boundary");
 	if (multipart_init(&mp, boundary, bn) < 0)
 		return http_error(w, 400, "bad multipart boundary");
-	struct upload *up = calloc(1, sizeof *up); /* 4 KiB: too much for a task stack */
+	struct upload *up = calloc(1, sizeof *up); /* 17 KiB: too much for a task stack */
 	if (!up)
 		return http_error(w, 503, "out of memory");
 	http_set_body_limit(r, UPLOAD_MAX_BODY);
@@ -105,6 +128,10 @@ void app_upload(struct http_rw *w, struct http_req *r, void *arg)
 		st = multipart_feed(&mp, buf, (size_t)n, &callbacks, up);
 	if (st == 0 && n == -EMSGSIZE)
 		http_error(w, 413, "upload too large (limit 64 MiB)");
+	else if (st < 0 && multipart_error(&mp) == -ECANCELED)
+		http_error(w, 500, "a part could not be listed"); /* on_begin said why on the console */
+	else if (st < 0 && multipart_error(&mp) == -EMSGSIZE)
+		http_error(w, 400, "a part's header section is over " STR(MULTIPART_HEADER_MAX) " bytes");
 	else if (st < 0 || (st == 0 && (n < 0 || multipart_finish(&mp) < 0)))
 		http_error(w, 400, "malformed or truncated multipart body");
 	else

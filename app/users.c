@@ -13,32 +13,47 @@
 #include "app/json.h"
 
 #define MAX_USERS 256
-#define MAX_JSON 4096
+#define MAX_JSON  4096
+/* Longest stored values in bytes of UTF-8; a longer one is refused with
+ * 400, never cut (a cut could also split a character). */
+#define NAME_MAX_BYTES  63
+#define EMAIL_MAX_BYTES 127
+#define STR_(x)         #x
+#define STR(x)          STR_(x)
 
 struct user {
 	uint32_t id; /* 0: free slot */
-	char name[64];
-	char email[128];
+	/* What json_parse_object decoded: valid UTF-8 without NUL, so the
+	 * C string is the whole value and json_write_string sends it back
+	 * as it came. */
+	char name[NAME_MAX_BYTES + 1];
+	char email[EMAIL_MAX_BYTES + 1];
 };
 
 static struct user users[MAX_USERS];
 static uint32_t next_id = 1;
 
+static void put(struct http_rw *w, const char *s)
+{
+	http_write(w, s, strlen(s));
+}
+
 static void write_user(struct http_rw *w, const struct user *u)
 {
-	char name[200], email[400];
-	json_quote(u->name, name, sizeof name);
-	json_quote(u->email, email, sizeof email);
-	http_printf(w, "{\"id\":%u,\"name\":%s,\"email\":%s}", u->id, name, email);
+	http_printf(w, "{\"id\":%u,\"name\":", u->id);
+	json_write_string(w, u->name, strlen(u->name));
+	put(w, ",\"email\":");
+	json_write_string(w, u->email, strlen(u->email));
+	put(w, "}");
 }
 
 static void json_error(struct http_rw *w, int status, const char *msg)
 {
-	char q[160];
-	json_quote(msg, q, sizeof q);
 	http_write_header(w, status);
 	http_set_header(w, "Content-Type", "application/json");
-	http_printf(w, "{\"error\":%s}\n", q);
+	put(w, "{\"error\":");
+	json_write_string(w, msg, strlen(msg));
+	put(w, "}\n");
 }
 
 static struct user *find(const struct http_req *r)
@@ -75,21 +90,28 @@ static int read_user(struct http_rw *w, struct http_req *r, struct user *u)
 	while ((n = http_read_body(r, body + len, sizeof body - len)) > 0)
 		len += (size_t)n;
 	if (n < 0) {
-		json_error(w, n == -EMSGSIZE ? 413 : 400, n == -EMSGSIZE ? "body too large" : "body incomplete");
+		json_error(w, n == -EMSGSIZE ? 413 : 400,
+			   n == -EMSGSIZE ? "body too large" : "body incomplete");
 		return -1;
 	}
-	struct json_field f[2] = { { "name", u->name, sizeof u->name, 0 }, { "email", u->email, sizeof u->email, 0 } };
-	if (json_parse_object(body, len, f, 2) < 0) {
-		json_error(w, 400, "invalid JSON (want an object with string name and email)");
+	struct json_field f[2] = {{"name", u->name, sizeof u->name, 0, 0},
+				  {"email", u->email, sizeof u->email, 0, 0}};
+	const char *why = NULL;
+	if (json_parse_object(body, len, f, 2) < 0)
+		why = "invalid JSON (want a UTF-8 object with string name and email)";
+	else if (f[0].found == JSON_TOO_LONG)
+		why = "\"name\" is longer than " STR(NAME_MAX_BYTES) " bytes";
+	else if (f[1].found == JSON_TOO_LONG)
+		why = "\"email\" is longer than " STR(EMAIL_MAX_BYTES) " bytes";
+	else if (f[0].found == JSON_HAS_NUL || f[1].found == JSON_HAS_NUL)
+		why = "\"name\" and \"email\" must not contain U+0000";
+	else if (f[0].found != JSON_STRING || !f[0].len || f[1].found == JSON_NOT_STRING)
+		why = "\"name\" must be a non-empty string, \"email\" a string";
+	if (why) {
+		json_error(w, 400, why);
 		return -1;
 	}
-	if (f[0].found != 1 || !u->name[0] || f[1].found == -1) {
-		json_error(w, 400, "\"name\" must be a non-empty string, \"email\" a string");
-		return -1;
-	}
-	if (f[1].found != 1)
-		u->email[0] = 0;
-	return 0;
+	return 0; /* an absent email is "": json_parse_object cleared it */
 }
 
 void app_users_list(struct http_rw *w, struct http_req *r, void *arg)
@@ -112,7 +134,7 @@ void app_users_list(struct http_rw *w, struct http_req *r, void *arg)
 void app_users_create(struct http_rw *w, struct http_req *r, void *arg)
 {
 	(void)arg;
-	struct user u = { 0 };
+	struct user u = {0};
 	if (read_user(w, r, &u) < 0)
 		return;
 	for (int i = 0; i < MAX_USERS; i++) {
@@ -149,7 +171,7 @@ void app_user_put(struct http_rw *w, struct http_req *r, void *arg)
 	struct user *u = find(r);
 	if (!u)
 		return json_error(w, 404, "no such user");
-	struct user next = { .id = u->id };
+	struct user next = {.id = u->id};
 	if (read_user(w, r, &next) < 0)
 		return;
 	*u = next;

@@ -56,19 +56,27 @@ const char *http_get_header(const struct http_req *r, const char *name, size_t *
 
 /* ---- response writer ---- */
 
-/* Set (replace) or add a response header. Names and values are copied;
- * ignored once the header has been sent. CR/LF in values are rejected. */
+/* Set (replace) or add a response header. Names and values are copied.
+ * -EINVAL once the header has been sent, for a name that is not a token,
+ * a value with a control byte (CR, LF, NUL...) or a field the server owns
+ * (Content-Length, Transfer-Encoding, Connection, Date). -ENOSPC when the
+ * handler's fields outgrow their 1 KiB: the response then becomes a 500
+ * (logged), so a field is never silently missing. */
 int http_set_header(struct http_rw *w, const char *name, const char *value);
 int http_add_header(struct http_rw *w, const char *name, const char *value);
 /* Declare the body length up front (large bodies then go out without
  * chunking). Writing more is an error; fewer closes the connection. */
-void http_set_content_length(struct http_rw *w, uint64_t n);
+int http_set_content_length(struct http_rw *w, uint64_t n);
 /* Send the status line and headers (implicitly 200 on the first write). */
 void http_write_header(struct http_rw *w, int status);
 /* Buffered body output: the whole response goes out in one write with a
  * Content-Length when it fits the buffer; otherwise it is chunked. Returns
  * n, or < 0 once the connection failed or the handler's time is up. */
 ssize_t http_write(struct http_rw *w, const void *p, size_t n);
+/* Formatted body output, never truncated: returns the bytes written, or
+ * < 0 (http_write's error, -ENOMEM if output over 255 bytes found no
+ * heap). Not for JSON strings: those go through json_write_string
+ * (app/json.h), which escapes them. */
 int http_printf(struct http_rw *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Move the end of this handler's time (handler_timeout after the request
  * began) to `cutoff`, a clock_now() time, 0 for none; the write timeout
@@ -90,7 +98,7 @@ uint64_t http_bytes_written(const struct http_rw *w);
 
 /* ---- server ---- */
 
-enum http_conn_state { HTTP_NEW, HTTP_ACTIVE, HTTP_IDLE, HTTP_HIJACKED, HTTP_CLOSED, HTTP_NSTATES };
+enum http_conn_state { HTTP_NEW, HTTP_ACTIVE, HTTP_IDLE, HTTP_CLOSED, HTTP_NSTATES };
 
 struct http_config {
 	uint16_t port;
@@ -107,7 +115,9 @@ struct http_config {
 	void (*conn_state_hook)(uint32_t conn_id, enum http_conn_state from, enum http_conn_state to);
 };
 
-void http_config_defaults(struct http_config *c);
+/* The configuration the command line asked for (port=, the timeouts and
+ * limits; defaults where it said nothing): see the table in h1/server.c. */
+void http_config_from_cmdline(struct http_config *c);
 /* Start serving: every request goes to `root` (usually middleware around
  * http_mux_handler). Registers the graceful-shutdown hook. */
 int http_serve(const struct http_config *c, struct http_handler root);

@@ -1,105 +1,21 @@
 /*
- * Kernel command-line parser. See cmdline.h for the grammar.
+ * Kernel command-line parser. See cmdline.h for the grammar and how a
+ * subsystem registers its options.
  *
- * Table-driven: each option is one row naming its key, a parser and the
- * field it fills, so adding an option is a field in struct cmdline, a default
- * in cmdline_defaults() and one row in options[]. The input is read-only (it
- * may live in the boot loader's memory), so values are handled as
- * (pointer, length) slices and never NUL-terminated in place.
+ * The input is read-only (it may live in the boot loader's memory), so
+ * values are handled as (pointer, length) slices and never NUL-terminated
+ * in place. Every value parser validates fully before it stores, so a
+ * rejected value leaves the field as it was.
  */
 #include "kernel/cmdline.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
-struct option;
-
-/* Parse the value slice v[0..n) into c; return 0, or -EINVAL leaving c as it
- * was (every parser validates fully before it stores). */
-typedef int (*option_parse_fn)(const struct option *o, struct cmdline *c, const char *v, size_t n);
-
-struct option {
-	const char *name;
-	option_parse_fn parse;
-	size_t off;        /* of the field in struct cmdline */
-	size_t size;       /* of the field */
-	uint64_t min, max; /* accepted range, numeric options only */
-	const char *bad;   /* warning when the value is rejected */
-};
-
-static int parse_ip(const struct option *o, struct cmdline *c, const char *v, size_t n);
-static int parse_addr(const struct option *o, struct cmdline *c, const char *v, size_t n);
-static int parse_num(const struct option *o, struct cmdline *c, const char *v, size_t n);
-static int parse_log(const struct option *o, struct cmdline *c, const char *v, size_t n);
-static int parse_str(const struct option *o, struct cmdline *c, const char *v, size_t n);
-
-#define FIELD_SIZE(field) sizeof(((struct cmdline *)0)->field)
-
-/* 0, or a compile error ("negative array size") when hi does not fit the
- * field, so a NUM row can never store a truncated number. */
-#define FITS(field, hi) (0 * sizeof(char[((uint64_t)(hi) >> (8 * FIELD_SIZE(field) - 1) >> 1) == 0 ? 1 : -1]))
-
-/* An option with its own parser and warning text. */
-#define ROW(key, fn, field, msg)                                                                             \
-	{                                                                                                    \
-		.name = (key), .parse = (fn), .off = offsetof(struct cmdline, field),                        \
-		.size = FIELD_SIZE(field), .bad = (msg)                                                      \
-	}
-
-/* A decimal option in [lo, hi], for unsigned integer fields only. */
-#define NUM(key, field, lo, hi)                                                                              \
-	{                                                                                                    \
-		.name = (key), .parse = parse_num, .off = offsetof(struct cmdline, field),                   \
-		.size = FIELD_SIZE(field) + FITS(field, hi), .min = (lo), .max = (hi),                       \
-		.bad = "invalid value (want " #lo ".." #hi "), ignored"                                      \
-	}
-
-_Static_assert(FIELD_SIZE(test) == 32, "update the test= warning text");
-
-static const struct option options[] = {
-    ROW("ip", parse_ip, ip, "invalid value (want dhcp or A.B.C.D[/N], N 0..32), ignored"),
-    ROW("gw", parse_addr, gw, "invalid value (want A.B.C.D), ignored"),
-    NUM("port", port, 1, 65535),
-    ROW("log", parse_log, log_level, "invalid value (want off|err|warn|info|debug), ignored"),
-    ROW("test", parse_str, test, "invalid value (want 0..31 printable characters), ignored"),
-    NUM("read_header_timeout", read_header_timeout, 1, 3600),
-    NUM("read_timeout", read_timeout, 1, 86400),
-    NUM("write_timeout", write_timeout, 1, 86400),
-    NUM("idle_timeout", idle_timeout, 1, 86400),
-    NUM("handler_timeout", handler_timeout, 1, 86400),
-    NUM("shutdown_timeout", shutdown_timeout, 0, 3600),
-    NUM("max_conns", max_conns, 1, 1000000),
-    NUM("max_header_bytes", max_header_bytes, 1024, 1048576),
-    NUM("max_uri", max_uri, 64, 1048576),
-    NUM("max_body", max_body, 0, 4294967295u),
-    NUM("rate_limit", rate_limit, 0, 1000000),
-};
-
-/* Index = log level, so the order here is the numeric contract. */
-static const char *const log_names[] = {"off", "err", "warn", "info", "debug"};
-
-void cmdline_defaults(struct cmdline *c)
-{
-	memset(c, 0, sizeof(*c));
-	c->ip_dhcp = true;
-	c->port = 80;
-	c->log_level = 3;
-	c->read_header_timeout = 5;
-	c->read_timeout = 30;
-	c->write_timeout = 30;
-	c->idle_timeout = 60;
-	c->handler_timeout = 10;
-	c->shutdown_timeout = 5;
-	c->max_conns = 1000;
-	c->max_header_bytes = 65536;
-	c->max_uri = 8192;
-	c->max_body = 1048576;
-}
-
-static void *field_of(const struct option *o, struct cmdline *c)
-{
-	return (char *)c + o->off;
-}
+/* Provided by the linker for the section CMDLINE_TABLE() fills. */
+extern const struct cmdline_table *const __start_keel_cmdline[] __attribute__((weak));
+extern const struct cmdline_table *const __stop_keel_cmdline[] __attribute__((weak));
 
 static bool slice_is(const char *v, size_t n, const char *word)
 {
@@ -157,82 +73,42 @@ static int parse_ipv4(const char *v, size_t n, uint32_t *out)
 	return 0;
 }
 
-static int parse_ip(const struct option *o, struct cmdline *c, const char *v, size_t n)
+static int parse_ipv4_net(const char *v, size_t n, struct cmdline_ipv4 *out)
 {
 	const char *slash = memchr(v, '/', n);
 	size_t alen = slash ? (size_t)(slash - v) : n;
 	uint64_t prefix = 24; /* the common LAN case when /N is left out */
 	uint32_t addr;
 
-	(void)o;
 	if (slice_is(v, n, "dhcp")) {
-		/* Clear the static address so the result has one representation. */
-		c->ip_dhcp = true;
-		c->ip.addr = 0;
-		c->ip.prefix = 0;
+		/* No static address: one representation for it. */
+		*out = (struct cmdline_ipv4){.dhcp = true};
 		return 0;
 	}
 	if (parse_ipv4(v, alen, &addr) < 0)
 		return -EINVAL;
 	if (slash && parse_dec(slash + 1, n - alen - 1, 32, &prefix) < 0)
 		return -EINVAL;
-	c->ip_dhcp = false;
-	c->ip.addr = addr;
-	c->ip.prefix = (uint8_t)prefix;
+	*out = (struct cmdline_ipv4){.addr = addr, .prefix = (uint8_t)prefix};
 	return 0;
 }
 
-static int parse_addr(const struct option *o, struct cmdline *c, const char *v, size_t n)
+static int store_uint(const struct cmdline_option *o, uint64_t x)
 {
-	uint32_t addr;
-
-	if (parse_ipv4(v, n, &addr) < 0)
-		return -EINVAL;
-	memcpy(field_of(o, c), &addr, sizeof(addr));
-	return 0;
-}
-
-static int parse_num(const struct option *o, struct cmdline *c, const char *v, size_t n)
-{
-	void *f = field_of(o, c);
-	uint64_t x;
-
-	if (parse_dec(v, n, o->max, &x) < 0 || x < o->min)
-		return -EINVAL;
-	/* FITS() proved at compile time that max, hence x, fits o->size. */
+	/* CMDLINE_FITS_ proved at compile time that max * scale fits o->size. */
 	switch (o->size) {
-	case 1: {
-		uint8_t y = (uint8_t)x;
-		memcpy(f, &y, 1);
-		break;
-	}
-	case 2: {
-		uint16_t y = (uint16_t)x;
-		memcpy(f, &y, 2);
-		break;
-	}
-	case 4: {
-		uint32_t y = (uint32_t)x;
-		memcpy(f, &y, 4);
-		break;
-	}
+	case 1:
+		*(uint8_t *)o->field = (uint8_t)x;
+		return 0;
+	case 2:
+		*(uint16_t *)o->field = (uint16_t)x;
+		return 0;
+	case 4:
+		*(uint32_t *)o->field = (uint32_t)x;
+		return 0;
 	case 8:
-		memcpy(f, &x, 8);
-		break;
-	default:
-		return -EINVAL;
-	}
-	return 0;
-}
-
-static int parse_log(const struct option *o, struct cmdline *c, const char *v, size_t n)
-{
-	for (size_t i = 0; i < sizeof(log_names) / sizeof(log_names[0]); i++) {
-		if (slice_is(v, n, log_names[i])) {
-			int level = (int)i;
-			memcpy(field_of(o, c), &level, sizeof(level));
-			return 0;
-		}
+		*(uint64_t *)o->field = x;
+		return 0;
 	}
 	return -EINVAL;
 }
@@ -240,55 +116,75 @@ static int parse_log(const struct option *o, struct cmdline *c, const char *v, s
 /* Printable ASCII only: the value is echoed to the console and logs, where a
  * control byte could forge or hide output. Too long is rejected, not cut,
  * so a test image never runs a different test than the one named. */
-static int parse_str(const struct option *o, struct cmdline *c, const char *v, size_t n)
+static int parse_word(const struct cmdline_option *o, const char *v, size_t n)
 {
-	char *f = field_of(o, c);
-
 	if (n >= o->size)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (v[i] < 0x21 || v[i] > 0x7e)
 			return -EINVAL;
-	memcpy(f, v, n);
-	f[n] = '\0';
+	memcpy(o->field, v, n);
+	((char *)o->field)[n] = '\0';
 	return 0;
 }
 
-static const struct option *find_option(const char *key, size_t n)
+/* Parse v[0, n) by the option's type into its field: 0, or -EINVAL with
+ * the field unchanged. */
+static int parse_value(const struct cmdline_option *o, const char *v, size_t n)
 {
-	for (size_t i = 0; i < sizeof(options) / sizeof(options[0]); i++)
-		if (slice_is(key, n, options[i].name))
-			return &options[i];
+	uint64_t x;
+	uint32_t addr;
+	struct cmdline_ipv4 net;
+
+	switch (o->type) {
+	case CMDLINE_UINT:
+		if (parse_dec(v, n, o->max, &x) < 0 || x < o->min)
+			return -EINVAL;
+		return store_uint(o, x * o->scale);
+	case CMDLINE_IPV4:
+		if (parse_ipv4(v, n, &addr) < 0)
+			return -EINVAL;
+		*(uint32_t *)o->field = addr;
+		return 0;
+	case CMDLINE_IPV4_NET:
+		if (parse_ipv4_net(v, n, &net) < 0)
+			return -EINVAL;
+		*(struct cmdline_ipv4 *)o->field = net;
+		return 0;
+	case CMDLINE_ENUM:
+		for (int i = 0; o->words[i]; i++) {
+			if (slice_is(v, n, o->words[i])) {
+				*(int *)o->field = i;
+				return 0;
+			}
+		}
+		return -EINVAL;
+	case CMDLINE_WORD:
+		return parse_word(o, v, n);
+	}
+	return -EINVAL;
+}
+
+const struct cmdline_option *cmdline_option_at(size_t i, const char **subsystem)
+{
+	for (const struct cmdline_table *const *t = __start_keel_cmdline; t < __stop_keel_cmdline; t++) {
+		if (i < (*t)->count) {
+			if (subsystem)
+				*subsystem = (*t)->subsystem;
+			return &(*t)->options[i];
+		}
+		i -= (*t)->count;
+	}
 	return NULL;
 }
 
-static bool is_sep(char ch)
+static const struct cmdline_option *find_option(const char *key, size_t n)
 {
-	/* CR/LF too: some loaders pass the line with a trailing newline. */
-	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
-}
+	const struct cmdline_option *o;
 
-/*
- * Apply one token tok[0..len). Returns NULL if accepted, else the warning,
- * with *keylen set to the bytes of tok to show as the key: the key before
- * '=', or the whole token when there is no usable key.
- */
-static const char *apply_token(struct cmdline *c, const char *tok, size_t len, size_t *keylen)
-{
-	const char *eq = memchr(tok, '=', len);
-	const struct option *o;
-
-	*keylen = len;
-	if (!eq)
-		return "missing '=value', ignored";
-	if (eq == tok)
-		return "missing key, ignored";
-	*keylen = (size_t)(eq - tok);
-	o = find_option(tok, *keylen);
-	if (!o)
-		return "unknown option, ignored";
-	if (o->parse(o, c, eq + 1, len - *keylen - 1) < 0)
-		return o->bad;
+	for (size_t i = 0; (o = cmdline_option_at(i, NULL)); i++)
+		if (slice_is(key, n, o->name))
+			return o;
 	return NULL;
 }
 
@@ -305,13 +201,65 @@ static void report(cmdline_warn_fn warn, void *ctx, const char *key, size_t keyl
 	warn(ctx, copy, msg);
 }
 
-int cmdline_parse(struct cmdline *c, const char *s, cmdline_warn_fn warn, void *ctx)
+int cmdline_defaults(cmdline_warn_fn warn, void *ctx)
 {
+	const struct cmdline_option *o;
 	int warnings = 0;
 
+	for (size_t i = 0; (o = cmdline_option_at(i, NULL)); i++) {
+		const char *msg = NULL;
+		if (find_option(o->name, strlen(o->name)) != o)
+			msg = "option registered twice";
+		else if (parse_value(o, o->def, strlen(o->def)) < 0)
+			msg = "default does not parse";
+		if (msg) {
+			report(warn, ctx, o->name, strlen(o->name), msg);
+			warnings++;
+		}
+	}
+	return warnings;
+}
+
+static bool is_sep(char ch)
+{
+	/* CR/LF too: some loaders pass the line with a trailing newline. */
+	return ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r';
+}
+
+/*
+ * Apply one token tok[0..len). Returns NULL if accepted, else the warning,
+ * with *keylen set to the bytes of tok to show as the key: the key before
+ * '=', or the whole token when there is no usable key.
+ */
+static const char *apply_token(const char *tok, size_t len, size_t *keylen, const struct cmdline_option **bad)
+{
+	const char *eq = memchr(tok, '=', len);
+	const struct cmdline_option *o;
+
+	*keylen = len;
+	*bad = NULL;
+	if (slice_is(tok, len, "help"))
+		return NULL;
+	if (!eq)
+		return "missing '=value', ignored";
+	if (eq == tok)
+		return "missing key, ignored";
+	*keylen = (size_t)(eq - tok);
+	o = find_option(tok, *keylen);
+	if (!o)
+		return "unknown option, ignored";
+	if (parse_value(o, eq + 1, len - *keylen - 1) < 0) {
+		*bad = o;
+		return "invalid value";
+	}
+	return NULL;
+}
+
+/* Calls fn on each token of s; stops early when fn returns true. */
+static bool each_token(const char *s, bool (*fn)(const char *tok, size_t len, void *arg), void *arg)
+{
 	while (*s) {
-		size_t len = 0, keylen;
-		const char *msg;
+		size_t len = 0;
 
 		if (is_sep(*s)) {
 			s++;
@@ -319,12 +267,129 @@ int cmdline_parse(struct cmdline *c, const char *s, cmdline_warn_fn warn, void *
 		}
 		while (s[len] && !is_sep(s[len]))
 			len++;
-		msg = apply_token(c, s, len, &keylen);
-		if (msg) {
-			report(warn, ctx, s, keylen, msg);
-			warnings++;
-		}
+		if (fn(s, len, arg))
+			return true;
 		s += len;
 	}
-	return warnings;
+	return false;
+}
+
+static size_t fitted(size_t cap, int n);
+
+struct parse_run {
+	cmdline_warn_fn warn;
+	void *ctx;
+	int warnings;
+};
+
+static bool parse_one(const char *tok, size_t len, void *arg)
+{
+	struct parse_run *run = arg;
+	const struct cmdline_option *bad;
+	size_t keylen;
+	const char *msg = apply_token(tok, len, &keylen, &bad);
+	char text[96];
+
+	if (!msg)
+		return false;
+	if (bad) { /* name what would have been accepted */
+		size_t n = fitted(sizeof(text), snprintf(text, sizeof(text), "%s (want ", msg));
+		n += cmdline_format_range(bad, text + n, sizeof(text) - n);
+		snprintf(text + n, sizeof(text) - n, "), ignored");
+		msg = text;
+	}
+	report(run->warn, run->ctx, tok, keylen, msg);
+	run->warnings++;
+	return false;
+}
+
+int cmdline_parse(const char *s, cmdline_warn_fn warn, void *ctx)
+{
+	struct parse_run run = {warn, ctx, 0};
+
+	each_token(s, parse_one, &run);
+	return run.warnings;
+}
+
+static bool is_help(const char *tok, size_t len, void *arg)
+{
+	(void)arg;
+	return slice_is(tok, len, "help");
+}
+
+bool cmdline_wants_help(const char *s)
+{
+	return each_token(s, is_help, NULL);
+}
+
+/* The length snprintf(buf, cap, ...) left in buf, given its result n. */
+static size_t fitted(size_t cap, int n)
+{
+	if (n < 0)
+		n = 0;
+	return (size_t)n < cap ? (size_t)n : cap ? cap - 1 : 0;
+}
+
+static size_t format_ipv4(uint32_t a, char *buf, size_t cap)
+{
+	return fitted(cap, snprintf(buf, cap, "%u.%u.%u.%u", (unsigned)(a >> 24), (unsigned)(a >> 16 & 255),
+				    (unsigned)(a >> 8 & 255), (unsigned)(a & 255)));
+}
+
+static uint64_t load_uint(const struct cmdline_option *o)
+{
+	switch (o->size) {
+	case 1:
+		return *(const uint8_t *)o->field;
+	case 2:
+		return *(const uint16_t *)o->field;
+	case 4:
+		return *(const uint32_t *)o->field;
+	}
+	return *(const uint64_t *)o->field;
+}
+
+size_t cmdline_format_value(const struct cmdline_option *o, char *buf, size_t cap)
+{
+	const struct cmdline_ipv4 *net = o->field;
+	size_t n;
+
+	switch (o->type) {
+	case CMDLINE_UINT:
+		return fitted(cap, snprintf(buf, cap, "%llu", (unsigned long long)(load_uint(o) / o->scale)));
+	case CMDLINE_IPV4:
+		return format_ipv4(*(const uint32_t *)o->field, buf, cap);
+	case CMDLINE_IPV4_NET:
+		if (net->dhcp)
+			return fitted(cap, snprintf(buf, cap, "dhcp"));
+		n = format_ipv4(net->addr, buf, cap);
+		return n + fitted(cap - n, snprintf(buf + n, cap - n, "/%u", (unsigned)net->prefix));
+	case CMDLINE_ENUM:
+		return fitted(cap, snprintf(buf, cap, "%s", o->words[*(const int *)o->field]));
+	case CMDLINE_WORD:
+		return fitted(cap, snprintf(buf, cap, "%s", (const char *)o->field));
+	}
+	return fitted(cap, snprintf(buf, cap, "?"));
+}
+
+size_t cmdline_format_range(const struct cmdline_option *o, char *buf, size_t cap)
+{
+	size_t n = 0;
+
+	switch (o->type) {
+	case CMDLINE_UINT:
+		return fitted(cap, snprintf(buf, cap, "%llu..%llu", (unsigned long long)o->min,
+					    (unsigned long long)o->max));
+	case CMDLINE_IPV4:
+		return fitted(cap, snprintf(buf, cap, "A.B.C.D"));
+	case CMDLINE_IPV4_NET:
+		return fitted(cap, snprintf(buf, cap, "dhcp|A.B.C.D[/N]"));
+	case CMDLINE_ENUM:
+		for (int i = 0; o->words[i]; i++)
+			n += fitted(cap - n, snprintf(buf + n, cap - n, "%s%s", i ? "|" : "", o->words[i]));
+		return n;
+	case CMDLINE_WORD:
+		return fitted(cap, snprintf(buf, cap, "0..%zu printable characters", o->size - 1));
+	}
+	return fitted(cap, snprintf(buf, cap, "?"));
 }

@@ -4,12 +4,22 @@
  *
  *     ip=10.0.2.15/24 gw=10.0.2.2 port=8080 log=debug
  *
+ * Each subsystem owns its options: it declares one table next to the
+ * variables they set (name, type, field, default, bounds, help) and
+ * registers it with CMDLINE_TABLE(). The linker gathers the registered
+ * tables into one section; this module only splits the line into tokens,
+ * finds the row for each key and parses the value by the row's type. So
+ * an option is added by adding one row, and its default lives in that row
+ * only: cmdline_defaults() parses every row's default as if it had been
+ * given on the command line.
+ *
  * Pure module: no allocation, no kernel services, builds for the host too
  * (tests/host/test_cmdline.c, tests/host/fuzz_cmdline.c).
  *
  * Grammar: tokens separated by spaces, tabs, CR or LF; each token is
  * KEY=VALUE, split at the first '='. There is no quoting, so no value can
- * contain whitespace. A bad option never stops the parse: it is reported
+ * contain whitespace. The bare token `help` asks for the option list
+ * (cmdline_wants_help). A bad option never stops the parse: it is reported
  * through the warn callback and the field keeps the value it had, so a typo
  * on the command line still boots a kernel with sane settings.
  */
@@ -22,54 +32,125 @@
 
 /* Longest key handed to the warn callback, NUL included; longer keys are cut. */
 #define CMDLINE_KEY_MAX 32
+/* Longest text cmdline_format_value() writes, NUL included. */
+#define CMDLINE_VALUE_MAX 48
 
-/* An IPv4 address with prefix length, addr in host byte order:
+/* An IPv4 network address, addr in host byte order:
  * a.b.c.d -> (a << 24) | (b << 16) | (c << 8) | d. */
 struct cmdline_ipv4 {
+	bool dhcp; /* the value was "dhcp": addr and prefix are 0 */
 	uint32_t addr;
 	uint8_t prefix; /* 0..32 */
 };
 
-struct cmdline {
-	bool ip_dhcp;           /* ip=dhcp (default true); clears ip */
-	struct cmdline_ipv4 ip; /* ip=A.B.C.D/N, N 0..32, missing /N -> 24 */
-	uint32_t gw;            /* gw=A.B.C.D, 0 if unset */
-	uint16_t port;          /* port=N, 1..65535, default 80 */
-	int log_level;          /* log=off|err|warn|info|debug -> 0..4, default 3 */
-	char test[32];          /* test=NAME, printable ASCII, "" by default */
-	/* HTTP server timeouts (seconds) and limits; defaults in
-	 * cmdline_defaults() match http_config_defaults(). */
-	uint32_t read_header_timeout; /* first byte to end of head, 5 */
-	uint32_t read_timeout;        /* whole request, 30 */
-	uint32_t write_timeout;       /* whole response, 30 */
-	uint32_t idle_timeout;        /* keep-alive wait, 60 */
-	uint32_t handler_timeout;     /* handler run time -> 503, 10 */
-	uint32_t shutdown_timeout;    /* in-flight grace at power-off, 5 */
-	uint32_t max_conns;           /* open connections, 1000 */
-	uint32_t max_header_bytes;    /* -> 431, 65536 */
-	uint32_t max_uri;             /* -> 414, 8192 */
-	uint32_t max_body;            /* default request body limit -> 413, 1 MiB */
-	uint32_t rate_limit;          /* requests/s per client -> 429, 0 = off */
-				      /* New options: add the field here, its default in cmdline_defaults(),
-				       * and one row in the option table in cmdline.c. */
+enum cmdline_type {
+	CMDLINE_UINT,     /* canonical decimal in [min, max], stored times `scale` */
+	CMDLINE_IPV4,     /* A.B.C.D into a uint32_t */
+	CMDLINE_IPV4_NET, /* dhcp or A.B.C.D[/N] (missing /N: 24) into a struct cmdline_ipv4 */
+	CMDLINE_ENUM,     /* one of `words`, stored as its index in an int */
+	CMDLINE_WORD,     /* printable ASCII shorter than `size`, into a char array */
 };
+
+struct cmdline_option {
+	const char *name;
+	enum cmdline_type type;
+	void *field;              /* the variable the option sets */
+	size_t size;              /* of the field */
+	const char *def;          /* the default, as it would be written on the command line */
+	uint64_t min, max, scale; /* CMDLINE_UINT: bounds in the option's unit; field = value * scale */
+	const char *const *words; /* CMDLINE_ENUM: NULL-terminated */
+	const char *help;         /* one line for `help` and the README's option table */
+};
+
+struct cmdline_table {
+	const char *subsystem;
+	const struct cmdline_option *options;
+	size_t count;
+};
+
+/* 0, or a compile error ("negative array size") when the largest stored
+ * value does not fit the field, so no row can store a truncated number. */
+#define CMDLINE_FITS_(var, top)                                                                              \
+	(0 * sizeof(char[((uint64_t)(top) >> (8 * sizeof(var) - 1) >> 1) == 0 ? 1 : -1]))
+
+/* Rows, one per option. `var` is an lvalue of static storage. */
+#define CMDLINE_UINT_ROW(key, var, dflt, lo, hi, text) CMDLINE_SCALED_ROW(key, var, dflt, lo, hi, 1, text)
+/* A value in seconds stored in nanoseconds. */
+#define CMDLINE_SECONDS_ROW(key, var, dflt, lo, hi, text)                                                    \
+	CMDLINE_SCALED_ROW(key, var, dflt, lo, hi, 1000000000ull, text)
+#define CMDLINE_SCALED_ROW(key, var, dflt, lo, hi, mul, text)                                                \
+	{                                                                                                    \
+		.name = (key), .type = CMDLINE_UINT, .field = &(var),                                        \
+		.size = sizeof(var) + CMDLINE_FITS_(var, (uint64_t)(hi) * (mul)) +                           \
+			0 * sizeof(char[(dflt) >= (lo) && (dflt) <= (hi) ? 1 : -1]),                         \
+		.def = #dflt, .min = (lo), .max = (hi), .scale = (mul), .help = (text)                       \
+	}
+#define CMDLINE_IPV4_ROW(key, var, dflt, text)                                                               \
+	{                                                                                                    \
+		.name = (key), .type = CMDLINE_IPV4, .field = &(var),                                        \
+		.size = sizeof(var) + 0 * sizeof(char[sizeof(var) == 4 ? 1 : -1]), .def = (dflt),            \
+		.help = (text)                                                                               \
+	}
+#define CMDLINE_IPV4_NET_ROW(key, var, dflt, text)                                                           \
+	{                                                                                                    \
+		.name = (key), .type = CMDLINE_IPV4_NET, .field = &(var), .size = sizeof(var),               \
+		.def = (dflt), .help = (text)                                                                \
+	}
+#define CMDLINE_ENUM_ROW(key, var, dflt, names, text)                                                        \
+	{                                                                                                    \
+		.name = (key), .type = CMDLINE_ENUM, .field = &(var),                                        \
+		.size = sizeof(var) + 0 * sizeof(char[sizeof(var) == sizeof(int) ? 1 : -1]), .def = (dflt),  \
+		.words = (names), .help = (text)                                                             \
+	}
+#define CMDLINE_WORD_ROW(key, var, dflt, text)                                                               \
+	{                                                                                                    \
+		.name = (key), .type = CMDLINE_WORD, .field = (var), .size = sizeof(var), .def = (dflt),     \
+		.help = (text)                                                                               \
+	}
+
+/* Register `rows` (an array of struct cmdline_option) as `sub`'s table.
+ * The linker collects the pointers in section keel_cmdline (a C-identifier
+ * name, so it provides __start_/__stop_ symbols and sanitizers leave it
+ * unpadded). */
+#define CMDLINE_TABLE(sub, rows)                                                                             \
+	static const struct cmdline_table cmdline_table_##sub = {#sub, rows,                                 \
+								 sizeof(rows) / sizeof(rows[0])};            \
+	static const struct cmdline_table *const cmdline_entry_##sub                                         \
+	    __attribute__((used, section("keel_cmdline"), aligned(sizeof(void *)))) = &cmdline_table_##sub
 
 /*
  * Called once per rejected token. key is a NUL-terminated copy of the token's
  * key (the whole token if it has no '='), cut to CMDLINE_KEY_MAX - 1 bytes;
- * msg is a static string. Both are valid only during the call.
+ * msg says why, its first word the kind ("invalid", "unknown", "missing").
+ * Both are valid only during the call.
  */
 typedef void (*cmdline_warn_fn)(void *ctx, const char *key, const char *msg);
 
-/* Fill c with the defaults documented above. */
-void cmdline_defaults(struct cmdline *c);
+/* Set every registered option to its default. A default that does not
+ * parse, or a key registered twice, is a bug: reported through warn,
+ * counted in the result (0 when the tables are sound). */
+int cmdline_defaults(cmdline_warn_fn warn, void *ctx);
 
 /*
- * Apply the options in the NUL-terminated string s to c, which the caller
- * has usually filled with cmdline_defaults(). Options are applied left to
- * right, so of two valid duplicates the last wins. warn may be NULL.
- * Returns the number of warnings (0 when every token was accepted).
+ * Apply the options in the NUL-terminated string s, left to right, so of
+ * two valid duplicates the last wins. warn may be NULL. Returns the number
+ * of warnings (0 when every token was accepted).
  */
-int cmdline_parse(struct cmdline *c, const char *s, cmdline_warn_fn warn, void *ctx);
+int cmdline_parse(const char *s, cmdline_warn_fn warn, void *ctx);
+
+/* Does s hold the bare token `help`? */
+bool cmdline_wants_help(const char *s);
+
+/* The registered options, in link order then row order: i from 0 while
+ * the result is not NULL. *subsystem (if not NULL) names the owner. */
+const struct cmdline_option *cmdline_option_at(size_t i, const char **subsystem);
+
+/* The option's current value, written as on the command line, into
+ * buf[0, cap) (NUL-terminated; CMDLINE_VALUE_MAX always suffices).
+ * Returns its length. */
+size_t cmdline_format_value(const struct cmdline_option *o, char *buf, size_t cap);
+
+/* The accepted values, e.g. "1..65535", "off|err|warn", "dhcp|A.B.C.D[/N]". */
+size_t cmdline_format_range(const struct cmdline_option *o, char *buf, size_t cap);
 
 #endif

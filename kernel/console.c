@@ -4,13 +4,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 
+#include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
 #include "kernel/trap.h"
 
-#define COM1 0x3f8
+#define COM1     0x3f8
 #define UART_THR 0 /* transmit holding register */
 #define UART_IER 1
 #define UART_FCR 2
@@ -19,7 +20,18 @@
 #define UART_LSR 5
 #define LSR_THRE 0x20 /* transmit holding register empty */
 
-static enum log_level level = LOG_INFO;
+/* Set by cmdline_defaults(), first thing at boot, then by log=. */
+static enum log_level level;
+
+/* Index = enum log_level. */
+static const char *const level_names[] = {"off", "err", "warn", "info", "debug", NULL};
+_Static_assert(LOG_DEBUG == 4, "level_names follows enum log_level");
+
+static const struct cmdline_option options[] = {
+    CMDLINE_ENUM_ROW("log", level, "info", level_names,
+		     "console log level (info: one line per request and event; debug: more)"),
+};
+CMDLINE_TABLE(log, options);
 
 void console_init(void)
 {
@@ -48,8 +60,6 @@ void console_write(const char *s, size_t n)
 		put(s[i]);
 	}
 }
-
-void log_set_level(enum log_level l) { level = l; }
 
 static void vlog(const char *subsys, const char *fmt, va_list ap)
 {

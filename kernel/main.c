@@ -18,12 +18,24 @@
 #include "version.h"
 
 static struct boot_info boot_info;
-static struct cmdline cmdline;
 
 static void cmdline_warn(void *ctx, const char *key, const char *msg)
 {
-	(void)ctx;
-	log_warn("cmdline", "%s: %s", key, msg);
+	log_warn("cmdline", "%s: %s%s", key, msg, ctx ? " (a bug in its table)" : "");
+}
+
+/* `help` on the command line: every option, its value and what it takes. */
+static void cmdline_help(void)
+{
+	const struct cmdline_option *o;
+	const char *sub;
+	char value[CMDLINE_VALUE_MAX], range[96];
+
+	for (size_t i = 0; (o = cmdline_option_at(i, &sub)); i++) {
+		cmdline_format_value(o, value, sizeof value);
+		cmdline_format_range(o, range, sizeof range);
+		log_info("cmdline", "option %s=%s (%s) [%s]: %s", o->name, value, range, sub, o->help);
+	}
 }
 
 static void report_memory(void)
@@ -34,32 +46,34 @@ static void report_memory(void)
 			ram += boot_info.mem[i].len;
 	extern char __kernel_phys_start[], __kernel_end[];
 	log_info("mm", "RAM %lu KiB in %d map entries; kernel image %lu KiB; %zu KiB free after page tables",
-		 ram / 1024, boot_info.nmem, ((uint64_t)__kernel_end - KERNEL_BASE - (uint64_t)__kernel_phys_start) / 1024,
+		 ram / 1024, boot_info.nmem,
+		 ((uint64_t)__kernel_end - KERNEL_BASE - (uint64_t)__kernel_phys_start) / 1024,
 		 pmm_free_pages() * PAGE_SIZE / 1024);
 }
 
 void kmain(uint32_t loader, uint64_t info_pa)
 {
-	console_init();                           /* serial first: everything below may log */
-	gdt_init();                               /* TSS with IST stacks, before the IDT uses them */
-	trap_init();                              /* from here on faults are reported, not silent */
+	console_init();                               /* serial first */
+	cmdline_defaults(cmdline_warn, "");           /* every option's default, the log level's too */
+	gdt_init();                                   /* TSS with IST stacks, before the IDT uses them */
+	trap_init();                                  /* from here on faults are reported, not silent */
 	boot_info_parse(&boot_info, loader, info_pa); /* copy loader data before memory is reused */
-	cmdline_defaults(&cmdline);
-	cmdline_parse(&cmdline, boot_info.cmdline, cmdline_warn, NULL);
-	log_set_level((enum log_level)cmdline.log_level);
-	pmm_init(&boot_info);                     /* physical pages, from the loader's memory map */
-	vmm_init(&boot_info);                     /* final page tables; the identity map and page 0 go */
+	cmdline_parse(boot_info.cmdline, cmdline_warn, NULL); /* each subsystem's options */
+	if (cmdline_wants_help(boot_info.cmdline))
+		cmdline_help();
+	pmm_init(&boot_info); /* physical pages, from the loader's memory map */
+	vmm_init(&boot_info); /* final page tables; the identity map and page 0 go */
 	report_memory();
-	acpi_init(boot_info.rsdp);                /* MADT and FADT, needed by the APIC and power code */
-	apic_init();                              /* local APIC + IOAPICs; legacy PIC masked */
-	clock_init();                             /* TSC/APIC timer calibration, RTC wall clock */
+	acpi_init(boot_info.rsdp); /* MADT and FADT, needed by the APIC and power code */
+	apic_init();               /* local APIC + IOAPICs; legacy PIC masked */
+	clock_init();              /* TSC/APIC timer calibration, RTC wall clock */
 	uint64_t up = clock_now();
 	log_info("kernel", "Keel %s booted via %s in %lu.%lu ms since power-on; cmdline \"%s\"", KEEL_VERSION,
 		 boot_info.loader, up / NSEC_PER_MSEC, up / 100000 % 10, boot_info.cmdline);
-	sched_init();                             /* this context becomes the idle task */
-	shutdown_init();                          /* power button -> hooks -> S5 */
-	pci_init();                               /* enumerate devices for the drivers */
-	netdev_probe();                           /* first supported NIC: virtio-net, then e1000 */
-	app_main(&cmdline);                       /* the appliance (or test image): net_init, its tasks */
-	sched_run();                              /* idle loop: never returns */
+	sched_init();    /* this context becomes the idle task */
+	shutdown_init(); /* power button -> hooks -> S5 */
+	pci_init();      /* enumerate devices for the drivers */
+	netdev_probe();  /* first supported NIC: virtio-net, then e1000 */
+	app_main();      /* the appliance (or test image): net_init, its tasks */
+	sched_run();     /* idle loop: never returns */
 }

@@ -83,10 +83,14 @@ static void reap(void)
 	}
 }
 
-/* Switch to the next runnable task, or to idle. Interrupts are disabled;
- * the caller has already queued or parked the current task. */
+/* Switch to the next runnable task, or to idle. The caller has disabled
+ * interrupts and already queued or parked the current task. */
 static void schedule(void)
 {
+	/* Kernel invariant: with interrupts on, an IRQ handler's waitq_wake_*()
+	 * could change the run queue under us (see the WARNING above). */
+	if (irq_enabled())
+		panic("schedule() called with interrupts enabled");
 	expire_deadlines();
 	struct list_node *n = list_pop_front(&runq);
 	struct task *next = n ? list_entry(n, struct task, link) : &idle;

@@ -35,7 +35,6 @@ struct conn {
 	uint8_t *ring;          /* RING_SIZE bytes of received, unread data; NULL when empty */
 	uint32_t ring_head, ring_len;
 	bool rx_eof;            /* the peer's FIN arrived */
-	bool wr_shut;           /* we sent FIN */
 	bool cancelled;         /* conn_cancel_reads: no more waiting for data */
 	int err;                /* sticky error, 0 while healthy */
 	struct waitq rwq, wwq;  /* readers / writers parked on this connection */
@@ -361,7 +360,7 @@ ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadlin
 	while (done < len) {
 		if (c->err)
 			return c->err;
-		if (!c->pcb || c->wr_shut)
+		if (!c->pcb)
 			return -ENOTCONN;
 		size_t room = tcp_sndbuf(c->pcb);
 		size_t n = len - done < room ? len - done : room;
@@ -381,14 +380,6 @@ ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadlin
 	if (c->pcb)
 		tcp_output(c->pcb);
 	return (ssize_t)done;
-}
-
-int conn_shutdown(struct conn *c)
-{
-	if (!c->pcb)
-		return c->err ? c->err : -ENOTCONN;
-	c->wr_shut = true;
-	return tcp_shutdown(c->pcb, 0, 1) == ERR_OK ? 0 : -ENOMEM;
 }
 
 void conn_close(struct conn *c)

@@ -42,8 +42,6 @@ ssize_t conn_read(struct conn *c, void *buf, size_t len, uint64_t deadline);
 /* Write all len bytes (parks while the send buffer is full): len, or < 0.
  * On -ETIMEDOUT an unknown prefix may have been queued. */
 ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadline);
-/* Send FIN after queued data; reads still work. */
-int conn_shutdown(struct conn *c);
 /* Graceful close: unread data is discarded (and acknowledged, so the peer
  * sees FIN, not RST); queued output is still delivered by lwIP. Frees c. */
 void conn_close(struct conn *c);

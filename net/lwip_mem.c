@@ -39,7 +39,7 @@ void lwip_mem_init(size_t budget, uint32_t pcb_cap)
 {
 	stats.budget = budget;
 	stats.pcb_cap = pcb_cap;
-	log_info("net", "lwIP memory: budget %zu KiB, at most %u TCP PCBs, taken as used", budget / 1024,
+	log_info("net", "pools: lwIP budget %zu KiB, at most %u TCP PCBs, taken as used", budget / 1024,
 		 stats.pcb_cap);
 }
 

@@ -1,8 +1,10 @@
 /* lwIP configuration: Keel's one network config header. Every value that
  * differs from lwIP's default (src/include/lwip/opt.h) is here with the
- * reason; net_init() prints the pool sizes at boot.
+ * reason; net_init() prints the sizes at boot.
  *
- * Memory budget at these sizes: see the boot line "keel: net: pools: ...". */
+ * Memory budget at these sizes: see the boot lines "keel: net: pools: ..."
+ * (lwIP's byte budget and PCB cap, net/lwip_mem.c) and "keel: net: TCP:
+ * ..." (the per-connection window and send buffer, net/net.c). */
 #ifndef KEEL_LWIPOPTS_H
 #define KEEL_LWIPOPTS_H
 

@@ -33,9 +33,9 @@
 #include "net/netdev.h"
 #include "netif/ethernet.h"
 
-#define RX_BUDGET 64             /* frames per poll before yielding to other tasks */
-#define TX_GATHER_MAX 16         /* pbufs per frame: TCP sends 2-3 */
-#define TX_WAIT_NS (100 * NSEC_PER_MSEC)
+#define RX_BUDGET     64 /* frames per poll before yielding to other tasks */
+#define TX_GATHER_MAX 16 /* pbufs per frame: TCP sends 2-3 */
+#define TX_WAIT_NS    (100 * NSEC_PER_MSEC)
 
 static struct netif netif;
 static struct netdev *dev;
@@ -56,7 +56,7 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p)
 			dev->stats.tx_dropped++;
 			return ERR_BUF;
 		}
-		segs[n++] = (struct netdev_seg){ q->payload, q->len };
+		segs[n++] = (struct netdev_seg){q->payload, q->len};
 	}
 	uint64_t deadline = 0;
 	for (;;) {
@@ -122,7 +122,8 @@ static void recycle_time_wait(const uint8_t *f, size_t len)
 		return;
 	for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb; pcb = pcb->next)
 		if (pcb->local_port == lwip_ntohs(th->dest) && pcb->remote_port == lwip_ntohs(th->src) &&
-		    ip4_addr_get_u32(&pcb->remote_ip) == ip->src.addr && ip4_addr_get_u32(&pcb->local_ip) == ip->dest.addr) {
+		    ip4_addr_get_u32(&pcb->remote_ip) == ip->src.addr &&
+		    ip4_addr_get_u32(&pcb->local_ip) == ip->dest.addr) {
 			if (TCP_SEQ_GT(lwip_ntohl(th->seqno), pcb->rcv_nxt)) {
 				counters.tw_recycled++;
 				tcp_abort(pcb); /* TIME-WAIT: freed, no RST sent */
@@ -218,7 +219,8 @@ static void poller(void *arg)
 			continue;
 		}
 		uint32_t ms = sys_timeouts_sleeptime();
-		uint64_t deadline = ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE ? 0 : clock_now() + ms * NSEC_PER_MSEC + 1;
+		uint64_t deadline =
+		    ms == SYS_TIMEOUTS_SLEEPTIME_INFINITE ? 0 : clock_now() + ms * NSEC_PER_MSEC + 1;
 		uint64_t f = irq_save(); /* the IRQ's wake must find us parked */
 		if (!dev->ops->irq_rearm(dev))
 			waitq_wait(&dev->wq, deadline);
@@ -233,28 +235,37 @@ static void poller(void *arg)
  * backlog, or closing. */
 #define NET_CONN_HEADROOM 64
 
-int net_init(const struct cmdline *c)
+static struct cmdline_ipv4 cfg_ip;
+static uint32_t cfg_gw;
+
+static const struct cmdline_option options[] = {
+    CMDLINE_IPV4_NET_ROW("ip", cfg_ip, "dhcp", "IPv4 address and prefix length, or dhcp"),
+    CMDLINE_IPV4_ROW("gw", cfg_gw, "0.0.0.0", "default gateway with a static ip= (0.0.0.0: none)"),
+};
+CMDLINE_TABLE(net, options);
+
+int net_init(uint32_t max_conns)
 {
 	dev = netdev_get();
 	if (!dev)
 		return -ENODEV;
-	uint32_t conns = c->max_conns + NET_CONN_HEADROOM;
+	uint32_t conns = max_conns + NET_CONN_HEADROOM;
 	lwip_mem_init(pmm_free_pages() * PAGE_SIZE / LWIP_BUDGET_SHARE, conns + KEEL_TIME_WAIT_PCBS);
 	lwip_init();
 	conn_init(conns);
 	log_info("net", "TCP: window %d B, send buffer %d B, MSS %d B", TCP_WND, TCP_SND_BUF, TCP_MSS);
-	ip4_addr_t ip = { 0 }, mask = { 0 }, gw = { 0 };
-	if (!c->ip_dhcp) {
-		ip.addr = lwip_htonl(c->ip.addr);
-		mask.addr = lwip_htonl(c->ip.prefix ? 0xffffffffu << (32 - c->ip.prefix) : 0);
-		gw.addr = lwip_htonl(c->gw);
+	ip4_addr_t ip = {0}, mask = {0}, gw = {0};
+	if (!cfg_ip.dhcp) {
+		ip.addr = lwip_htonl(cfg_ip.addr);
+		mask.addr = lwip_htonl(cfg_ip.prefix ? 0xffffffffu << (32 - cfg_ip.prefix) : 0);
+		gw.addr = lwip_htonl(cfg_gw);
 	}
 	netif_add(&netif, &ip, &mask, &gw, NULL, netif_setup, ethernet_input);
 	netif_set_status_callback(&netif, on_status);
 	netif_set_default(&netif);
 	netif_set_up(&netif);
 	track_link();
-	if (c->ip_dhcp) {
+	if (cfg_ip.dhcp) {
 		log_info("net", "requesting an address by DHCP");
 		dhcp_start(&netif);
 	}
@@ -271,6 +282,12 @@ int net_wait_ready(uint64_t deadline)
 	return 0;
 }
 
-uint32_t net_ipv4_addr(void) { return ip4_addr_get_u32(netif_ip4_addr(&netif)); }
+uint32_t net_ipv4_addr(void)
+{
+	return ip4_addr_get_u32(netif_ip4_addr(&netif));
+}
 
-void net_get_counters(struct net_counters *out) { *out = counters; }
+void net_get_counters(struct net_counters *out)
+{
+	*out = counters;
+}

@@ -5,11 +5,11 @@
 
 #include <stdint.h>
 
-struct cmdline;
-
 /* Bring up lwIP on the NIC found by netdev_probe(): static address or
- * DHCP per the command line, then start the poller. -ENODEV without NIC. */
-int net_init(const struct cmdline *c);
+ * DHCP per the ip= and gw= options, then start the poller. max_conns: the
+ * TCP connections the application may hold at once (lwIP's budget is
+ * sized for them). -ENODEV without NIC. */
+int net_init(uint32_t max_conns);
 /* Wait until the interface has an IPv4 address; 0 or -ETIMEDOUT. */
 int net_wait_ready(uint64_t deadline);
 /* Interface address in network byte order (0 before DHCP completes). */

@@ -1,7 +1,7 @@
 /* The seam between NIC drivers and the network stack. A driver fills in a
- * struct netdev and registers it; the net poller task (net/poller.c) does
- * all the work: the driver's IRQ handler only acknowledges the device,
- * masks further device interrupts and calls netdev_irq().
+ * struct netdev and registers it; the net poller task (poller() in
+ * net/net.c) does all the work: the driver's IRQ handler only acknowledges
+ * the device, masks further device interrupts and calls netdev_irq().
  *
  * Every driver op is non-blocking and is called from task context only,
  * never concurrently (one poller, cooperative tasks). */

@@ -33,7 +33,7 @@ flock 9
 
 [[ -f $src/.keel-fetched ]] || die "picolibc source missing in $src; run tools/fetch-deps.sh first"
 
-# Same code-generation flags as the kernel (DESIGN.md "Toolchain facts"):
+# Same code-generation flags as the kernel (KERNEL_CFLAGS in the Makefile):
 # -mcmodel=kernel and no red zone so libc code can be linked into, and called
 # from, kernel context; -ffunction/-fdata-sections so --gc-sections keeps
 # only what Keel uses.

@@ -6,28 +6,19 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "drivers/pci/pci_regs.h" /* register offsets and bits, for pci_read* / pci_write* */
 #include "kernel/irq.h"
 
 #define PCI_MAX_DEVICES 64
-
-#define PCI_COMMAND 0x04
-#define PCI_CMD_IO (1u << 0)
-#define PCI_CMD_MEM (1u << 1)
-#define PCI_CMD_MASTER (1u << 2)
-#define PCI_CMD_INTX_DISABLE (1u << 10)
-
-#define PCI_CAP_MSI 0x05
-#define PCI_CAP_VENDOR 0x09
-#define PCI_CAP_MSIX 0x11
 
 struct pci_dev {
 	uint8_t bus, slot, fn;
 	uint16_t vendor, device;
 	uint8_t class, subclass, prog_if;
 	uint8_t irq_line, irq_pin;
-	uint64_t bar[6];      /* physical address (or I/O port) */
-	uint64_t bar_size[6];
-	bool bar_io[6];
+	uint64_t bar[PCI_BAR_COUNT]; /* physical address (or I/O port) */
+	uint64_t bar_size[PCI_BAR_COUNT];
+	bool bar_io[PCI_BAR_COUNT];
 	const char *driver;   /* set by the driver that claims it */
 };
 
@@ -40,7 +31,6 @@ struct pci_dev *pci_find(uint16_t vendor, uint16_t device);
 uint8_t pci_read8(const struct pci_dev *d, uint16_t off);
 uint16_t pci_read16(const struct pci_dev *d, uint16_t off);
 uint32_t pci_read32(const struct pci_dev *d, uint16_t off);
-void pci_write8(const struct pci_dev *d, uint16_t off, uint8_t v);
 void pci_write16(const struct pci_dev *d, uint16_t off, uint16_t v);
 void pci_write32(const struct pci_dev *d, uint16_t off, uint32_t v);
 

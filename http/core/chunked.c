@@ -18,7 +18,7 @@
 #include <string.h>
 
 #include "http/core/chunked.h"
-#include "http/core/parse.h" /* http_is_tchar, http_is_field_char */
+#include "http/core/ctype.h"
 
 enum {
 	/* the chunk-size line; every state up to sw_size_lf */
@@ -47,16 +47,6 @@ enum {
 	sw_error,
 };
 
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
-static bool is_ws(unsigned char c) { return c == ' ' || c == '\t'; }
-
 /*
  * chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )
  * chunk-ext-name = token; chunk-ext-val = token / quoted-string
@@ -68,17 +58,19 @@ static uint8_t chunk_ext(uint8_t s, unsigned char c)
 {
 	switch (s) {
 	case sw_ext_name_bws:
-		return is_ws(c) ? s : http_is_tchar(c) ? sw_ext_name : sw_error;
+		return http_is_ows(c) ? s : http_is_tchar(c) ? sw_ext_name : sw_error;
 	case sw_ext_name:
 		if (http_is_tchar(c))
 			return s;
-		if (is_ws(c))
+		if (http_is_ows(c))
 			return sw_ext_eq_bws;
 		return c == '=' ? sw_ext_val_bws : c == ';' ? sw_ext_name_bws : sw_error;
 	case sw_ext_eq_bws:
-		return is_ws(c) ? s : c == '=' ? sw_ext_val_bws : c == ';' ? sw_ext_name_bws : sw_error;
+		return http_is_ows(c) ? s : c == '=' ? sw_ext_val_bws : c == ';' ? sw_ext_name_bws : sw_error;
 	case sw_ext_val_bws:
-		return is_ws(c) ? s : c == '"' ? sw_ext_quoted : http_is_tchar(c) ? sw_ext_token : sw_error;
+		if (http_is_ows(c))
+			return s;
+		return c == '"' ? sw_ext_quoted : http_is_tchar(c) ? sw_ext_token : sw_error;
 	case sw_ext_quoted:
 		if (c == '"')
 			return sw_ext_quoted_end;
@@ -96,14 +88,14 @@ static uint8_t chunk_ext(uint8_t s, unsigned char c)
 	default:
 		return sw_error;
 	}
-	return is_ws(c) ? sw_ext_bws : c == ';' ? sw_ext_name_bws : sw_error;
+	return http_is_ows(c) ? sw_ext_bws : c == ';' ? sw_ext_name_bws : sw_error;
 }
 
 /* The chunk-size line: size, extensions, CRLF. */
 static uint8_t size_line(struct http_chunked *d, unsigned char c)
 {
 	if (d->state == sw_size_first || d->state == sw_size) {
-		int h = hex_value(c);
+		int h = http_hex_value(c);
 		if (h >= 0) {
 			if (d->state == sw_size_first)
 				d->left = 0;

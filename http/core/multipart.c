@@ -20,6 +20,7 @@
  * already matched (match = 2) but marked as never input (virt = 2): on a
  * mismatch those two bytes are not data.
  */
+#include "http/core/ctype.h"
 #include "http/core/multipart.h"
 
 #include <errno.h>
@@ -61,56 +62,24 @@ static void fail(struct multipart *m, int error)
 
 /* ---- Character classes and lexing. ---- */
 
-/* tchar (RFC 9110 §5.6.2). */
-static bool is_tchar(unsigned char c)
-{
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-		return true;
-	if (c >= '0' && c <= '9')
-		return true;
-	return c && strchr("!#$%&'*+-.^_`|~", c);
-}
-
 /* bcharsnospace (RFC 2046 §5.1.1); space is also a bchar, but not last. */
 static bool is_bchar(unsigned char c)
 {
-	if ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')
-		return true;
-	if (c >= '0' && c <= '9')
+	if (http_is_alpha(c) || http_is_digit(c))
 		return true;
 	return c && strchr("'()+_,-./:=?", c);
 }
 
-/* Field value octets (RFC 9110 §5.5): no controls but HTAB. */
-static bool is_vchar(unsigned char c)
-{
-	return c == '\t' || (c >= 0x20 && c != 0x7f);
-}
-
-static bool lower_eq(const char *p, size_t n, const char *lit)
-{
-	size_t i;
-
-	for (i = 0; i < n && lit[i]; i++) {
-		unsigned char c = (unsigned char)p[i];
-		if (c >= 'A' && c <= 'Z')
-			c |= 0x20;
-		if (c != (unsigned char)lit[i])
-			return false;
-	}
-	return i == n && !lit[i];
-}
-
 static const char *skip_ows(const char *p, const char *end)
 {
-	while (p < end && (*p == ' ' || *p == '\t'))
+	while (p < end && http_is_ows((unsigned char)*p))
 		p++;
 	return p;
 }
 
 static const char *skip_token(const char *p, const char *end)
 {
-	while (p < end && is_tchar((unsigned char)*p))
+	while (p < end && http_is_tchar((unsigned char)*p))
 		p++;
 	return p;
 }
@@ -129,7 +98,7 @@ static const char *skip_quoted(const char *p, const char *end)
 	for (p++; p < end; p++) {
 		if (*p == '"')
 			return p + 1;
-		if (!is_vchar((unsigned char)*p))
+		if (!http_is_field_char((unsigned char)*p))
 			return NULL;
 		if (is_escape(p, end))
 			p++;
@@ -209,11 +178,11 @@ static const char *media_type(const char *p, const char *end)
 {
 	const char *t = skip_ows(p, end), *e = skip_token(t, end);
 
-	if (!lower_eq(t, (size_t)(e - t), "multipart") || e == end || *e != '/')
+	if (!http_eq_word(t, (size_t)(e - t), "multipart") || e == end || *e != '/')
 		return NULL;
 	t = e + 1;
 	e = skip_token(t, end);
-	return lower_eq(t, (size_t)(e - t), "form-data") ? e : NULL;
+	return http_eq_word(t, (size_t)(e - t), "form-data") ? e : NULL;
 }
 
 int multipart_boundary(const char *content_type, size_t n, char *out, size_t cap, size_t *out_len)
@@ -226,7 +195,7 @@ int multipart_boundary(const char *content_type, size_t n, char *out, size_t cap
 	if (!p || cap == 0)
 		return -1;
 	while ((r = next_param(&p, end, &pa)) > 0) {
-		if (!lower_eq(pa.name, pa.name_len, "boundary"))
+		if (!http_eq_word(pa.name, pa.name_len, "boundary"))
 			continue;
 		if (len >= 0)
 			return -1; /* two boundaries: which one would the sender use? */
@@ -251,16 +220,16 @@ static int disposition(struct part *pt, char *v, const char *end)
 	struct param pa;
 	int r;
 
-	if (!lower_eq(v, (size_t)(p - v), "form-data"))
+	if (!http_eq_word(v, (size_t)(p - v), "form-data"))
 		return -1;
 	while ((r = next_param(&p, end, &pa)) > 0) {
 		const char **val;
 		size_t *len;
 		char *dst = v + (pa.val - v);
 
-		if (lower_eq(pa.name, pa.name_len, "name"))
+		if (http_eq_word(pa.name, pa.name_len, "name"))
 			val = &pt->name, len = &pt->name_len;
-		else if (lower_eq(pa.name, pa.name_len, "filename"))
+		else if (http_eq_word(pa.name, pa.name_len, "filename"))
 			val = &pt->filename, len = &pt->filename_len;
 		else
 			continue; /* filename* and others: §4.2 says ignore */
@@ -283,18 +252,18 @@ static int header_line(struct part *pt, char *s, const char *e)
 		return -1;
 	v = s + (skip_ows(colon + 1, e) - s);
 	ve = s + (e - s);
-	while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t'))
+	while (ve > v && http_is_ows((unsigned char)ve[-1]))
 		ve--;
 	for (const char *q = v; q < ve; q++)
-		if (!is_vchar((unsigned char)*q))
+		if (!http_is_field_char((unsigned char)*q))
 			return -1;
-	if (lower_eq(s, name_len, "content-disposition")) {
+	if (http_eq_word(s, name_len, "content-disposition")) {
 		if (pt->disposition)
 			return -1;
 		pt->disposition = true;
 		return disposition(pt, v, ve);
 	}
-	if (lower_eq(s, name_len, "content-type")) {
+	if (http_eq_word(s, name_len, "content-type")) {
 		if (pt->ctype || v == ve)
 			return -1;
 		pt->ctype = v;
@@ -311,7 +280,7 @@ static int parse_headers(struct multipart *m, struct part *pt)
 	char *s = m->hdr, *end = m->hdr + m->hlen - 2;
 
 	for (char *q = s; q + 2 < end; q++)
-		if (q[0] == '\r' && q[1] == '\n' && (q[2] == ' ' || q[2] == '\t'))
+		if (q[0] == '\r' && q[1] == '\n' && http_is_ows((unsigned char)q[2]))
 			q[0] = q[1] = ' ';
 	while (s < end) {
 		char *lf = memchr(s, '\n', (size_t)(end - s));
@@ -438,7 +407,7 @@ static void boundary_line(struct multipart *m, char c)
 		m->state = c == '-' ? sw_done : sw_error;
 	else if (m->state == sw_delim_lf)
 		m->state = c == '\n' ? sw_header : sw_error;
-	else if (c == ' ' || c == '\t')
+	else if (http_is_ows((unsigned char)c))
 		m->state = sw_padding;
 	else
 		m->state = c == '\r' ? sw_delim_lf : sw_error;

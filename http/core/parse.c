@@ -16,9 +16,10 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "http/core/ctype.h"
 #include "http/core/parse.h"
 
-#define AGAIN (-2)
+#define AGAIN HTTP_PARSE_INCOMPLETE
 
 struct cursor {
 	const char *p, *end;
@@ -44,18 +45,7 @@ static int fail(struct http_request *req, int status, const char *why)
 	return status;
 }
 
-/* ---- characters ---- */
-
-static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
-
-static bool is_hex(unsigned char c)
-{
-	return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
-
-static bool is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
-
-static unsigned char lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+/* ---- characters (the common classes are in http/core/ctype.h) ---- */
 
 /* Bytes allowed in a request-target: no CTL, SP, DEL or raw non-ASCII
  * (RFC 9112 §3.2, RFC 3986 §2), and no '#': a fragment is never sent
@@ -69,7 +59,7 @@ static bool is_target_char(unsigned char c) { return c > ' ' && c < 0x7f && c !=
  * and sub-delims. */
 static bool is_regname_char(unsigned char c)
 {
-	if (is_digit(c) || (lower(c) >= 'a' && lower(c) <= 'z'))
+	if (http_is_digit(c) || http_is_alpha(c))
 		return true;
 	switch (c) {
 	case '-': case '.': case '_': case '~':                       /* unreserved */
@@ -89,24 +79,19 @@ static struct http_slice slice(const char *s, const char *e)
 
 static struct http_slice trim_ows(struct http_slice s)
 {
-	while (s.n && is_ows((unsigned char)s.p[0])) {
+	while (s.n && http_is_ows((unsigned char)s.p[0])) {
 		s.p++;
 		s.n--;
 	}
-	while (s.n && is_ows((unsigned char)s.p[s.n - 1]))
+	while (s.n && http_is_ows((unsigned char)s.p[s.n - 1]))
 		s.n--;
 	return s;
 }
 
-/* Case-insensitive comparison with a NUL-terminated literal. */
+/* Case-insensitive comparison with the n bytes of a literal. */
 static bool eq_nocase(struct http_slice s, const char *lit, size_t n)
 {
-	if (s.n != n)
-		return false;
-	for (size_t i = 0; i < n; i++)
-		if (lower((unsigned char)s.p[i]) != lower((unsigned char)lit[i]))
-			return false;
-	return true;
+	return s.n == n && http_eq_nocase(s.p, lit, n);
 }
 
 #define IS(s, lit) eq_nocase((s), (lit), sizeof(lit) - 1)
@@ -124,7 +109,7 @@ static bool eq_exact(struct http_slice s, const char *lit, size_t n)
 static bool list_next(struct http_slice *rest, struct http_slice *el)
 {
 	const char *p = rest->p, *end = p + rest->n;
-	while (p < end && (is_ows((unsigned char)*p) || *p == ','))
+	while (p < end && (http_is_ows((unsigned char)*p) || *p == ','))
 		p++;
 	if (p == end) {
 		*rest = slice(end, end);
@@ -174,7 +159,7 @@ static size_t quoted_len(struct http_slice s)
 
 static void skip_ows(struct http_slice *s)
 {
-	while (s->n && is_ows((unsigned char)s->p[0])) {
+	while (s->n && http_is_ows((unsigned char)s->p[0])) {
 		s->p++;
 		s->n--;
 	}
@@ -285,7 +270,7 @@ static bool valid_ipv4(const char *p, size_t n)
 			return false;
 		size_t s = i;
 		unsigned v = 0;
-		while (i < n && i - s < 3 && is_digit((unsigned char)p[i]))
+		while (i < n && i - s < 3 && http_is_digit((unsigned char)p[i]))
 			v = v * 10 + (unsigned)(p[i++] - '0');
 		if (i == s || v > 255 || (i - s > 1 && p[s] == '0'))
 			return false;
@@ -305,7 +290,7 @@ static bool valid_ipv6(const char *p, size_t n)
 	}
 	while (i < n) {
 		size_t j = i;
-		while (j < n && j - i < 5 && is_hex((unsigned char)p[j]))
+		while (j < n && j - i < 5 && http_is_hexdig((unsigned char)p[j]))
 			j++;
 		if (j < n && p[j] == '.') { /* ls32 as IPv4: must end the address */
 			if (!valid_ipv4(p + i, n - i))
@@ -334,9 +319,9 @@ static bool valid_ipv6(const char *p, size_t n)
 static bool valid_ipvfuture(const char *p, size_t n)
 {
 	size_t i = 1;
-	if (!n || lower((unsigned char)p[0]) != 'v')
+	if (!n || http_lower((unsigned char)p[0]) != 'v')
 		return false;
-	while (i < n && is_hex((unsigned char)p[i]))
+	while (i < n && http_is_hexdig((unsigned char)p[i]))
 		i++;
 	if (i == 1 || i == n || p[i++] != '.' || i == n)
 		return false;
@@ -362,7 +347,8 @@ static long host_len(const char *p, size_t n)
 	}
 	while (i < n && p[i] != ':') {
 		if (p[i] == '%') {
-			if (n - i < 3 || !is_hex((unsigned char)p[i + 1]) || !is_hex((unsigned char)p[i + 2]))
+			if (n - i < 3 || !http_is_hexdig((unsigned char)p[i + 1]) ||
+			    !http_is_hexdig((unsigned char)p[i + 2]))
 				return -1;
 			i += 3;
 		} else if (is_regname_char((unsigned char)p[i])) {
@@ -390,7 +376,7 @@ static bool valid_host(struct http_slice s, bool need_host, bool need_port)
 		return false;
 	unsigned long port = 0;
 	for (; i < s.n; i++) {
-		if (!is_digit((unsigned char)s.p[i]))
+		if (!http_is_digit((unsigned char)s.p[i]))
 			return false;
 		port = port * 10 + (unsigned long)(s.p[i] - '0');
 	}
@@ -446,7 +432,8 @@ static int eat_sp(struct cursor *c, struct http_request *req, const char *why)
 	if (c->p == c->end)
 		return AGAIN;
 	if (*c->p != ' ') {
-		bool ws = is_ows((unsigned char)*c->p) || *c->p == '\v' || *c->p == '\f' || *c->p == '\r';
+		unsigned char b = (unsigned char)*c->p;
+		bool ws = http_is_ows(b) || b == '\v' || b == '\f' || b == '\r';
 		return fail(req, 400, ws ? "request line parts must be separated by one SP" : why);
 	}
 	c->p++;
@@ -496,7 +483,7 @@ static int parse_version(struct cursor *c, struct http_request *req)
 		return fail(req, 400, "malformed HTTP version");
 	if (avail < 8)
 		return AGAIN;
-	if (!is_digit((unsigned char)v[5]) || v[6] != '.' || !is_digit((unsigned char)v[7]))
+	if (!http_is_digit((unsigned char)v[5]) || v[6] != '.' || !http_is_digit((unsigned char)v[7]))
 		return fail(req, 400, "malformed HTTP version");
 	c->p += 8;
 	int r = eat_crlf(c, req, "malformed HTTP version");
@@ -586,12 +573,13 @@ static int parse_field(struct cursor *c, struct http_request *req, struct http_h
 	if (c->p == c->end)
 		return AGAIN;
 	if (*c->p != ':') /* §5.1: no whitespace between name and colon: MUST 400 */
-		return fail(req, 400, is_ows((unsigned char)*c->p) ? "whitespace between field name and colon"
-								   : "field name is not a token");
+		return fail(req, 400,
+			    http_is_ows((unsigned char)*c->p) ? "whitespace between field name and colon"
+							      : "field name is not a token");
 	if (c->p == s)
 		return fail(req, 400, "empty field name");
 	h->name = slice(s, c->p++);
-	while (c->p < c->end && is_ows((unsigned char)*c->p))
+	while (c->p < c->end && http_is_ows((unsigned char)*c->p))
 		c->p++;
 	s = c->p;
 	while (c->p < c->end && http_is_field_char((unsigned char)*c->p))
@@ -611,9 +599,9 @@ static int parse_fields(struct cursor *c, struct http_request *req, size_t max_h
 			return eat_crlf(c, req, ""); /* the empty line ending the head */
 		/* §5.2: a request with obs-fold MUST be rejected or unfolded;
 		 * §2.2: whitespace before the first field line likewise. */
-		if (is_ows((unsigned char)*c->p) && req->num_headers)
+		if (http_is_ows((unsigned char)*c->p) && req->num_headers)
 			return fail(req, 400, "obsolete line folding");
-		if (is_ows((unsigned char)*c->p))
+		if (http_is_ows((unsigned char)*c->p))
 			return fail(req, 400, "whitespace before the first header");
 		if (req->num_headers == max_headers)
 			return fail(req, 431, "too many header fields");
@@ -759,7 +747,7 @@ static int apply_headers(struct http_request *req)
 
 static int parse_head(struct cursor *c, const struct http_limits *lim, struct http_request *req)
 {
-	size_t max_uri = lim->max_uri ? lim->max_uri : HTTP_DEFAULT_MAX_URI;
+	size_t max_uri = lim->max_uri;
 	int r;
 	if ((r = skip_empty_lines(c, req)) || (r = parse_method(c, req)) ||
 	    (r = parse_target(c, req, max_uri)) || (r = parse_version(c, req)) ||
@@ -788,7 +776,7 @@ static bool worth_parsing(const char *buf, size_t len, size_t last_len)
 int http_parse_request(const char *buf, size_t len, size_t last_len, const struct http_limits *lim,
 		       struct http_request *req, int *status)
 {
-	size_t max = lim->max_header_bytes ? lim->max_header_bytes : HTTP_DEFAULT_MAX_HEADER_BYTES;
+	size_t max = lim->max_header_bytes;
 	if (max > INT32_MAX)
 		max = INT32_MAX; /* the result is an int */
 	if (last_len && last_len <= len && len <= max && !worth_parsing(buf, len, last_len))
@@ -806,5 +794,5 @@ int http_parse_request(const char *buf, size_t len, size_t last_len, const struc
 		r = fail(req, 431, "request header section too large");
 	}
 	*status = r;
-	return -1;
+	return HTTP_PARSE_ERROR;
 }

@@ -4,7 +4,7 @@
  *
  * The caller owns one buffer holding the bytes received so far and calls
  * http_parse_request() after every read until it returns > 0 (the head is
- * complete and valid) or -1 (reject the request). Every slice the parser
+ * complete and valid) or HTTP_PARSE_ERROR (reject the request). Every slice the parser
  * fills in points into that buffer (one exception: see `path`), so the
  * buffer must stay put while the request is in use. The parser never reads
  * buf[len] or beyond, never writes to buf, and keeps no state between calls.
@@ -28,6 +28,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "http/core/ctype.h" /* the character classes (http_is_tchar...) that go with these slices */
 
 /* A view into the caller's buffer; not NUL-terminated. */
 struct http_slice {
@@ -53,35 +55,16 @@ enum http_form {
 enum http_body {
 	HTTP_BODY_NONE,    /* no Content-Length nor Transfer-Encoding: empty */
 	HTTP_BODY_LENGTH,  /* content_length bytes follow the head */
-	HTTP_BODY_CHUNKED, /* chunked transfer coding (http/chunked.h) */
+	HTTP_BODY_CHUNKED, /* chunked transfer coding (http/core/chunked.h) */
 };
 
-/* tchar, the characters of a token (RFC 9110 §5.6.2): method, field name,
- * transfer coding, chunk extension. */
-static inline bool http_is_tchar(unsigned char c)
-{
-	if ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'))
-		return true;
-	switch (c) {
-	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
-	case '-': case '.': case '^': case '_': case '`': case '|': case '~':
-		return true;
-	}
-	return false;
-}
-
-/* A byte of a field value (RFC 9110 §5.5): field-vchar (VCHAR or
- * obs-text) or the SP/HTAB between them; no NUL, CR, LF, other CTL or DEL. */
-static inline bool http_is_field_char(unsigned char c) { return c == '\t' || (c >= ' ' && c != 0x7f); }
-
-#define HTTP_DEFAULT_MAX_HEADER_BYTES 65536
-#define HTTP_DEFAULT_MAX_URI 8192
-
+/* The caller's limits (the server's come from its max_header_bytes= and
+ * max_uri= options); each must be at least 1. */
 struct http_limits {
 	/* Bytes of the whole head: leading empty lines, request line, header
-	 * lines and the final empty line (0: the default). -> 431 */
+	 * lines and the final empty line. -> 431 */
 	size_t max_header_bytes;
-	/* Bytes of the request-target (0: the default). -> 414 */
+	/* Bytes of the request-target. -> 414 */
 	size_t max_uri;
 	/* Entries in req->headers, i.e. header lines accepted. -> 431 */
 	size_t max_headers;
@@ -90,7 +73,7 @@ struct http_limits {
 struct http_request {
 	struct http_slice method;  /* a token, case-sensitive (RFC 9110 §9.1) */
 	struct http_slice target;  /* the request-target as received */
-	/* The raw path, before '?', still percent-encoded (http/path.h decodes
+	/* The raw path, before '?', still percent-encoded (http/core/path.h decodes
 	 * and cleans it). Origin- and absolute-form only; empty otherwise. For
 	 * an absolute-form target with an empty path ("http://h?q") it is "/"
 	 * from static storage (RFC 9110 §4.2.3: empty path equals "/"). */
@@ -118,23 +101,31 @@ struct http_request {
 	const char *error;
 };
 
+/* http_parse_request's results other than a head length. */
+enum http_parse_result {
+	HTTP_PARSE_ERROR = -1,      /* reject the request: *status and req->error say why */
+	HTTP_PARSE_INCOMPLETE = -2, /* read more and call again */
+};
+
 /*
  * Parse the request head in buf[0, len).
  *
  * Returns the number of bytes of the head (through the empty line that
- * ends it; any body or pipelined request follows), -2 if the head is not
- * complete yet (also for len == 0), or -1 on error with *status set to
+ * ends it; any body or pipelined request follows), HTTP_PARSE_INCOMPLETE
+ * if the head is not complete yet (also for len == 0), or
+ * HTTP_PARSE_ERROR with *status set to
  * 400, 414, 431, 501 or 505 and req->error set. The limits are enforced on
  * incomplete input too: once buf holds more than max_header_bytes without
- * a complete head, or a target longer than max_uri, the result is -1 at
- * once, so a slow client cannot make the caller buffer without bound.
+ * a complete head, or a target longer than max_uri, the result is
+ * HTTP_PARSE_ERROR at once, so a slow client cannot make the caller buffer without bound.
  * Empty lines (CRLF) before the request line are skipped (RFC 9112 §2.2);
  * they count as part of the head.
  *
  * last_len is the len of the previous call for this request that returned
- * -2 (0 on the first call). It saves work: when buf[last_len, len) holds
+ * HTTP_PARSE_INCOMPLETE (0 on the first call). It saves work: when buf[last_len, len) holds
  * no line end (LF) and the request line is already complete, nothing can
- * have completed the head, and the call returns -2 without re-parsing.
+ * have completed the head, and the call returns HTTP_PARSE_INCOMPLETE
+ * without re-parsing.
  * The one effect: an error inside the last, unfinished header line (a bad
  * byte, or the line that exceeds max_headers) is reported when that line
  * ends instead of at once. The byte and target limits are always enforced
@@ -142,8 +133,8 @@ struct http_request {
  * last_len 0.
  *
  * req->headers must point to lim->max_headers entries; every other field
- * of req is overwritten. On -1 and -2 their contents are unspecified,
- * except req->error on -1.
+ * of req is overwritten. Unless a head length is returned their contents
+ * are unspecified, except req->error on HTTP_PARSE_ERROR.
  */
 int http_parse_request(const char *buf, size_t len, size_t last_len, const struct http_limits *lim,
 		       struct http_request *req, int *status);

@@ -6,15 +6,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "http/core/ctype.h"
 #include "http/core/path.h"
-
-static int hex_value(unsigned char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c |= 0x20;
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
 
 /* pct-encoded = "%" HEXDIG HEXDIG (RFC 3986 §2.1). */
 static int decode(const char *in, size_t n, char *out, size_t cap, bool plus_is_space)
@@ -27,8 +20,8 @@ static int decode(const char *in, size_t n, char *out, size_t cap, bool plus_is_
 			return -1;
 		char c = in[i];
 		if (c == '%') {
-			int hi = n - i > 2 ? hex_value((unsigned char)in[i + 1]) : -1;
-			int lo = hi >= 0 ? hex_value((unsigned char)in[i + 2]) : -1;
+			int hi = n - i > 2 ? http_hex_value((unsigned char)in[i + 1]) : -1;
+			int lo = hi >= 0 ? http_hex_value((unsigned char)in[i + 2]) : -1;
 			if (lo < 0 || (hi | lo) == 0)
 				return -1;
 			c = (char)(hi << 4 | lo);

@@ -1,6 +1,6 @@
 /*
  * Request path and query helpers (RFC 3986 §2.1, §5.2.4, §3.4): pure, no
- * allocation. The parser (http/parse.h) leaves the path raw; a handler
+ * allocation. The parser (http/core/parse.h) leaves the path raw; a handler
  * that maps it to a resource decodes and then cleans it, in that order, so
  * an encoded "%2e%2e%2f" cannot climb above the root:
  *

@@ -15,7 +15,7 @@
 #define HTTP_HDR_SIZE 1024     /* handler-set response headers */
 
 /* A content coding of the response body (RFC 9110 §8.4.1), applied
- * between the handler and the wire: http/gzip.c. A middleware offers one
+ * between the handler and the wire: http/handler/gzip.c. A middleware offers one
  * by setting w->coder before it calls its handler; the writer asks it
  * once, when the head is about to be built. If it takes the response,
  * what the handler wrote so far and everything after goes through code()
@@ -52,6 +52,8 @@ struct http_rw {
 	bool failed;          /* a write failed or the deadline passed: stop */
 	bool close;           /* the response itself ends the connection */
 	bool timed_out;       /* the handler called in after its cutoff */
+	bool hdrs_overflow;   /* a handler field did not fit hdrs: the response becomes a 500 */
+	bool discard;         /* that 500 replaced the response: later writes are refused */
 	uint64_t written;     /* body bytes the handler wrote */
 	int64_t length;       /* declared by http_set_content_length, or -1 */
 	uint64_t cutoff;      /* end of the handler's time (0: none) */
@@ -69,6 +71,7 @@ struct http_session;
 struct http_conn {
 	struct conn *c;
 	struct http_session *s; /* what outlives the task: id, state (server.c) */
+	uint32_t id;            /* the connection's number, for log lines */
 	const struct http_config *cfg;
 	/* input: [0, head_len) is the current request's head (msg points into
 	 * it); raw unread bytes are [in_pos, in_len) */

@@ -5,17 +5,18 @@
  *   - HTTP/1.1 and more to come: Transfer-Encoding: chunked
  *   - HTTP/1.0 and more to come: close-delimited (RFC 9112 §6.3 rule 8)
  * HEAD, 1xx, 204 and 304 carry no body (RFC 9110 §6.4.1). A content coder
- * offered by middleware (http/gzip.c) may take the response at the first
+ * offered by middleware (http/handler/gzip.c) may take the response at the first
  * flush; from then on the buffer holds coded bytes, and the length in the
  * head is the coded one. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "http/core/ctype.h"
 #include "http/h1/internal.h"
 #include "kernel/clock.h"
+#include "kernel/log.h"
 #include "kernel/sched.h"
 #include "net/conn.h"
 
@@ -35,12 +36,15 @@ void http_rw_start(struct http_rw *w, struct http_conn *hc, uint64_t cutoff, uin
 	w->head_only = hc->msg.method.n == 4 && !memcmp(hc->msg.method.p, "HEAD", 4);
 }
 
+/* A field name is a token; a value is field-vchars, SP and HTAB (RFC 9110
+ * §5.1, §5.5): no CR, LF or other control byte can split or end the head,
+ * and no "Transfer-Encoding\t" can get past server_owned(). */
 static bool valid_field(const char *s, bool name)
 {
 	if (!*s && name)
 		return false;
 	for (; *s; s++)
-		if (*s == '\r' || *s == '\n' || (name && (*s == ':' || *s == ' ')))
+		if (name ? !http_is_tchar((unsigned char)*s) : !http_is_field_char((unsigned char)*s))
 			return false;
 	return true;
 }
@@ -49,8 +53,9 @@ static bool valid_field(const char *s, bool name)
  * here, and a smuggled Transfer-Encoding must be impossible). */
 static bool server_owned(const char *name)
 {
-	return !strcasecmp(name, "Content-Length") || !strcasecmp(name, "Transfer-Encoding") ||
-	       !strcasecmp(name, "Connection") || !strcasecmp(name, "Date");
+	size_t n = strlen(name);
+	return http_eq_word(name, n, "Content-Length") || http_eq_word(name, n, "Transfer-Encoding") ||
+	       http_eq_word(name, n, "Connection") || http_eq_word(name, n, "Date");
 }
 
 /* Offset of the first line for `name` at or after `from` in the handler's
@@ -61,7 +66,7 @@ static long find_header(const struct http_rw *w, const char *name, size_t from, 
 	for (size_t i = from; i < w->hdrs_len; i += *line) {
 		const char *eol = memchr(w->hdrs + i, '\n', w->hdrs_len - i);
 		*line = (size_t)(eol - (w->hdrs + i)) + 1;
-		if (*line > nlen && w->hdrs[i + nlen] == ':' && !strncasecmp(w->hdrs + i, name, nlen))
+		if (*line > nlen && w->hdrs[i + nlen] == ':' && http_eq_nocase(w->hdrs + i, name, nlen))
 			return (long)i;
 	}
 	return -1;
@@ -76,21 +81,34 @@ static void remove_header(struct http_rw *w, const char *name)
 	}
 }
 
+static bool settable(const struct http_rw *w, const char *name, const char *value)
+{
+	return !w->header_sent && valid_field(name, true) && valid_field(value, false) && !server_owned(name);
+}
+
 int http_add_header(struct http_rw *w, const char *name, const char *value)
 {
-	if (w->header_sent || !valid_field(name, true) || !valid_field(value, false) || server_owned(name))
+	if (!settable(w, name, value))
 		return -EINVAL;
 	int n = snprintf(w->hdrs + w->hdrs_len, sizeof w->hdrs - w->hdrs_len, "%s: %s\r\n", name, value);
-	if (n < 0 || (size_t)n >= sizeof w->hdrs - w->hdrs_len)
+	if (n < 0 || (size_t)n >= sizeof w->hdrs - w->hdrs_len) {
+		/* The response would go out without a field its handler set:
+		 * it becomes a 500 instead (flush), whether or not the handler
+		 * looks at this result. */
+		if (!w->hdrs_overflow)
+			log_warn("http", "conn %u: response header %s does not fit the %d B for handler fields: 500",
+				 w->hc->id, name, HTTP_HDR_SIZE);
+		w->hdrs_overflow = true;
 		return -ENOSPC;
+	}
 	w->hdrs_len += (size_t)n;
 	return 0;
 }
 
 int http_set_header(struct http_rw *w, const char *name, const char *value)
 {
-	if (w->header_sent)
-		return -EINVAL;
+	if (!settable(w, name, value))
+		return -EINVAL; /* and the field keeps its value */
 	remove_header(w, name);
 	return http_add_header(w, name, value);
 }
@@ -255,8 +273,27 @@ static int code_body(struct http_rw *w, const char *p, size_t n, enum http_code 
 
 /* The buffer is full (MORE), the handler flushes (PUSH) or is done (END):
  * the head, if unsent, then the body so far go out. */
+/* A handler field did not fit (http_add_header): rather than a response
+ * without it, the client gets a 500 and the connection closes; what the
+ * handler writes after this is dropped. */
+static void header_overflow(struct http_rw *w)
+{
+	static const char msg[] = "response header section too large\n";
+	w->hdrs_overflow = false;
+	w->hdrs_len = 0;
+	w->coder = NULL;
+	w->status = 500;
+	w->length = w->written = sizeof msg - 1;
+	w->close = w->discard = true;
+	memcpy(w->out, msg, sizeof msg - 1);
+	w->out_len = sizeof msg - 1;
+	http_set_header(w, "Content-Type", "text/plain; charset=utf-8");
+}
+
 static int flush(struct http_rw *w, enum http_code how)
 {
+	if (w->hdrs_overflow && !w->header_sent)
+		header_overflow(w);
 	bool final = how == HTTP_CODE_END && !w->header_sent;
 	if (w->coder && !w->coding)
 		start_coding(w, final);
@@ -265,10 +302,12 @@ static int flush(struct http_rw *w, enum http_code how)
 	return send_buffer(w, final);
 }
 
-void http_set_content_length(struct http_rw *w, uint64_t n)
+int http_set_content_length(struct http_rw *w, uint64_t n)
 {
-	if (!w->header_sent)
-		w->length = (int64_t)n;
+	if (w->header_sent || n > INT64_MAX || n < w->written)
+		return -EINVAL; /* bytes beyond a shorter length would read as the next response */
+	w->length = (int64_t)n;
+	return 0;
 }
 
 /* A handler call after the handler's cutoff: refused (late writes must
@@ -289,7 +328,7 @@ void http_set_deadline(struct http_rw *w, uint64_t cutoff)
 
 ssize_t http_write(struct http_rw *w, const void *p, size_t n)
 {
-	if (w->failed)
+	if (w->failed || w->discard)
 		return -EPIPE;
 	if (late(w))
 		return -ETIMEDOUT;
@@ -301,7 +340,7 @@ ssize_t http_write(struct http_rw *w, const void *p, size_t n)
 	for (size_t left = n; left;) {
 		if ((w->out_len == HTTP_OUT_SIZE && flush(w, HTTP_CODE_MORE) < 0) ||
 		    (w->coding && code_body(w, src, left, HTTP_CODE_MORE) < 0))
-			return w->failed && clock_now() > w->deadline ? -ETIMEDOUT : -EPIPE;
+			return w->failed && w->deadline && clock_now() > w->deadline ? -ETIMEDOUT : -EPIPE;
 		if (w->coding)
 			break;
 		size_t k = HTTP_OUT_SIZE - w->out_len < left ? HTTP_OUT_SIZE - w->out_len : left;
@@ -314,16 +353,33 @@ ssize_t http_write(struct http_rw *w, const void *p, size_t n)
 	return (ssize_t)n;
 }
 
+/* Output of up to PRINTF_STACK - 1 bytes (every line the appliance prints
+ * today) is formatted on the stack; longer output is formatted a second
+ * time into a heap buffer of exactly its size, so it goes out whole.
+ * Streaming through a custom FILE would avoid that, but the means is
+ * libc-specific (picolibc's FDEV_SETUP_STREAM, glibc's fopencookie) and
+ * this file is also built against glibc by the host tests. */
+#define PRINTF_STACK 256
+
 int http_printf(struct http_rw *w, const char *fmt, ...)
 {
-	char buf[512];
-	va_list ap;
+	char buf[PRINTF_STACK], *p = buf;
+	va_list ap, again;
 	va_start(ap, fmt);
+	va_copy(again, ap);
 	int n = vsnprintf(buf, sizeof buf, fmt, ap);
+	ssize_t r = n < 0 ? -EINVAL : 0;
+	if (!r && (size_t)n >= sizeof buf) {
+		p = malloc((size_t)n + 1);
+		r = !p ? -ENOMEM : vsnprintf(p, (size_t)n + 1, fmt, again) != n ? -EINVAL : 0;
+	}
+	va_end(again);
 	va_end(ap);
-	if (n < 0)
-		return -EINVAL;
-	return (int)http_write(w, buf, (size_t)n < sizeof buf ? (size_t)n : sizeof buf - 1);
+	if (!r)
+		r = http_write(w, p, (size_t)n);
+	if (p != buf)
+		free(p);
+	return r < 0 ? (int)r : n;
 }
 
 int http_flush(struct http_rw *w) { return late(w) ? -ETIMEDOUT : flush(w, HTTP_CODE_PUSH); }

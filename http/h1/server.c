@@ -14,6 +14,7 @@
 
 #include "http/h1/internal.h"
 #include "kernel/clock.h"
+#include "kernel/cmdline.h"
 #include "kernel/log.h"
 #include "kernel/sched.h"
 #include "kernel/shutdown.h"
@@ -25,8 +26,8 @@
 #define HTTP_TASK_STACK (TASK_STACK_DEFAULT + 4096)
 _Static_assert(sizeof(struct http_conn) <= 4096, "struct http_conn outgrew its stack allowance");
 
-const uint32_t http_latency_bounds_us[12] = { 100, 250, 500, 1000, 2500, 5000,
-					      10000, 25000, 50000, 100000, 1000000, UINT32_MAX };
+const uint32_t http_latency_bounds_us[12] = {100,   250,   500,   1000,   2500,    5000,
+					     10000, 25000, 50000, 100000, 1000000, UINT32_MAX};
 
 static struct http_config cfg;
 static struct http_handler root;
@@ -36,11 +37,11 @@ struct http_session {
 	struct conn *c;
 	uint32_t id;
 	enum http_conn_state state;
-	bool parked;              /* no task holds it: in `parked` or `ready` */
-	bool ready;               /* in `ready`: bytes came while it was parked */
+	bool parked; /* no task holds it: in `parked` or `ready` */
+	bool ready;  /* in `ready`: bytes came while it was parked */
 	uint64_t idle_deadline;
-	struct list_node link;    /* `parked` (oldest first) or `ready` */
-	struct list_node all;     /* every open connection, for shutdown */
+	struct list_node link; /* `parked` (oldest first) or `ready` */
+	struct list_node all;  /* every open connection, for shutdown */
 };
 
 static struct list_node sessions = LIST_INIT(sessions);
@@ -52,15 +53,38 @@ static uint32_t next_conn_id;
 static uint64_t next_request_id;
 static bool shutting_down;
 
-void http_config_defaults(struct http_config *c)
+/* The server's options: the only place their defaults are written. */
+static struct http_config opt;
+static const struct cmdline_option options[] = {
+    CMDLINE_UINT_ROW("port", opt.port, 80, 1, 65535, "TCP port the HTTP server listens on"),
+    CMDLINE_SECONDS_ROW("read_header_timeout", opt.read_header_ns, 5, 1, 3600,
+			"seconds from a request's first byte to its blank line (then 408 and close)"),
+    CMDLINE_SECONDS_ROW("read_timeout", opt.read_ns, 30, 1, 86400,
+			"seconds to read a whole request, body included (then 408)"),
+    CMDLINE_SECONDS_ROW(
+	"write_timeout", opt.write_ns, 30, 1, 86400,
+	"seconds after the handler's time to get its response out (a client that stops reading is reset)"),
+    CMDLINE_SECONDS_ROW(
+	"idle_timeout", opt.idle_ns, 60, 1, 86400,
+	"seconds a keep-alive connection may wait for its next request (idle ones hold no task)"),
+    CMDLINE_SECONDS_ROW(
+	"handler_timeout", opt.handler_ns, 10, 1, 86400,
+	"seconds a handler may run, its writes included (then 503, or 408 while a body is still due)"),
+    CMDLINE_SECONDS_ROW("shutdown_timeout", opt.shutdown_ns, 5, 0, 3600,
+			"seconds of grace for in-flight requests at power-off"),
+    CMDLINE_UINT_ROW("max_conns", opt.max_conns, 1000, 1, 1000000,
+		     "open connections; more get 503 and are closed (memory is taken as they come)"),
+    CMDLINE_UINT_ROW("max_header_bytes", opt.max_header_bytes, 65536, 1024, 1048576,
+		     "bytes of the request line and headers (then 431)"),
+    CMDLINE_UINT_ROW("max_uri", opt.max_uri, 8192, 64, 1048576, "bytes of a request-target (then 414)"),
+    CMDLINE_UINT_ROW("max_body", opt.max_body, 1048576, 0, 4294967295,
+		     "bytes of a request body unless a route sets its own limit (then 413)"),
+};
+CMDLINE_TABLE(http, options);
+
+void http_config_from_cmdline(struct http_config *c)
 {
-	*c = (struct http_config){
-		.port = 80, .max_conns = 1000,
-		.read_header_ns = 5 * NSEC_PER_SEC, .read_ns = 30 * NSEC_PER_SEC,
-		.write_ns = 30 * NSEC_PER_SEC, .idle_ns = 60 * NSEC_PER_SEC,
-		.handler_ns = 10 * NSEC_PER_SEC, .shutdown_ns = 5 * NSEC_PER_SEC,
-		.max_header_bytes = 64 * 1024, .max_uri = 8 * 1024, .max_body = 1024 * 1024,
-	};
+	*c = opt;
 }
 
 static void set_state(struct http_session *s, enum http_conn_state to)
@@ -88,7 +112,10 @@ void http_count_status(int status, uint64_t latency_ns)
 	stats.latency_count++;
 }
 
-void http_get_stats(struct http_stats *s) { *s = stats; }
+void http_get_stats(struct http_stats *s)
+{
+	*s = stats;
+}
 
 /* ---- reading the head ---- */
 
@@ -97,10 +124,11 @@ void http_get_stats(struct http_stats *s) { *s = stats; }
  * silently), or -status for an error reply. */
 static int read_head(struct http_conn *hc)
 {
-	struct http_limits lim = { cfg.max_header_bytes, cfg.max_uri, HTTP_MAX_HEADERS };
+	struct http_limits lim = {cfg.max_header_bytes, cfg.max_uri, HTTP_MAX_HEADERS};
 	/* A new connection gets read_header to start talking; a kept-alive
 	 * one may idle, unless pipelined bytes are already here. */
-	uint64_t deadline = clock_now() + (hc->in_len || hc->s->state == HTTP_NEW ? cfg.read_header_ns : cfg.idle_ns);
+	uint64_t deadline =
+	    clock_now() + (hc->in_len || hc->s->state == HTTP_NEW ? cfg.read_header_ns : cfg.idle_ns);
 	bool started = hc->in_len > 0;
 	size_t last = 0;
 	for (;;) {
@@ -120,7 +148,7 @@ static int read_head(struct http_conn *hc)
 			return -408;
 		if (n <= 0)
 			return 0; /* EOF, reset, idle timeout or shutdown: hang up silently */
-		if (!started) { /* the request has begun: the header clock starts */
+		if (!started) {   /* the request has begun: the header clock starts */
 			started = true;
 			set_state(hc->s, HTTP_ACTIVE);
 			deadline = clock_now() + cfg.read_header_ns;
@@ -170,6 +198,19 @@ static void handler_done(struct http_req *r)
 	http_rw_timeout(w, slow_body ? 408 : 503, slow_body ? "request body timeout" : "handler timed out");
 }
 
+/* OPTIONS * asks about the server as a whole (RFC 9110 §9.3.7): 200 with
+ * an empty body, as Go's serverHandler answers, and Allow listing every
+ * method some route takes. */
+static void options_asterisk(struct http_rw *w, struct mux *mux)
+{
+	char allow[MUX_ALLOW_MAX];
+	mux_methods(mux, allow);
+	if (allow[0])
+		http_set_header(w, "Allow", allow);
+	http_set_content_length(w, 0);
+	http_write_header(w, 200);
+}
+
 /* The mux as a handler (Go's ServeMux.ServeHTTP): route, then call the
  * matched handler; 301, 405 and 404 are answered here, inside whatever
  * middleware wraps the mux. */
@@ -178,8 +219,10 @@ static void mux_serve(struct http_rw *w, struct http_req *r, void *arg)
 	struct http_conn *hc = r->conn;
 	const struct http_request *m = &hc->msg;
 	char location[512];
-	mux_match(arg, m->method.p, m->method.n, m->host.p, m->host.n, m->path.p, m->path.n, m->query.p, m->query.n,
-		  location, sizeof location, &hc->match);
+	if (m->form == HTTP_FORM_ASTERISK) /* the parser allows it for OPTIONS only */
+		return options_asterisk(w, arg);
+	mux_match(arg, m->method.p, m->method.n, m->host.p, m->host.n, m->path.p, m->path.n, m->query.p,
+		  m->query.n, location, sizeof location, &hc->match);
 	switch (hc->match.status) {
 	case MUX_MATCHED: {
 		const struct http_handler *h = hc->match.handler;
@@ -203,7 +246,10 @@ static void mux_serve(struct http_rw *w, struct http_req *r, void *arg)
 	}
 }
 
-struct http_handler http_mux_handler(struct mux *m) { return (struct http_handler){ mux_serve, m }; }
+struct http_handler http_mux_handler(struct mux *m)
+{
+	return (struct http_handler){mux_serve, m};
+}
 
 const char *http_path_value(const struct http_req *r, const char *name, size_t *len)
 {
@@ -232,8 +278,8 @@ static bool serve_one(struct http_conn *hc, int head_len)
 {
 	hc->head_len = hc->in_pos = (size_t)head_len;
 	uint64_t start = clock_now();
-	struct http_req r = { .msg = &hc->msg, .match = &hc->match, .id = ++next_request_id,
-			      .start_ns = start, .conn = hc };
+	struct http_req r = {
+	    .msg = &hc->msg, .match = &hc->match, .id = ++next_request_id, .start_ns = start, .conn = hc};
 	conn_peer(hc->c, &r.peer_ip, &r.peer_port);
 	uint64_t cutoff = start + cfg.handler_ns;
 	http_rw_start(&hc->rw, hc, cutoff, cutoff + cfg.write_ns);
@@ -310,7 +356,9 @@ static bool serve_requests(struct http_conn *hc)
 		if (r == 0)
 			return false;
 		if (r < 0) {
-			const char *why = r == -408 ? "request header timeout" : hc->msg.error ? hc->msg.error : "bad request";
+			const char *why = r == -408       ? "request header timeout"
+					  : hc->msg.error ? hc->msg.error
+							  : "bad request";
 			stats.bad_requests++;
 			log_info("http", "conn %u: %d %s", hc->s->id, -r, why);
 			set_state(hc->s, HTTP_ACTIVE);
@@ -339,6 +387,7 @@ static void serve_conn(void *arg)
 	memset(&hc, 0, sizeof hc);
 	hc.c = s->c;
 	hc.s = s;
+	hc.id = s->id;
 	hc.cfg = &cfg;
 	hc.in = malloc(HTTP_IN_INITIAL);
 	hc.rw.out = malloc(HTTP_OUT_SIZE);
@@ -353,15 +402,19 @@ static void serve_conn(void *arg)
 
 static void refuse(struct conn *c, const char *why)
 {
-	static const char busy[] = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
-				   "Content-Length: 12\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver busy\n";
+	static const char busy[] =
+	    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
+	    "Content-Length: 12\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver busy\n";
 	stats.refused_conns++;
 	log_debug("http", "refusing a connection: %s", why);
 	conn_write(c, busy, sizeof busy - 1, clock_now() + NSEC_PER_SEC);
 	conn_close(c);
 }
 
-static uint32_t open_count(void) { return stats.conns[HTTP_NEW] + stats.conns[HTTP_ACTIVE] + stats.conns[HTTP_IDLE]; }
+static uint32_t open_count(void)
+{
+	return stats.conns[HTTP_NEW] + stats.conns[HTTP_ACTIVE] + stats.conns[HTTP_IDLE];
+}
 
 static void accept_loop(void *arg)
 {
@@ -379,7 +432,7 @@ static void accept_loop(void *arg)
 		}
 		struct http_session *s = calloc(1, sizeof *s);
 		if (s)
-			*s = (struct http_session){ .c = c, .id = ++next_conn_id, .state = HTTP_NEW };
+			*s = (struct http_session){.c = c, .id = ++next_conn_id, .state = HTTP_NEW};
 		if (!s || !task_spawn("http-conn", serve_conn, s, HTTP_TASK_STACK)) {
 			free(s);
 			refuse(c, "out of memory");
@@ -410,7 +463,9 @@ static void keeper(void *arg)
 				break;
 			close_parked(s);
 		}
-		uint64_t next = list_empty(&parked) ? 0 : list_entry(parked.next, struct http_session, link)->idle_deadline;
+		uint64_t next = list_empty(&parked)
+				    ? 0
+				    : list_entry(parked.next, struct http_session, link)->idle_deadline;
 		waitq_wait(&keeper_wq, next);
 	}
 }

@@ -21,8 +21,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
+#include "http/core/ctype.h"
 #include "http/core/deflate.h"
 #include "http/h1/internal.h"
 #include "http/handler/middleware.h"
@@ -47,8 +47,6 @@ static struct http_gzip_stats stats;
 
 void http_gzip_get_stats(struct http_gzip_stats *s) { *s = stats; }
 
-static bool is(const char *p, size_t n, const char *s) { return n == strlen(s) && !strncasecmp(p, s, n); }
-
 static bool compressible(const struct http_rw *w)
 {
 	size_t n, t = 0;
@@ -57,12 +55,12 @@ static bool compressible(const struct http_rw *w)
 		return false;
 	while (t < n && ct[t] != ';' && ct[t] != ' ' && ct[t] != '\t')
 		t++; /* the media type, without parameters */
-	if (t > 5 && !strncasecmp(ct, "text/", 5))
-		return !is(ct, t, "text/event-stream");
+	if (t > 5 && http_eq_nocase(ct, "text/", 5))
+		return !http_eq_word(ct, t, "text/event-stream");
 	/* and suffixes: image/svg+xml, application/problem+json... */
-	return is(ct, t, "application/json") || is(ct, t, "application/javascript") ||
-	       is(ct, t, "application/xml") || (t > 5 && !strncasecmp(ct + t - 5, "+json", 5)) ||
-	       (t > 4 && !strncasecmp(ct + t - 4, "+xml", 4));
+	return http_eq_word(ct, t, "application/json") || http_eq_word(ct, t, "application/javascript") ||
+	       http_eq_word(ct, t, "application/xml") || (t > 5 && http_eq_nocase(ct + t - 5, "+json", 5)) ||
+	       (t > 4 && http_eq_nocase(ct + t - 4, "+xml", 4));
 }
 
 static void vary(struct http_rw *w)
@@ -164,13 +162,15 @@ static void gzip_mw(struct http_rw *w, struct http_req *r, void *arg)
 
 struct http_handler *http_with_gzip(struct http_handler *inner, unsigned compressors)
 {
+	if (!inner)
+		return NULL;
 	struct http_handler *h = malloc(sizeof *h);
 	struct gzip *g = malloc(sizeof *g);
 	struct slot *slots = calloc(compressors, sizeof *slots), **idle = calloc(compressors, sizeof *idle);
 	if (!h || !g || !slots || !idle) {
-		log_err("gzip", "no memory for %u compressors: responses go out uncompressed", compressors);
+		log_err("gzip", "no memory for %u compressors of %zu B", compressors, sizeof *slots);
 		free(h), free(g), free(slots), free(idle);
-		return inner;
+		return NULL;
 	}
 	for (unsigned i = 0; i < compressors; i++) {
 		slots[i].owner = g;

@@ -4,17 +4,19 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "http/core/ctype.h"
 #include "http/handler/middleware.h"
 #include "kernel/clock.h"
 #include "kernel/log.h"
 #include "kernel/recover.h"
 
-/* A handler calling fn with arg (usually the inner handler). */
+/* A handler calling fn with arg (usually the inner handler); NULL when
+ * out of memory or when inner is NULL (a failure further in). */
 static struct http_handler *wrap(http_handler_fn fn, void *arg, struct http_handler *inner)
 {
-	struct http_handler *h = malloc(sizeof *h);
+	struct http_handler *h = inner && arg ? malloc(sizeof *h) : NULL;
 	if (!h)
-		return inner; /* boot-time OOM: serve without this layer */
+		return NULL;
 	h->fn = fn;
 	h->arg = arg;
 	return h;
@@ -40,8 +42,8 @@ static bool sane_id(const char *p, size_t n)
 	if (!n || n > 64)
 		return false;
 	for (size_t i = 0; i < n; i++)
-		if (!(p[i] == '-' || p[i] == '_' || p[i] == '.' || (p[i] >= '0' && p[i] <= '9') ||
-		      ((p[i] | 0x20) >= 'a' && (p[i] | 0x20) <= 'z')))
+		if (!(p[i] == '-' || p[i] == '_' || p[i] == '.' || http_is_digit((unsigned char)p[i]) ||
+		      http_is_alpha((unsigned char)p[i])))
 			return false;
 	return true;
 }
@@ -132,13 +134,16 @@ static void rate_limited(struct http_rw *w, struct http_req *r, void *arg)
 
 struct http_handler *http_with_rate_limit(struct http_handler *inner, uint32_t rate, uint32_t burst)
 {
-	struct rate_limit *rl = calloc(1, sizeof *rl);
+	struct rate_limit *rl = inner ? calloc(1, sizeof *rl) : NULL;
 	if (!rl)
-		return inner;
+		return NULL;
 	rl->inner = inner;
 	rl->rate = rate;
 	rl->burst = burst ? burst : rate;
-	return wrap(rate_limited, rl, inner);
+	struct http_handler *h = wrap(rate_limited, rl, inner);
+	if (!h)
+		free(rl);
+	return h;
 }
 
 /* ---- CORS (Fetch standard §3.2): any origin may read the responses ---- */

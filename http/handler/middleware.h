@@ -1,5 +1,8 @@
 /* Middleware: handlers that wrap handlers. Each constructor allocates its
- * wrapper once, at route registration (boot), never per request. */
+ * wrapper once, at route registration (boot), never per request. A
+ * constructor returns NULL when out of memory, and when given a NULL
+ * inner handler, so a chain of them is checked once, at its end; a layer
+ * such as rate limiting never vanishes silently. */
 #ifndef KEEL_HTTP_MIDDLEWARE_H
 #define KEEL_HTTP_MIDDLEWARE_H
 
@@ -22,7 +25,7 @@ struct http_handler *http_with_cors(struct http_handler *inner);
 void http_cors_preflight(struct http_rw *w, struct http_req *r, void *arg);
 
 /* Compressible responses gzipped on the fly for clients that accept it,
- * with Vary: Accept-Encoding and a weakened ETag (http/gzip.c); at most
+ * with Vary: Accept-Encoding and a weakened ETag (http/handler/gzip.c); at most
  * `compressors` at once, allocated now (30 KiB each). */
 struct http_handler *http_with_gzip(struct http_handler *inner, unsigned compressors);
 struct http_gzip_stats {

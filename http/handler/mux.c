@@ -20,6 +20,7 @@
  *
  * A request path splits like Go's firstSegment: "/a/b/" is "a", "b" and a
  * final trailing slash, which only "{$}" or "{x...}" can take. */
+#include "http/core/ctype.h"
 #include "http/core/path.h"
 #include "http/handler/mux.h"
 
@@ -40,21 +41,13 @@ _Static_assert(MUX_PATTERN_MAX < MUX_TEXT_MAX, "mux: a pattern must fit the pool
 /* pattern.go's relationship of pattern p1 to p2. */
 enum rel { EQUIV, GENERAL, SPECIFIC, DISJOINT, OVERLAPS };
 
-/* ---- small string helpers (no libc beyond string.h here) ---- */
+/* ---- small string helpers (no libc beyond string.h here; character
+ * classes from http/core/ctype.h) ---- */
 
-static char lower(char c)
-{
-	return c >= 'A' && c <= 'Z' ? (char)(c + ('a' - 'A')) : c;
-}
-
+/* Hosts compare case-insensitively (RFC 3986 §3.2.2). */
 static bool eq_nocase(const char *a, size_t an, const char *b, size_t bn)
 {
-	if (an != bn)
-		return false;
-	for (size_t i = 0; i < an; i++)
-		if (lower(a[i]) != lower(b[i]))
-			return false;
-	return true;
+	return an == bn && http_eq_nocase(a, b, an);
 }
 
 static bool eq(const char *a, size_t an, const char *b, size_t bn)
@@ -62,12 +55,11 @@ static bool eq(const char *a, size_t an, const char *b, size_t bn)
 	return an == bn && memcmp(a, b, an) == 0;
 }
 
-static int hexval(char c)
+/* The byte of the pct-encoded triplet at s, which must be valid (RFC 3986
+ * §2.1). */
+static char pct_byte(const char *s)
 {
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = lower(c);
-	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+	return (char)(http_hex_value((unsigned char)s[1]) << 4 | http_hex_value((unsigned char)s[2]));
 }
 
 /* Does s have escapes, all of them valid? Go's pathUnescape decodes a
@@ -80,7 +72,7 @@ static bool must_decode(const char *s, size_t n)
 			continue;
 		if (i + 2 >= n)
 			return false;
-		if (hexval(s[i + 1]) < 0 || hexval(s[i + 2]) < 0)
+		if (!http_is_hexdig((unsigned char)s[i + 1]) || !http_is_hexdig((unsigned char)s[i + 2]))
 			return false;
 		any = true;
 		i += 2;
@@ -95,7 +87,7 @@ static size_t decode(const char *s, size_t n, char *out)
 	size_t w = 0;
 	for (size_t i = 0; i < n; w++) {
 		if (s[i] == '%') {
-			out[w] = (char)(hexval(s[i + 1]) << 4 | hexval(s[i + 2]));
+			out[w] = pct_byte(s + i);
 			i += 3;
 		} else {
 			out[w] = s[i++];
@@ -111,7 +103,7 @@ static bool eq_decoded(const char *lab, size_t ln, const char *seg, size_t sn)
 	for (size_t i = 0; i < sn; j++) {
 		char c = seg[i];
 		if (c == '%') {
-			c = (char)(hexval(seg[i + 1]) << 4 | hexval(seg[i + 2]));
+			c = pct_byte(seg + i);
 			i += 3;
 		} else {
 			i++;
@@ -243,18 +235,11 @@ static long pool_put(struct parse *ps, const char *s, size_t n, bool nul)
 	return (long)at;
 }
 
-static bool is_tchar(char c)
-{
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
-}
-
 /* RFC 9110 §9.1: a method is a token. */
 static bool valid_method(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		if (!is_tchar(s[i]))
+		if (!http_is_tchar((unsigned char)s[i]))
 			return false;
 	return n > 0;
 }
@@ -264,8 +249,8 @@ static bool valid_name(const char *s, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
-		bool letter = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_';
-		if (!letter && (i == 0 || c < '0' || c > '9'))
+		bool letter = http_is_alpha((unsigned char)c) || c == '_';
+		if (!letter && (i == 0 || !http_is_digit((unsigned char)c)))
 			return false;
 	}
 	return n > 0;
@@ -671,6 +656,56 @@ static int refuse(struct msg *b, int code, const char *why)
 	return code;
 }
 
+/* ---- the set of methods: 405's Allow, OPTIONS *, the registration limit ---- */
+
+struct methods {
+	const char *s[MUX_MAX_METHODS + 1];
+	size_t n[MUX_MAX_METHODS + 1];
+	size_t count;
+};
+
+/* Insert a method in byte order, once. mux_handle keeps the distinct
+ * methods at MUX_MAX_METHODS, so only its own count (of one more) can
+ * reach the end; anything beyond is dropped there. */
+static void methods_add(struct methods *set, const char *s, size_t n)
+{
+	size_t i = 0;
+	for (; i < set->count; i++) {
+		size_t k = n < set->n[i] ? n : set->n[i];
+		int c = memcmp(s, set->s[i], k);
+		if (c == 0 && n == set->n[i])
+			return;
+		if (c < 0 || (c == 0 && n < set->n[i]))
+			break;
+	}
+	if (set->count == MUX_MAX_METHODS + 1)
+		return;
+	memmove(&set->s[i + 1], &set->s[i], (set->count - i) * sizeof set->s[0]);
+	memmove(&set->n[i + 1], &set->n[i], (set->count - i) * sizeof set->n[0]);
+	set->s[i] = s;
+	set->n[i] = n;
+	set->count++;
+}
+
+/* Every registered method (and extra's, if not NULL), HEAD with GET;
+ * false if some pattern has no method, so takes them all. */
+static bool all_methods(const struct mux *m, const struct mux_route *extra, struct methods *set)
+{
+	bool get = false, each_named = true;
+	for (size_t i = 0; i < m->nroutes + (extra != NULL); i++) {
+		const struct mux_route *r = i < m->nroutes ? &m->routes[i] : extra;
+		const char *s = m->text + r->method;
+		each_named &= r->mlen > 0;
+		if (r->mlen)
+			methods_add(set, s, r->mlen);
+		get |= eq(s, r->mlen, "GET", 3);
+	}
+	if (get)
+		methods_add(set, "HEAD", 4);
+	return each_named;
+}
+
+
 int mux_handle(struct mux *m, const char *pattern, void *handler, char *err, size_t errlen)
 {
 	struct msg b = {err, errlen, 0};
@@ -695,6 +730,10 @@ int mux_handle(struct mux *m, const char *pattern, void *handler, char *err, siz
 	r.handler = handler;
 	if (!parse_pattern(&ps, m->text + at, n))
 		return parse_error(&b, &ps, pattern, n);
+	struct methods set = {.count = 0};
+	all_methods(m, &r, &set);
+	if (set.count > MUX_MAX_METHODS)
+		return refuse(&b, -ENOSPC, "too many distinct methods (max " STR(MUX_MAX_METHODS) ")");
 	const struct mux_route *o = find_conflict(m, &r);
 	if (o) {
 		describe_conflict(&b, m, &r, o);
@@ -873,34 +912,6 @@ static int finish_redirect(struct mux_match *out, char *buf, size_t cap, size_t 
 
 /* ---- 405: which methods would match ---- */
 
-struct methods {
-	const char *s[16];
-	size_t n[16];
-	size_t count;
-};
-
-/* Insert a method in byte order, once; beyond 16 they are dropped (the
- * Allow list could not hold them anyway). */
-static void methods_add(struct methods *set, const char *s, size_t n)
-{
-	size_t i = 0;
-	for (; i < set->count; i++) {
-		size_t k = n < set->n[i] ? n : set->n[i];
-		int c = memcmp(s, set->s[i], k);
-		if (c == 0 && n == set->n[i])
-			return;
-		if (c < 0 || (c == 0 && n < set->n[i]))
-			break;
-	}
-	if (set->count == 16)
-		return;
-	memmove(&set->s[i + 1], &set->s[i], (set->count - i) * sizeof set->s[0]);
-	memmove(&set->n[i + 1], &set->n[i], (set->count - i) * sizeof set->n[0]);
-	set->s[i] = s;
-	set->n[i] = n;
-	set->count++;
-}
-
 /* Methods of host's method-specific patterns that match w's path. The
  * no-method patterns are skipped: had one matched there would be no 405. */
 static void methods_of(struct walk *w, uint16_t host, struct methods *set)
@@ -919,19 +930,26 @@ static void methods_for(struct walk *w, const char *host, size_t hlen, struct me
 	methods_of(w, child_named(w->m, 0, true, "", 0), set);
 }
 
-/* Join into allow as "A, B"; a method that does not fit ends the list. */
+/* Join into allow as "A, B". At most MUX_MAX_METHODS methods of at most
+ * MUX_METHOD_MAX bytes: MUX_ALLOW_MAX holds them all. */
 static void join_methods(const struct methods *set, char *allow)
 {
 	size_t w = 0;
-	for (size_t i = 0; i < set->count; i++) {
+	for (size_t i = 0; i < set->count && i < MUX_MAX_METHODS; i++) {
 		size_t sep = w ? 2 : 0;
-		if (w + sep + set->n[i] + 1 > MUX_ALLOW_MAX)
-			break;
 		memcpy(allow + w, ", ", sep);
 		memcpy(allow + w + sep, set->s[i], set->n[i]);
 		w += sep + set->n[i];
 	}
 	allow[w] = '\0';
+}
+
+void mux_methods(const struct mux *m, char *allow)
+{
+	struct methods set = {.count = 0};
+	allow[0] = '\0';
+	if (all_methods(m, NULL, &set))
+		join_methods(&set, allow);
 }
 
 /* Go's matchingMethods: also for path + "/", which a redirect would try. */

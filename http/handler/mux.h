@@ -58,8 +58,10 @@
 #define MUX_PATTERN_MAX  255  /* bytes of a pattern */
 #define MUX_TEXT_MAX     8192 /* patterns, names and decoded literals */
 #define MUX_MAX_NODES    1024 /* tree nodes: at most 2 + segments per pattern */
-#define MUX_ALLOW_MAX    80   /* the Allow list of a 405, NUL included */
 #define MUX_METHOD_MAX   32   /* a pattern's method, in bytes */
+#define MUX_MAX_METHODS  12   /* distinct methods of all patterns (GET brings HEAD) */
+/* An Allow list ("GET, HEAD, POST"), NUL included: the worst case fits. */
+#define MUX_ALLOW_MAX    (MUX_MAX_METHODS * (MUX_METHOD_MAX + 2) + 1)
 
 /* mux_match statuses besides the HTTP ones. */
 #define MUX_MATCHED 0
@@ -140,6 +142,12 @@ int mux_handle(struct mux *m, const char *pattern, void *handler, char *err, siz
 int mux_match(const struct mux *m, const char *method, size_t mlen, const char *host, size_t hlen,
 	      const char *path, size_t plen, const char *query, size_t qlen, char *redirect,
 	      size_t redirect_cap, struct mux_match *out);
+
+/* The methods the mux serves, for OPTIONS * (RFC 9110 §9.3.7): every
+ * pattern's method, HEAD with GET, sorted and joined as an Allow list into
+ * allow[MUX_ALLOW_MAX]. Empty when a pattern without a method takes every
+ * method (there is no list to give). */
+void mux_methods(const struct mux *m, char *allow);
 
 /* The value of wildcard name in a match (raw, see struct mux_value), or
  * NULL if the matched pattern has no wildcard of that name. len may be

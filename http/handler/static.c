@@ -4,8 +4,8 @@
  * so "..", "%2e%2e" and friends can only miss. */
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
+#include "http/core/ctype.h"
 #include "http/core/path.h"
 #include "http/h1/internal.h"
 #include "http/handler/middleware.h"
@@ -37,7 +37,7 @@ static bool etag_matches(const char *list, size_t n, const char *etag)
 {
 	size_t elen = strlen(etag);
 	for (size_t i = 0; i < n;) {
-		while (i < n && (list[i] == ' ' || list[i] == '\t' || list[i] == ','))
+		while (i < n && (http_is_ows((unsigned char)list[i]) || list[i] == ','))
 			i++;
 		if (i < n && list[i] == '*')
 			return true;
@@ -47,7 +47,7 @@ static bool etag_matches(const char *list, size_t n, const char *etag)
 		while (i < n && list[i] != ',')
 			i++;
 		size_t end = i;
-		while (end > start && (list[end - 1] == ' ' || list[end - 1] == '\t'))
+		while (end > start && http_is_ows((unsigned char)list[end - 1]))
 			end--;
 		if (end - start == elen && !memcmp(list + start, etag, elen))
 			return true;
@@ -60,17 +60,17 @@ static bool etag_matches(const char *list, size_t n, const char *etag)
  * -1 unsatisfiable (416). */
 static int parse_range(const char *v, size_t n, uint64_t size, uint64_t *first, uint64_t *last)
 {
-	if (n < 7 || strncasecmp(v, "bytes=", 6) || memchr(v, ',', n))
+	if (n < 7 || !http_eq_nocase(v, "bytes=", 6) || memchr(v, ',', n))
 		return 0;
 	const char *p = v + 6, *end = v + n;
 	uint64_t a = 0, b = 0;
 	bool has_a = false, has_b = false;
-	for (; p < end && *p >= '0' && *p <= '9'; p++, has_a = true)
+	for (; p < end && http_is_digit((unsigned char)*p); p++, has_a = true)
 		if ((a = a * 10 + (uint64_t)(*p - '0')) > (1ull << 50))
 			return 0;
 	if (p >= end || *p++ != '-')
 		return 0;
-	for (; p < end && *p >= '0' && *p <= '9'; p++, has_b = true)
+	for (; p < end && http_is_digit((unsigned char)*p); p++, has_b = true)
 		if ((b = b * 10 + (uint64_t)(*p - '0')) > (1ull << 50))
 			return 0;
 	if (p != end || (!has_a && !has_b))
@@ -116,6 +116,10 @@ static bool not_modified_since(const struct http_req *r, const struct static_fil
 	return t >= 0 && f->mtime <= t;
 }
 
+/* A redirect's Location: path, '/', '?' and query, NUL included; longer
+ * ones get 414 (the response's header buffer could not hold much more). */
+#define STATIC_LOCATION_MAX 768
+
 /* The decoded, cleaned file path for the request (a trailing '/' maps to
  * index.html): 1, 0 if it is too long to name an embedded file, -1 if it
  * does not decode. */
@@ -138,7 +142,8 @@ static int file_path(const struct http_req *r, char *out, size_t cap, size_t *n)
 }
 
 /* "/about" names a directory: send the client to "/about/" (keeping the
- * query), as net/http's FileServer does. */
+ * query), as net/http's FileServer does. A Location that would not fit is
+ * a 414: a cut one would point at another resource. */
 static bool redirect_to_dir(struct http_rw *w, const struct http_req *r, const char *path, size_t n)
 {
 	char probe[600];
@@ -148,11 +153,17 @@ static bool redirect_to_dir(struct http_rw *w, const struct http_req *r, const c
 	memcpy(probe + n, "/index.html", 11);
 	if (!http_static_find(probe, n + 11))
 		return false;
-	char loc[600];
-	snprintf(loc, sizeof loc, "%.*s/%s%.*s", (int)n, path, r->msg->query.n ? "?" : "", (int)r->msg->query.n,
-		 r->msg->query.p);
-	http_set_header(w, "Location", loc);
-	http_error(w, 301, "moved permanently");
+	char loc[STATIC_LOCATION_MAX];
+	size_t qn = r->msg->query.n;
+	if (n + 2 + qn >= sizeof loc) {
+		http_error(w, 414, "URI too long to redirect");
+		return true;
+	}
+	snprintf(loc, sizeof loc, "%.*s/%s%.*s", (int)n, path, qn ? "?" : "", (int)qn, r->msg->query.p);
+	if (http_set_header(w, "Location", loc) < 0)
+		http_error(w, 414, "URI too long to redirect");
+	else
+		http_error(w, 301, "moved permanently");
 	return true;
 }
 

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for http/chunked.c: decode the input in one piece, then
+ * libFuzzer target for http/core/chunked.c: decode the input in one piece, then
  * again fed in pieces whose sizes come from the input, each piece in its
  * own exact-size heap buffer (ASan sees any read or write past it). Both
  * must agree on the verdict, the decoded data and the bytes left after

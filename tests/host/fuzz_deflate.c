@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for http/deflate.c: compress the input twice, once fed
+ * libFuzzer target for http/core/deflate.c: compress the input twice, once fed
  * whole into ample room and once in pieces into small rooms (sizes from
  * the input), each room an exact-size heap buffer (ASan sees a write past
  * it). Both outputs must be identical, zlib must inflate them to the input

@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for http/multipart.c.
+ * libFuzzer target for http/core/multipart.c.
  *
  * Input: two bytes choosing the boundary and the split seed, then the
  * body, in which bytes 0x01..0x08 stand for tokens (a delimiter, a

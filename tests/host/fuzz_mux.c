@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for http/mux.c.
+ * libFuzzer target for http/handler/mux.c.
  *
  * An input is read one of two ways, chosen by its first byte:
  *

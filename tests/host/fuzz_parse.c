@@ -1,5 +1,5 @@
 /*
- * libFuzzer target for http/parse.c: parse arbitrary bytes and check the
+ * libFuzzer target for http/core/parse.c: parse arbitrary bytes and check the
  * contract's invariants, plus agreement between one-shot, truncated and
  * resumed (last_len) parses of the same bytes.
  *
@@ -57,14 +57,14 @@ static void check_ok(const char *buf, size_t len, int r, const struct http_limit
 		     const struct http_request *req)
 {
 	size_t n = (size_t)r;
-	size_t max = lim->max_header_bytes ? lim->max_header_bytes : HTTP_DEFAULT_MAX_HEADER_BYTES;
+	size_t max = lim->max_header_bytes;
 	require(n <= len && n <= max && n >= 4);
 	require(!memcmp(buf + n - 4, "\r\n\r\n", 4));
 	require(is_token(req->method));
 	require(inside(req->method, buf, n) && inside(req->target, buf, n) && inside(req->query, buf, n));
 	require(inside(req->host, buf, n));
 	require(inside(req->path, buf, n) || (req->path.n == 1 && req->path.p[0] == '/'));
-	require(req->target.n >= 1 && req->target.n <= (lim->max_uri ? lim->max_uri : HTTP_DEFAULT_MAX_URI));
+	require(req->target.n >= 1 && req->target.n <= lim->max_uri);
 	require(req->minor == 0 || req->minor == 1);
 	require(req->form <= HTTP_FORM_ASTERISK);
 	if (req->form == HTTP_FORM_ORIGIN || req->form == HTTP_FORM_ABSOLUTE)
@@ -133,21 +133,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t mode = data[0];
 	size_t len;
 	char *buf = build(data + 1, size - 1, mode, &len);
-	struct http_limits lim = { 0, 0, MAX_HEADERS };
+	struct http_limits lim = { 65536, 8192, MAX_HEADERS }; /* the server's defaults */
 	if (mode & 16)
 		lim = (struct http_limits){ 64, 16, 4 };
-	size_t max = lim.max_header_bytes ? lim.max_header_bytes : HTTP_DEFAULT_MAX_HEADER_BYTES;
+	size_t max = lim.max_header_bytes;
 	struct http_request req, req2;
 	int st, st2;
 
 	int r = parse(buf, len, 0, &lim, &req, &st);
 	if (r > 0)
 		check_ok(buf, len, r, &lim, &req);
-	else if (r == -1)
+	else if (r == HTTP_PARSE_ERROR)
 		require((st == 400 || st == 414 || st == 431 || st == 501 || st == 505) && req.error &&
 			(req.error < buf || req.error >= buf + len));
 	else
-		require(r == -2 && len <= max);
+		require(r == HTTP_PARSE_INCOMPLETE && len <= max);
 
 	/* a prefix: incomplete, or the same verdict; then resuming from it
 	 * with last_len gives the one-shot result */
@@ -155,18 +155,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	char *pre = copy(buf, k);
 	int rk = parse(pre, k, 0, &lim, &req2, &st2);
 	free(pre);
-	if (rk == -2) {
-		require(r == -2 || r == -1 || (size_t)r > k);
+	if (rk == HTTP_PARSE_INCOMPLETE) {
+		require(r == HTTP_PARSE_INCOMPLETE || r == HTTP_PARSE_ERROR || (size_t)r > k);
 		int rr = parse(buf, len, k, &lim, &req2, &st2);
 		/* parse.h: with last_len, an error in the unfinished last
 		 * header line may wait for its line end */
-		if (rr == -2 && r == -1)
+		if (rr == HTTP_PARSE_INCOMPLETE && r == HTTP_PARSE_ERROR)
 			require((st == 400 || st == 431) && !memchr(buf + k, '\n', len - k) &&
 				memchr(buf, '\n', k) && len <= max);
 		else
-			require(rr == r && (r != -1 || st2 == st));
+			require(rr == r && (r != HTTP_PARSE_ERROR || st2 == st));
 	} else {
-		require(rk == r && (r != -1 || st2 == st));
+		require(rk == r && (r != HTTP_PARSE_ERROR || st2 == st));
 	}
 
 	/* the head alone parses to the same length */

@@ -10,15 +10,24 @@
 # line below, paths from the repository top:
 #     test_foo_SRCS := kernel/foo.c kernel/bar.c
 # A fuzz target is the same with fuzz_foo.c and fuzz_foo_SRCS. Libraries
-# a target links go in NAME_LIBS (test_foo_LIBS := -lz).
+# a target links go in NAME_LIBS (test_foo_LIBS := -lz). Extra compiler
+# flags for every object of one target (include paths, defines) go in
+# NAME_CFLAGS; an object shared by two targets gets both targets' flags.
+# Sources under build/ (fetched third-party code, e.g. lwIP) compile
+# with -w, as in the kernel build: their warnings are not ours to fix.
+# The top Makefile fetches them on demand; run standalone, a test whose
+# fetched sources are absent is left out with a warning (`make deps`).
+# A source under tests/host/ named fake_*.c is not a test: it stands in,
+# at link time, for kernel pieces a module needs (list it in NAME_SRCS).
 #
 # Every case prints one PASS/FAIL line; host-tests and host-fuzz run every
 # binary, then fail if any of them failed (host-run-test_foo and
 # host-fuzz-run-fuzz_foo run one). Everything lands in build/host/.
 #
 # Names: variables HT_* ("host test") and ht_*, targets host-*, plus
-# FUZZ_SECONDS and the per-target NAME_SRCS/_LIBS/_DICT/_FLAGS, so nothing of the
-# including Makefile (CC, CFLAGS, HOSTCC, pattern rules) is touched or used.
+# FUZZ_SECONDS and the per-target NAME_SRCS/_LIBS/_CFLAGS/_DICT/_FLAGS, so
+# nothing of the including Makefile (CC, CFLAGS, HOSTCC, pattern rules) is
+# touched or used.
 # Knobs: FUZZ_SECONDS, HT_CC, HT_CFLAGS, HT_FUZZ_CC, HT_FUZZ_CFLAGS, HT_OUT.
 
 # Read MAKEFILE_LIST before any include changes it.
@@ -35,6 +44,7 @@ test_cmdline_SRCS  := kernel/cmdline.c
 test_deadline_SRCS := kernel/deadline.c
 fuzz_cmdline_SRCS  := kernel/cmdline.c
 test_json_SRCS     := app/json.c
+fuzz_json_SRCS     := app/json.c
 test_mux_SRCS      := http/handler/mux.c http/core/path.c
 fuzz_mux_SRCS      := http/handler/mux.c http/core/path.c
 test_deflate_SRCS  := http/core/deflate.c kernel/crc32.c
@@ -42,11 +52,31 @@ fuzz_deflate_SRCS  := http/core/deflate.c kernel/crc32.c
 # zlib (zlib1g-dev) inflates what the compressor wrote.
 test_deflate_LIBS  := -lz
 fuzz_deflate_LIBS  := -lz
+# The virtqueue against a fake device; its ring pages come from a fake pmm.
+test_virtqueue_SRCS := drivers/virtio/virtqueue.c tests/host/fake_pmm.c
+# net/conn.c over the real lwIP core (fetched by `make deps`; the top
+# Makefile fetches it on demand) behind a fake wire, with a virtual clock
+# and a single-task fake of the scheduler's wait queues. The list is the
+# kernel's (top Makefile, LWIP_SRCS).
+HT_LWIP := build/deps/lwip/src
+HT_LWIP_SRCS := $(addprefix $(HT_LWIP)/,$(addprefix core/,def.c inet_chksum.c init.c ip.c \
+	mem.c memp.c netif.c pbuf.c stats.c sys.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c \
+	ipv4/dhcp.c ipv4/etharp.c ipv4/icmp.c ipv4/ip4.c ipv4/ip4_addr.c ipv4/ip4_frag.c) \
+	netif/ethernet.c)
+test_conn_SRCS   := net/conn.c tests/host/fake_sched.c tests/host/fake_lwip.c $(HT_LWIP_SRCS)
+# lwIP includes "lwipopts.h" and "arch/cc.h" by name, as in the kernel build.
+test_conn_CFLAGS := -I$(HT_TOP)net -I$(HT_TOP)$(HT_LWIP)/include
+# The test fails conn.c's receive-ring allocations through __wrap_malloc.
+test_conn_LIBS   := -Wl,--wrap=malloc
+# The response writer with its date and reason phrases, over fakes of
+# conn_write (a wire buffer), the clocks and sched_set_cutoff.
+test_response_SRCS := http/h1/response.c http/core/date.c http/core/status.c kernel/civil.c \
+	tests/host/fake_resp_env.c
 
 # Optional libFuzzer dictionary per fuzz target: tokens without whitespace,
 # quotes or backslashes. Without whole addresses in it a 30-second run
 # never built a valid "ip=A.B.C.D/N"; with them it takes seconds.
-fuzz_cmdline_DICT  := ip= gw= port= log= test= dhcp / . 0 1 24 32 33 255 \
+fuzz_cmdline_DICT  := ip= gw= port= log= test= timeout= help dhcp / . 0 1 24 32 33 255 \
 	256 65535 65536 off err warn info debug 10.0.2.15 ip=10.0.2.15/24 \
 	gw=10.0.2.2 port=8080
 # The HTTP parsers (http/core/parse.c, http/core/chunked.c) get their grammar's
@@ -68,6 +98,11 @@ fuzz_chunked_FLAGS := -max_len=256
 fuzz_mux_DICT := {x} {y} {x...} {$$} {} GET HEAD POST CONNECT example.com \
 	/ // /./ /../ /.. %2F %2e %25 :80 -
 fuzz_mux_FLAGS := -max_len=512
+# fuzz_json: the input is both a string to escape and a document to
+# parse; these words build documents with the wanted members.
+fuzz_json_DICT  := { } [ ] : , name email true false null u0000 u001f \
+	u00e9 ud83d ude00 1e-5
+fuzz_json_FLAGS := -max_len=2048
 
 # ---- Tools and flags. ----
 HT_CC ?= gcc
@@ -112,6 +147,17 @@ ht_srcs = $(if $(filter undefined,$(origin $(1)_SRCS)),$(patsubst \
 # $(call ht_objs,OBJDIR,NAME): objects of NAME's own file and its sources.
 ht_objs = $(patsubst %.c,$(1)/%.o,tests/host/$(2).c $(call ht_srcs,$(2)))
 
+# Standalone, nothing fetches build/deps: leave out the tests and fuzz
+# targets whose fetched sources are absent, saying so.
+ifeq ($(HT_STANDALONE),1)
+ht_absent = $(filter-out $(wildcard $(addprefix $(HT_TOP),$(filter build/%,$(call ht_srcs,$(1))))),\
+	$(addprefix $(HT_TOP),$(filter build/%,$(call ht_srcs,$(1)))))
+HT_LEFT_OUT := $(foreach t,$(HT_TESTS) $(HT_FUZZERS),$(if $(call ht_absent,$(t)),$(t)))
+$(if $(HT_LEFT_OUT),$(warning host.mk: left out (fetched sources absent; make deps): $(HT_LEFT_OUT)))
+HT_TESTS := $(filter-out $(HT_LEFT_OUT),$(HT_TESTS))
+HT_FUZZERS := $(filter-out $(HT_LEFT_OUT),$(HT_FUZZERS))
+endif
+
 HT_OBJS := $(sort $(foreach t,$(HT_TESTS),\
 	$(call ht_objs,$(HT_OUT)/obj,$(t))))
 HT_FUZZ_OBJS := $(sort $(foreach t,$(HT_FUZZERS),\
@@ -119,16 +165,25 @@ HT_FUZZ_OBJS := $(sort $(foreach t,$(HT_FUZZERS),\
 
 # ---- Compile: static pattern rules, so no implicit rule of the including
 # Makefile can take over these objects. ----
+# NAME_CFLAGS reach NAME's objects as a target-specific HT_OBJ_CFLAGS.
+$(foreach t,$(HT_TESTS),$(if $($(t)_CFLAGS),$(eval \
+	$(call ht_objs,$(HT_OUT)/obj,$(t)): HT_OBJ_CFLAGS += $($(t)_CFLAGS))))
+$(foreach t,$(HT_FUZZERS),$(if $($(t)_CFLAGS),$(eval \
+	$(call ht_objs,$(HT_OUT)/fuzz-obj,$(t)): HT_OBJ_CFLAGS += $($(t)_CFLAGS))))
+# $(call ht_3rd,STEM): -w for fetched third-party sources.
+ht_3rd = $(if $(filter build/%,$(1)),-w)
+
 $(HT_OBJS): $(HT_OUT)/obj/%.o: $(HT_TOP)%.c
 	@mkdir -p $(@D)
 	$(call ht_say,HOSTCC,$@)
-	$(HT_AT)$(HT_CC) $(HT_CFLAGS) $(HT_INC) -MMD -MP -c $< -o $@
+	$(HT_AT)$(HT_CC) $(HT_CFLAGS) $(HT_INC) $(HT_OBJ_CFLAGS) $(call ht_3rd,$*) \
+		-MMD -MP -c $< -o $@
 
 $(HT_FUZZ_OBJS): $(HT_OUT)/fuzz-obj/%.o: $(HT_TOP)%.c
 	@mkdir -p $(@D)
 	$(call ht_say,FUZZCC,$@)
-	$(HT_AT)$(HT_FUZZ_CC) $(HT_FUZZ_CFLAGS) $(HT_INC) -MMD -MP \
-		-c $< -o $@
+	$(HT_AT)$(HT_FUZZ_CC) $(HT_FUZZ_CFLAGS) $(HT_INC) $(HT_OBJ_CFLAGS) \
+		$(call ht_3rd,$*) -MMD -MP -c $< -o $@
 
 -include $(HT_OBJS:.o=.d) $(HT_FUZZ_OBJS:.o=.d)
 

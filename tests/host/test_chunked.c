@@ -1,5 +1,5 @@
 /*
- * http/chunked.c: the chunked transfer coding decoder (RFC 9112 §7.1).
+ * http/core/chunked.c: the chunked transfer coding decoder (RFC 9112 §7.1).
  * Every vector is decoded in one piece, at every truncation point, byte by
  * byte, and in random splits; all must agree. Inputs end right before a
  * PROT_NONE page, so reading past the given length faults.

@@ -1,8 +1,8 @@
 /*
  * Host tests for kernel/cmdline.c.
  *
- * Most cases are rows of a table: an input line, the whole resulting
- * struct cmdline rendered as one string (so a case also proves that nothing
+ * Most cases are rows of a table: an input line, the options of this
+ * binary's first table rendered as one string (so a case also proves that nothing
  * else changed), and the warnings as "key:kind" pairs, kind being the first
  * word of the message. Each input is parsed from a copy that ends at a
  * PROT_NONE page, so any read past its NUL faults.
@@ -13,6 +13,33 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+
+/* The options of this test binary: the kinds of row every subsystem uses,
+ * registered as two tables the way two subsystems would. */
+static struct cmdline_ipv4 ip;
+static uint32_t gw;
+static uint16_t port;
+static int log_level;
+static char test[32];
+static const char *const levels[] = {"off", "err", "warn", "info", "debug", NULL};
+static const struct cmdline_option opts[] = {
+    CMDLINE_IPV4_NET_ROW("ip", ip, "dhcp", "address"),
+    CMDLINE_IPV4_ROW("gw", gw, "0.0.0.0", "gateway"),
+    CMDLINE_UINT_ROW("port", port, 80, 1, 65535, "port"),
+    CMDLINE_ENUM_ROW("log", log_level, "info", levels, "log level"),
+    CMDLINE_WORD_ROW("test", test, "", "suite"),
+};
+CMDLINE_TABLE(first, opts);
+
+static uint64_t timeout_ns;
+static uint8_t small;
+static uint64_t big;
+static const struct cmdline_option more_opts[] = {
+    CMDLINE_SECONDS_ROW("timeout", timeout_ns, 5, 1, 3600, "seconds, kept in ns"),
+    CMDLINE_UINT_ROW("small", small, 7, 0, 255, "one byte"),
+    CMDLINE_UINT_ROW("big", big, 1, 0, 18446744073709551615u, "the whole range"),
+};
+CMDLINE_TABLE(second, more_opts);
 
 /* The dump of cmdline_defaults(). */
 #define D "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=80 log=3 test="
@@ -48,20 +75,26 @@ static void collect(void *ctx, const char *key, const char *msg)
 	w->calls++;
 }
 
+static void copy_msg(void *ctx, const char *key, const char *msg)
+{
+	(void)key;
+	snprintf(ctx, 128, "%s", msg);
+}
+
 static void ipv4_str(char *buf, size_t size, uint32_t a)
 {
 	snprintf(buf, size, "%u.%u.%u.%u", (unsigned)(a >> 24), (unsigned)(a >> 16 & 255),
 		 (unsigned)(a >> 8 & 255), (unsigned)(a & 255));
 }
 
-static void dump(const struct cmdline *c, char *buf, size_t size)
+static void dump(char *buf, size_t size)
 {
-	char ip[16], gw[16];
+	char a[16], g[16];
 
-	ipv4_str(ip, sizeof(ip), c->ip.addr);
-	ipv4_str(gw, sizeof(gw), c->gw);
-	snprintf(buf, size, "dhcp=%d ip=%s/%u gw=%s port=%u log=%d test=%s", c->ip_dhcp, ip,
-		 (unsigned)c->ip.prefix, gw, (unsigned)c->port, c->log_level, c->test);
+	ipv4_str(a, sizeof(a), ip.addr);
+	ipv4_str(g, sizeof(g), gw);
+	snprintf(buf, size, "dhcp=%d ip=%s/%u gw=%s port=%u log=%d test=%s", ip.dhcp, a, (unsigned)ip.prefix,
+		 g, (unsigned)port, log_level, test);
 }
 
 struct row {
@@ -74,6 +107,8 @@ struct row {
 static const struct row rows[] = {
     /* Empty and whitespace-only lines. */
     {"empty string", "", D, ""},
+    {"help is a bare word", "help port=81", "dhcp=1 ip=0.0.0.0/0 gw=0.0.0.0 port=81 log=3 test=", ""},
+    {"help=x is not help", "help=x", D, "help:unknown"},
     {"only whitespace", " \t\r\n  ", D, ""},
 
     /* ip= */
@@ -213,16 +248,25 @@ static const struct row rows[] = {
      "dhcp=0 ip=10.0.2.15/24 gw=10.0.2.2 port=8080 log=4 test=http_basic", ""},
 };
 
+static void reset(void)
+{
+	memset(&ip, 0xa5, sizeof(ip));
+	gw = 0xa5a5a5a5u;
+	port = 0xa5a5;
+	log_level = -1;
+	memset(test, 'x', sizeof(test));
+	CHECK(cmdline_defaults(NULL, NULL) == 0);
+}
+
 static void run_row(const struct row *r)
 {
-	struct cmdline c;
 	struct warns w = {.len = 0};
 	char got[256];
 	int n;
 
-	cmdline_defaults(&c);
-	n = cmdline_parse(&c, test_guarded(r->input), collect, &w);
-	dump(&c, got, sizeof(got));
+	reset();
+	n = cmdline_parse(test_guarded(r->input), collect, &w);
+	dump(got, sizeof(got));
 	CHECK(strcmp(got, r->want) == 0);
 	CHECK(strcmp(w.text, r->warns) == 0);
 	CHECK(n == w.calls);
@@ -234,73 +278,159 @@ static void run_row(const struct row *r)
 
 static void t_defaults(void)
 {
-	struct cmdline c;
-
-	memset(&c, 0xa5, sizeof(c));
-	cmdline_defaults(&c);
-	CHECK(c.ip_dhcp);
-	CHECK(c.ip.addr == 0 && c.ip.prefix == 0);
-	CHECK(c.gw == 0);
-	CHECK(c.port == 80);
-	CHECK(c.log_level == 3);
-	CHECK(c.test[0] == '\0');
+	reset();
+	CHECK(ip.dhcp);
+	CHECK(ip.addr == 0 && ip.prefix == 0);
+	CHECK(gw == 0);
+	CHECK(port == 80);
+	CHECK(log_level == 3);
+	CHECK(test[0] == '\0');
+	CHECK(timeout_ns == 5000000000u);
+	CHECK(small == 7);
+	CHECK(big == 1);
 }
 
 static void t_address_byte_order(void)
 {
-	struct cmdline c;
-
-	cmdline_defaults(&c);
-	CHECK(cmdline_parse(&c, "ip=1.2.3.4/16 gw=192.168.0.254", NULL, NULL) == 0);
-	CHECK(c.ip.addr == 0x01020304u);
-	CHECK(c.ip.prefix == 16);
-	CHECK(c.gw == 0xc0a800feu);
+	reset();
+	CHECK(cmdline_parse("ip=1.2.3.4/16 gw=192.168.0.254", NULL, NULL) == 0);
+	CHECK(!ip.dhcp);
+	CHECK(ip.addr == 0x01020304u);
+	CHECK(ip.prefix == 16);
+	CHECK(gw == 0xc0a800feu);
 }
 
 static void t_null_warn(void)
 {
-	struct cmdline c;
-
-	cmdline_defaults(&c);
-	CHECK(cmdline_parse(&c, "a b=1 port=0 port=81", NULL, NULL) == 3);
-	CHECK(c.port == 81);
+	reset();
+	CHECK(cmdline_parse("a b=1 port=0 port=81", NULL, NULL) == 3);
+	CHECK(port == 81);
 }
 
 /* A key far longer than any buffer: the copy must stay bounded. */
 static void t_huge_key(void)
 {
 	static char line[4000];
-	struct cmdline c;
 	struct warns w = {.len = 0};
 
 	memset(line, 'k', sizeof(line) - 3);
 	memcpy(line + sizeof(line) - 3, "=1", 3);
-	cmdline_defaults(&c);
-	CHECK(cmdline_parse(&c, line, collect, &w) == 1);
+	reset();
+	CHECK(cmdline_parse(line, collect, &w) == 1);
 	CHECK(!w.bad_key);
 	CHECK(w.calls == 1);
 }
 
-/* Parsing must only touch the struct: start from non-defaults. */
+/* Parsing only touches what it names: start from non-defaults. */
 static void t_starts_from_caller_state(void)
 {
-	struct cmdline c;
+	reset();
+	port = 443;
+	log_level = 0;
+	CHECK(cmdline_parse("gw=10.0.0.1 port=bad", NULL, NULL) == 1);
+	CHECK(port == 443);
+	CHECK(log_level == 0);
+	CHECK(gw == 0x0a000001u);
+}
 
-	cmdline_defaults(&c);
-	c.port = 443;
-	c.log_level = 0;
-	CHECK(cmdline_parse(&c, "gw=10.0.0.1 port=bad", NULL, NULL) == 1);
-	CHECK(c.port == 443);
-	CHECK(c.log_level == 0);
-	CHECK(c.gw == 0x0a000001u);
+/* Options of the second table; a scaled value is stored scaled and its
+ * bounds apply before the scaling. */
+static void t_second_table(void)
+{
+	struct warns w = {.len = 0};
+
+	reset();
+	CHECK(cmdline_parse("timeout=3600 small=255 big=18446744073709551615", collect, &w) == 0);
+	CHECK(timeout_ns == 3600ull * 1000000000u);
+	CHECK(small == 255);
+	CHECK(big == UINT64_MAX);
+	CHECK(cmdline_parse("timeout=3601 timeout=0 small=256 big=18446744073709551616", collect, &w) == 4);
+	CHECK(timeout_ns == 3600ull * 1000000000u && small == 255 && big == UINT64_MAX);
+	CHECK(strcmp(w.text, "timeout:invalid;timeout:invalid;small:invalid;big:invalid") == 0);
+}
+
+/* The warning names what would have been accepted. */
+static void t_warning_names_range(void)
+{
+	char last[128] = "";
+
+	reset();
+	CHECK(cmdline_parse("port=0", copy_msg, last) == 1);
+	CHECK(strcmp(last, "invalid value (want 1..65535), ignored") == 0);
+	CHECK(cmdline_parse("log=loud", copy_msg, last) == 1);
+	CHECK(strcmp(last, "invalid value (want off|err|warn|info|debug), ignored") == 0);
+	CHECK(cmdline_parse("ip=x", copy_msg, last) == 1);
+	CHECK(strcmp(last, "invalid value (want dhcp|A.B.C.D[/N]), ignored") == 0);
+}
+
+static const struct cmdline_option *find(const char *name)
+{
+	const struct cmdline_option *o;
+
+	for (size_t i = 0; (o = cmdline_option_at(i, NULL)); i++)
+		if (!strcmp(o->name, name))
+			return o;
+	return NULL;
+}
+
+/* Both tables are seen, in order, with their owners' names. */
+static void t_option_list(void)
+{
+	const char *names[] = {"ip", "gw", "port", "log", "test", "timeout", "small", "big"};
+	const char *sub = NULL;
+	size_t i;
+
+	for (i = 0; cmdline_option_at(i, NULL); i++)
+		;
+	CHECK(i == 8);
+	for (i = 0; i < 8; i++)
+		CHECK(find(names[i]) != NULL);
+	CHECK(cmdline_option_at(0, &sub) && (!strcmp(sub, "first") || !strcmp(sub, "second")));
+	CHECK(cmdline_option_at(8, &sub) == NULL);
+	CHECK(cmdline_wants_help(" port=1\thelp\n"));
+	CHECK(!cmdline_wants_help("helpx help= xhelp"));
+}
+
+/* Every value renders as the command line would say it, and parsing the
+ * rendering on fresh defaults gives the same state, without warnings. */
+static void t_round_trip(void)
+{
+	const struct cmdline_option *o;
+	char line[1024], before[256], after[256], v[CMDLINE_VALUE_MAX];
+	size_t n = 0;
+
+	reset();
+	CHECK(cmdline_parse("ip=10.1.2.3/9 gw=10.0.0.1 port=65535 log=debug test=abc timeout=17 small=0 "
+			    "big=18446744073709551615",
+			    NULL, NULL) == 0);
+	dump(before, sizeof(before));
+	for (size_t i = 0; (o = cmdline_option_at(i, NULL)); i++) {
+		cmdline_format_value(o, v, sizeof(v));
+		n += (size_t)snprintf(line + n, sizeof(line) - n, "%s=%s ", o->name, v);
+	}
+	reset();
+	CHECK(cmdline_parse(line, NULL, NULL) == 0);
+	dump(after, sizeof(after));
+	CHECK(strcmp(before, after) == 0);
+	CHECK(timeout_ns == 17000000000u && small == 0 && big == UINT64_MAX);
+	cmdline_format_value(find("ip"), v, sizeof(v));
+	CHECK(strcmp(v, "10.1.2.3/9") == 0);
+	cmdline_format_value(find("timeout"), v, sizeof(v));
+	CHECK(strcmp(v, "17") == 0);
+	/* A short buffer is cut, terminated, and the length says what is there. */
+	CHECK(cmdline_format_value(find("ip"), v, 5) == 4 && strcmp(v, "10.1") == 0);
 }
 
 static const struct test_case cases[] = {
-    {"defaults", t_defaults},
+    {"defaults come from the tables", t_defaults},
     {"addresses are host byte order", t_address_byte_order},
     {"NULL warn callback still counts", t_null_warn},
     {"4000-byte key stays bounded", t_huge_key},
     {"parse starts from the caller's state", t_starts_from_caller_state},
+    {"a second table: scaled and full-range values", t_second_table},
+    {"a warning names the accepted values", t_warning_names_range},
+    {"every registered option is listed once", t_option_list},
+    {"values render and parse back", t_round_trip},
 };
 
 int main(void)

@@ -1,5 +1,5 @@
 /*
- * http/deflate.c: the DEFLATE compressor and its gzip framing (RFC 1951,
+ * http/core/deflate.c: the DEFLATE compressor and its gzip framing (RFC 1951,
  * RFC 1952), checked against the host's zlib: every output is inflated by
  * zlib (gzip outputs through its gzip decoder, which checks the header,
  * CRC-32 and ISIZE) and must give the input back. Inputs are fed whole, a

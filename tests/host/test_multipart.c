@@ -1,5 +1,5 @@
 /*
- * Host tests for http/multipart.c.
+ * Host tests for http/core/multipart.c.
  *
  * Most cases are rows of a table: a body, the boundary, and what parsing
  * it must give: the last feed's return, multipart_finish, the error, and

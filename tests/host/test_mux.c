@@ -1,5 +1,5 @@
 /*
- * Host tests for http/mux.c, the Go 1.22 ServeMux-style router.
+ * Host tests for http/handler/mux.c, the Go 1.22 ServeMux-style router.
  *
  * Matching cases are rows of a table: a set of patterns (each registered
  * with its own string as the handler), a request (method, Host, target)

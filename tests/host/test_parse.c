@@ -1,5 +1,5 @@
 /*
- * http/parse.c: the request head parser. Table-driven: every rule of RFC
+ * http/core/parse.c: the request head parser. Table-driven: every rule of RFC
  * 9110/9112 the parser enforces has a row, valid and invalid. Every input
  * is placed so its last byte is followed by a PROT_NONE page, so any read
  * past len faults. Every valid head must give -2 at each truncation point
@@ -17,7 +17,10 @@
 static struct http_header headers[16384];
 static struct http_request req;
 static int status;
-static const struct http_limits deflim = { 0, 0, MAX_HEADERS };
+/* The server's defaults (max_header_bytes=, max_uri=). */
+#define MAX_HEAD 65536
+#define MAX_URI 8192
+static const struct http_limits deflim = { MAX_HEAD, MAX_URI, MAX_HEADERS };
 
 /* Copy s[0, n) so that its last byte is the last before a PROT_NONE page
  * (test_guarded keeps a NUL there, which would hide a one-byte over-read). */
@@ -181,13 +184,13 @@ static void run_ok(const struct ok_case *c)
 	/* incomplete N: every truncation of the head needs more */
 	for (size_t n = 0; n < head; n++) {
 		r = parse_lim(c->in, n, 0, &deflim);
-		if (!CHECK(r == -2))
-			fprintf(stderr, "  incomplete %zu: got %d (%s)\n", n, r, r == -1 ? req.error : "");
+		if (!CHECK(r == HTTP_PARSE_INCOMPLETE))
+			fprintf(stderr, "  incomplete %zu: got %d (%s)\n", n, r, r == HTTP_PARSE_ERROR ? req.error : "");
 	}
 	/* byte by byte with last_len, as a server reading one byte at a time */
 	for (size_t n = 1; n <= len; n++) {
 		r = parse_lim(c->in, n, n - 1, &deflim);
-		if (r != -2)
+		if (r != HTTP_PARSE_INCOMPLETE)
 			break;
 	}
 	check_ok(c, last_buf, len, r);
@@ -360,20 +363,20 @@ static void t_bad_table(void)
 		size_t len = c->len;
 		int r = parse_lim(c->in, len, 0, &deflim);
 		const char *buf = last_buf;
-		if (!CHECK(r == -1 && status == c->status))
+		if (!CHECK(r == HTTP_PARSE_ERROR && status == c->status))
 			fprintf(stderr, "  %s: got %d status %d\n", c->name, r, status);
 		CHECK(req.error && (req.error < buf || req.error >= buf + len));
 		/* a prefix is incomplete or already the same error */
 		for (size_t n = 0; n < len; n++) {
 			r = parse_lim(c->in, n, 0, &deflim);
-			if (!CHECK(r == -2 || (r == -1 && status == c->status)))
+			if (!CHECK(r == HTTP_PARSE_INCOMPLETE || (r == HTTP_PARSE_ERROR && status == c->status)))
 				fprintf(stderr, "  prefix %zu: got %d status %d\n", n, r, status);
 		}
 		/* byte by byte with last_len gives the same error */
 		for (size_t n = 1; n <= len; n++)
-			if ((r = parse_lim(c->in, n, n - 1, &deflim)) != -2)
+			if ((r = parse_lim(c->in, n, n - 1, &deflim)) != HTTP_PARSE_INCOMPLETE)
 				break;
-		CHECK(r == -1 && status == c->status);
+		CHECK(r == HTTP_PARSE_ERROR && status == c->status);
 	}
 }
 
@@ -381,18 +384,18 @@ static void t_bad_table(void)
 
 static void t_empty(void)
 {
-	CHECK(parse_lim("", 0, 0, &deflim) == -2);
-	CHECK(parse_lim("\r\n\r\n", 4, 0, &deflim) == -2);
+	CHECK(parse_lim("", 0, 0, &deflim) == HTTP_PARSE_INCOMPLETE);
+	CHECK(parse_lim("\r\n\r\n", 4, 0, &deflim) == HTTP_PARSE_INCOMPLETE);
 }
 
 static void t_max_headers(void)
 {
-	struct http_limits lim = { 0, 0, 2 };
+	struct http_limits lim = { MAX_HEAD, MAX_URI, 2 };
 	const char *two = "GET / HTTP/1.1\r\nHost: a\r\nX: y\r\n\r\n";
 	CHECK(parse_lim(two, strlen(two), 0, &lim) == (int)strlen(two));
 	const char *three = "GET / HTTP/1.1\r\nHost: a\r\nX: y\r\nZ";
 	/* 431 as soon as a third line starts, before the head is complete */
-	CHECK(parse_lim(three, strlen(three), 0, &lim) == -1 && status == 431);
+	CHECK(parse_lim(three, strlen(three), 0, &lim) == HTTP_PARSE_ERROR && status == 431);
 	lim.max_headers = 0;
 	const char *none = "GET / HTTP/1.0\r\n\r\n";
 	CHECK(parse_lim(none, strlen(none), 0, &lim) == (int)strlen(none));
@@ -402,11 +405,11 @@ static void t_max_header_bytes(void)
 {
 	const char *r = "GET / HTTP/1.1\r\nHost: a\r\n\r\n"; /* 27 bytes */
 	size_t len = strlen(r);
-	struct http_limits lim = { len, 0, MAX_HEADERS };
+	struct http_limits lim = { len, MAX_URI, MAX_HEADERS };
 	CHECK(parse_lim(r, len, 0, &lim) == (int)len);          /* exactly at the limit */
 	lim.max_header_bytes = len - 1;
-	CHECK(parse_lim(r, len, 0, &lim) == -1 && status == 431); /* one byte over */
-	CHECK(parse_lim(r, len - 1, 0, &lim) == -2);               /* at the limit, incomplete */
+	CHECK(parse_lim(r, len, 0, &lim) == HTTP_PARSE_ERROR && status == 431); /* one byte over */
+	CHECK(parse_lim(r, len - 1, 0, &lim) == HTTP_PARSE_INCOMPLETE);               /* at the limit, incomplete */
 	/* a body after a head within the limit does not count */
 	const char *b = "POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 100\r\n\r\n";
 	char big[256];
@@ -424,21 +427,21 @@ static void t_slowloris(void)
 	size_t n = (size_t)snprintf(buf, sizeof buf, "GET / HTTP/1.1\r\nHost: a\r\nX: ");
 	memset(buf + n, 'a', sizeof buf - n);
 	int r = parse_lim(buf, 65536, 0, &deflim);
-	CHECK(r == -2);
+	CHECK(r == HTTP_PARSE_INCOMPLETE);
 	r = parse_lim(buf, 65537, 65536, &deflim);
-	CHECK(r == -1 && status == 431);
+	CHECK(r == HTTP_PARSE_ERROR && status == 431);
 	/* the same with endless short header lines */
 	size_t i = n - 3;
 	while (i + 6 <= sizeof buf) {
 		memcpy(buf + i, "a:b\r\n", 5);
 		i += 5;
 	}
-	struct http_limits lim = { 0, 0, MAX_HEADERS };
+	struct http_limits lim = { MAX_HEAD, MAX_URI, MAX_HEADERS };
 	r = parse_lim(buf, 200, 0, &lim);
-	CHECK(r == -1 && status == 431);
+	CHECK(r == HTTP_PARSE_ERROR && status == 431);
 	lim.max_headers = TEST_COUNT(headers); /* the bytes run out first */
 	r = parse_lim(buf, 65537, 0, &lim);
-	CHECK(r == -1 && status == 431);
+	CHECK(r == HTTP_PARSE_ERROR && status == 431);
 }
 
 static void t_max_uri(void)
@@ -453,13 +456,13 @@ static void t_max_uri(void)
 	/* 8193 bytes: 414 as soon as the 8193rd arrives, line incomplete */
 	memset(buf, 'a', sizeof buf);
 	memcpy(buf, "GET /", 5);
-	CHECK(parse_lim(buf, 4 + 8192, 0, &deflim) == -2);
-	CHECK(parse_lim(buf, 4 + 8193, 0, &deflim) == -1 && status == 414);
-	CHECK(parse_lim(buf, 4 + 8193, 4 + 8000, &deflim) == -1 && status == 414);
-	struct http_limits lim = { 0, 3, MAX_HEADERS };
+	CHECK(parse_lim(buf, 4 + 8192, 0, &deflim) == HTTP_PARSE_INCOMPLETE);
+	CHECK(parse_lim(buf, 4 + 8193, 0, &deflim) == HTTP_PARSE_ERROR && status == 414);
+	CHECK(parse_lim(buf, 4 + 8193, 4 + 8000, &deflim) == HTTP_PARSE_ERROR && status == 414);
+	struct http_limits lim = { MAX_HEAD, 3, MAX_HEADERS };
 	CHECK(parse_lim("GET /ab HTTP/1.1\r\nHost: a\r\n\r\n", 29, 0, &lim) == 29);
-	CHECK(parse_lim("GET /abc HTTP/1.1\r\nHost: a\r\n\r\n", 30, 0, &lim) == -1 && status == 414);
-	CHECK(parse_lim("GET /abc", 8, 0, &lim) == -1 && status == 414);
+	CHECK(parse_lim("GET /abc HTTP/1.1\r\nHost: a\r\n\r\n", 30, 0, &lim) == HTTP_PARSE_ERROR && status == 414);
+	CHECK(parse_lim("GET /abc", 8, 0, &lim) == HTTP_PARSE_ERROR && status == 414);
 }
 
 /* Whatever last_len the caller passes from earlier -2 calls, the final
@@ -475,7 +478,7 @@ static void t_random_splits(void)
 		for (int round = 0; round < 50; round++) {
 			size_t n = 0, last = 0;
 			int r = -2;
-			while (r == -2 && n < len) {
+			while (r == HTTP_PARSE_INCOMPLETE && n < len) {
 				seed = seed * 1103515245 + 12345;
 				n += 1 + (seed >> 16) % 8;
 				if (n > len)
@@ -483,7 +486,7 @@ static void t_random_splits(void)
 				r = parse_lim(in, n, last, &deflim);
 				last = n;
 			}
-			if (!CHECK(r == want && (r != -1 || status == want_status)))
+			if (!CHECK(r == want && (r != HTTP_PARSE_ERROR || status == want_status)))
 				fprintf(stderr, "  %s: got %d want %d\n", in, r, want);
 		}
 	}

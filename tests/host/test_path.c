@@ -1,5 +1,5 @@
 /*
- * http/path.c: percent-decoding, path cleaning (Go's net/http cleanPath
+ * http/core/path.c: percent-decoding, path cleaning (Go's net/http cleanPath
  * semantics, cases from Go's path.Clean tests), query iteration. Outputs
  * are written into buffers that end at a PROT_NONE page, so writing one
  * byte past the documented room faults.

@@ -25,7 +25,16 @@
 #include "net/netdev.h"
 #include "tests/qemu/ktest.h"
 
-const char *ktest_suite_name;
+/* test=NAME picks the suite; none: an idle image (the power tests). */
+/* Connections the suites open at once, at most (echo: 100 clients). */
+#define KTEST_MAX_CONNS 1000
+
+static char suite[32];
+const char *ktest_suite_name = suite;
+static const struct cmdline_option options[] = {
+    CMDLINE_WORD_ROW("test", suite, "", "test image only: the in-kernel suite to run"),
+};
+CMDLINE_TABLE(ktest, options);
 static int case_failures, failures;
 
 void ktest_check_failed(const char *file, int line, const char *expr)
@@ -43,7 +52,10 @@ void ktest_run_case(const char *name, void (*fn)(void))
 }
 
 static uint64_t prng_state = 0x9e3779b97f4a7c15ul;
-void ktest_prng_seed(uint64_t seed) { prng_state = seed; }
+void ktest_prng_seed(uint64_t seed)
+{
+	prng_state = seed;
+}
 
 uint64_t ktest_prng(void) /* xorshift64: reproducible across runs */
 {
@@ -97,7 +109,7 @@ static int spawn_sleepers(void)
 	 * in the order the tasks went to sleep (= gate order = spawn order). */
 	uint64_t base = clock_now() + 100 * NSEC_PER_MSEC;
 	for (int i = 0; i < NSLEEPERS; i++)
-		sleepers[i] = (struct sleeper){ base + (ktest_prng() % 200) * NSEC_PER_MSEC, i };
+		sleepers[i] = (struct sleeper){base + (ktest_prng() % 200) * NSEC_PER_MSEC, i};
 	waitq_wake_all(&gate);
 	return spawned;
 }
@@ -169,7 +181,7 @@ static void test_recover(void)
 	}
 	CHECK(stage == 1);
 	CHECK(rec.vector == 14 && rec.cr2 == 16);
-	sched_sleep(NSEC_PER_MSEC); /* the task still schedules normally */
+	sched_sleep(NSEC_PER_MSEC);           /* the task still schedules normally */
 	CHECK(sched_take_recovery() == NULL); /* the point was consumed */
 }
 
@@ -372,8 +384,9 @@ static const struct {
 	const char *name;
 	void (*fn)(void);
 } suites[] = {
-	{ "sched", suite_sched }, { "waitq", suite_waitq }, { "heap", suite_heap },
-	{ "nic", ktest_suite_nic }, { "echo", ktest_suite_echo }, { "fault", suite_fault }, { "stack", suite_stack_overflow }, { "assert", suite_assert },
+    {"sched", suite_sched},          {"waitq", suite_waitq},     {"heap", suite_heap},
+    {"nic", ktest_suite_nic},        {"echo", ktest_suite_echo}, {"fault", suite_fault},
+    {"stack", suite_stack_overflow}, {"assert", suite_assert},
 };
 
 static void ktest_task(void *arg)
@@ -391,11 +404,10 @@ static void ktest_task(void *arg)
 	machine_halt(1);
 }
 
-void app_main(const struct cmdline *cmdline)
+void app_main(void)
 {
-	ktest_suite_name = cmdline->test;
 	/* The nic suite drives the driver directly: no IP stack competing. */
-	if (strcmp(ktest_suite_name, "nic") && netdev_get() && net_init(cmdline) < 0)
+	if (strcmp(ktest_suite_name, "nic") && netdev_get() && net_init(KTEST_MAX_CONNS) < 0)
 		log_err("ktest", "net_init failed");
 	if (!ktest_suite_name[0]) { /* no suite: behave like an idle appliance (power tests) */
 		log_info("app", "test image idle");

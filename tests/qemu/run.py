@@ -65,6 +65,44 @@ def boot_and_power_button():
                "shutdown lines missing", g)
 
 
+HELP_LINE = re.compile(r"^keel: cmdline: option (\w+)=(\S*) \((.*?)\) \[(\w+)\]: (.*)$", re.M)
+
+
+def options_table(log):
+    """The README's option table rows for the `help` lines in a serial log."""
+    def cell(text):
+        return text.replace("|", "\\|")
+    return [f"| `{name}` | {cell(default) or '(empty)'} | {cell(accepted)} | {owner} | {cell(meaning)} |"
+            for name, default, accepted, owner, meaning in HELP_LINE.findall(log)]
+
+
+@case
+def cmdline_help():
+    with Guest("help", append="help log=info") as g:
+        up = g.wait_for(RUNNING, 60)
+        report("cmdline: help boots the appliance", up is not None, "no 'sched: running' line", g)
+        if not up:
+            return
+        log = g.text()
+        got = options_table(log)
+        report("cmdline: help lists the options of every subsystem",
+               {"http", "net", "log", "app"} <= {m[3] for m in HELP_LINE.findall(log)} and len(got) >= 15,
+               f"{len(got)} option lines", g)
+        report("cmdline: every option's default parses, no key is registered twice",
+               "a bug in its table" not in log, "a table warning on the console", g)
+        readme = (ROOT / "README.md").read_text()
+        documented = [line for line in readme.splitlines() if re.match(r"^\| `\w+` \|", line)
+                      and line.count(" | ") == 4]
+        missing = [row for row in got if row not in documented]
+        stale = [row for row in documented if row not in got]
+        report("cmdline: the README's option table is what help prints", got and not missing and not stale,
+               "README rows differ; the table help prints is:\n" + "\n".join(got)
+               + "\n  missing from the README:\n" + "\n".join(missing)
+               + "\n  in the README but not printed:\n" + "\n".join(stale))
+        g.monitor("system_powerdown")
+        g.wait_exit(30)
+
+
 @case
 def grub_multiboot2():
     iso = OUT / "keel-mb2.iso"

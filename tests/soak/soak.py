@@ -95,7 +95,7 @@ LOADS = [
     ("metrics", "samples", f"GET /metrics every {SAMPLE_EVERY} s under load answered"),
 ]
 MEMORY_GAUGES = ("memory_free_bytes", "heap_in_use_bytes", "heap_mapped_bytes", "tasks")
-CONN_STATES = ("new", "active", "idle", "hijacked")
+CONN_STATES = ("new", "active", "idle")  # keel_http_connections{state=...} (app/metrics.c)
 ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 

@@ -1,0 +1,93 @@
+/*
+ * Character classes of HTTP's grammar, the one copy every file under http/
+ * uses. Pure: no libc, no locale.
+ *
+ * Everything here is ASCII. HTTP's case-insensitive parts (field names,
+ * RFC 9110 §5.1; parameter names, §5.6.6; connection options, §7.6.1;
+ * transfer codings, RFC 9112 §7; URI schemes and hosts, RFC 3986 §3.1,
+ * §3.2.2; quoted ABNF strings, RFC 5234 §2.3) fold A-Z onto a-z and
+ * nothing else, whatever a libc's tolower() would do with obs-text.
+ *
+ * Bytes are passed as unsigned char, so a char >= 0x80 is never negative.
+ */
+#ifndef KEEL_HTTP_CTYPE_H
+#define KEEL_HTTP_CTYPE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* DIGIT = %x30-39 (RFC 5234 Appendix B.1). */
+static inline bool http_is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
+
+/* ALPHA = %x41-5A / %x61-7A (RFC 5234 Appendix B.1). */
+static inline bool http_is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+
+/* HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F" (RFC 5234 Appendix
+ * B.1); quoted strings in ABNF are case-insensitive (§2.3), so a-f too. */
+static inline bool http_is_hexdig(unsigned char c)
+{
+	return http_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+}
+
+/* The value of a HEXDIG (as above), or -1 if c is none: chunk-size (RFC
+ * 9112 §7.1), pct-encoded (RFC 3986 §2.1). */
+static inline int http_hex_value(unsigned char c)
+{
+	if (http_is_digit(c))
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* One byte of OWS, RWS or BWS: SP / HTAB (RFC 9110 §5.6.3). The same two
+ * bytes are WSP (RFC 5234 Appendix B.1), which MIME's transport-padding
+ * (RFC 2046 §5.1.1) and header folding (RFC 5322 §2.2.3) are made of. */
+static inline bool http_is_ows(unsigned char c) { return c == ' ' || c == '\t'; }
+
+/* tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+ *         "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA   (RFC 9110 §5.6.2)
+ * The characters of a token: method, field name, transfer coding,
+ * parameter name, chunk extension. */
+static inline bool http_is_tchar(unsigned char c)
+{
+	if (http_is_digit(c) || http_is_alpha(c))
+		return true;
+	switch (c) {
+	case '!': case '#': case '$': case '%': case '&': case '\'': case '*': case '+':
+	case '-': case '.': case '^': case '_': case '`': case '|': case '~':
+		return true;
+	}
+	return false;
+}
+
+/* A byte of a field value (RFC 9110 §5.5): field-vchar = VCHAR / obs-text,
+ * or the SP / HTAB between them; no NUL, CR, LF, other CTL or DEL. Also
+ * qdtext and quoted-pair's second byte, less '"' and '\' (§5.6.4). */
+static inline bool http_is_field_char(unsigned char c) { return c == '\t' || (c >= ' ' && c != 0x7f); }
+
+/* ASCII lower case (see the top of this file). */
+static inline unsigned char http_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
+
+/* Are the n bytes at a and b equal but for ASCII case? NUL is an ordinary
+ * byte here, unlike in strncasecmp(). */
+static inline bool http_eq_nocase(const char *a, const char *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (http_lower((unsigned char)a[i]) != http_lower((unsigned char)b[i]))
+			return false;
+	return true;
+}
+
+/* Is the slice p[0..n) the NUL-terminated word, but for ASCII case? */
+static inline bool http_eq_word(const char *p, size_t n, const char *word)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!word[i] || http_lower((unsigned char)p[i]) != http_lower((unsigned char)word[i]))
+			return false;
+	return !word[n];
+}
+
+#endif
