@@ -284,22 +284,30 @@ static int value(struct js *s, int depth)
 	}
 }
 
-int json_parse_object(const char *p, size_t n, struct json_field *fields, int nfields)
+static void clear(struct json_field *fields, int nfields)
 {
-	struct js s = {p, p + n};
 	for (int i = 0; i < nfields; i++) {
 		fields[i].found = JSON_ABSENT;
 		fields[i].len = 0;
 		fields[i].buf[0] = 0;
 	}
+}
+
+int json_parse_object(const char *p, size_t n, struct json_field *fields, int nfields)
+{
+	struct js s = {p, p + n};
+	clear(fields, nfields);
 	ws(&s);
-	if (s.p >= s.end || *s.p != '{')
-		return -EINVAL;
-	s.p++;
-	if (members(&s, 1, '}', fields, nfields) < 0)
-		return -EINVAL;
-	ws(&s);
-	return s.p == s.end ? 0 : -EINVAL;
+	if (s.p < s.end && *s.p == '{') {
+		s.p++;
+		if (members(&s, 1, '}', fields, nfields) == 0) {
+			ws(&s);
+			if (s.p == s.end)
+				return 0;
+		}
+	}
+	clear(fields, nfields); /* nothing from a document that is not one */
+	return -EINVAL;
 }
 
 /* ---- output ---- */

@@ -49,7 +49,8 @@ struct json_field {
  * UTF-8 per §8.1, escapes valid, surrogates paired) and each field's
  * `found` says what its top-level member held (the last one, if the key
  * repeats); -EINVAL if it is not such an object. A value too long for
- * its buffer or holding U+0000 is reported in `found`, never cut. */
+ * its buffer or holding U+0000 is reported in `found`, never cut. On
+ * -EINVAL every field is left JSON_ABSENT with an empty buf. */
 int json_parse_object(const char *p, size_t n, struct json_field *fields, int nfields);
 
 /* ---- output ---- */

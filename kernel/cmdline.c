@@ -365,7 +365,10 @@ size_t cmdline_format_value(const struct cmdline_option *o, char *buf, size_t ca
 		n = format_ipv4(net->addr, buf, cap);
 		return n + fitted(cap - n, snprintf(buf + n, cap - n, "/%u", (unsigned)net->prefix));
 	case CMDLINE_ENUM:
-		return fitted(cap, snprintf(buf, cap, "%s", o->words[*(const int *)o->field]));
+		for (int i = 0; o->words[i]; i++) /* a field set elsewhere may be out of range */
+			if (i == *(const int *)o->field)
+				return fitted(cap, snprintf(buf, cap, "%s", o->words[i]));
+		return fitted(cap, snprintf(buf, cap, "?"));
 	case CMDLINE_WORD:
 		return fitted(cap, snprintf(buf, cap, "%s", (const char *)o->field));
 	}

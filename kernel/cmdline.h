@@ -68,12 +68,19 @@ struct cmdline_table {
 	size_t count;
 };
 
-/* 0, or a compile error ("negative array size") when the largest stored
- * value does not fit the field, so no row can store a truncated number. */
-#define CMDLINE_FITS_(var, top)                                                                              \
-	(0 * sizeof(char[((uint64_t)(top) >> (8 * sizeof(var) - 1) >> 1) == 0 ? 1 : -1]))
+/* 0, or a compile error ("negative array size") when cond is false. */
+#define CMDLINE_CHECK_(cond) (0 * sizeof(char[(cond) ? 1 : -1]))
+/* The largest stored value fits the unsigned field, so no row can store a
+ * truncated or negative number. */
+#define CMDLINE_FITS_(var, hi, mul)                                                                          \
+	CMDLINE_CHECK_((__typeof__(var))-1 > 0 && (uint64_t)(hi) <= UINT64_MAX / (mul) &&                    \
+		       ((uint64_t)(hi) * (mul) >> (8 * sizeof(var) - 1) >> 1) == 0)
 
-/* Rows, one per option. `var` is an lvalue of static storage. */
+/* Rows, one per option. `var` is an lvalue of static storage: an
+ * unsigned integer (UINT rows), a uint32_t (IPV4), a struct cmdline_ipv4
+ * (IPV4_NET), an int or int-sized enum (ENUM), a char array (WORD). A
+ * UINT row's dflt is a plain decimal literal (it is also kept as text,
+ * parsed at boot); the others' are strings. */
 #define CMDLINE_UINT_ROW(key, var, dflt, lo, hi, text) CMDLINE_SCALED_ROW(key, var, dflt, lo, hi, 1, text)
 /* A value in seconds stored in nanoseconds. */
 #define CMDLINE_SECONDS_ROW(key, var, dflt, lo, hi, text)                                                    \
@@ -81,7 +88,7 @@ struct cmdline_table {
 #define CMDLINE_SCALED_ROW(key, var, dflt, lo, hi, mul, text)                                                \
 	{                                                                                                    \
 		.name = (key), .type = CMDLINE_UINT, .field = &(var),                                        \
-		.size = sizeof(var) + CMDLINE_FITS_(var, (uint64_t)(hi) * (mul)) +                           \
+		.size = sizeof(var) + CMDLINE_FITS_(var, hi, mul) +                                          \
 			0 * sizeof(char[(dflt) >= (lo) && (dflt) <= (hi) ? 1 : -1]),                         \
 		.def = #dflt, .min = (lo), .max = (hi), .scale = (mul), .help = (text)                       \
 	}
@@ -93,8 +100,8 @@ struct cmdline_table {
 	}
 #define CMDLINE_IPV4_NET_ROW(key, var, dflt, text)                                                           \
 	{                                                                                                    \
-		.name = (key), .type = CMDLINE_IPV4_NET, .field = &(var), .size = sizeof(var),               \
-		.def = (dflt), .help = (text)                                                                \
+		.name = (key), .type = CMDLINE_IPV4_NET, .field = (struct cmdline_ipv4 *){ &(var) },           \
+		.size = sizeof(var), .def = (dflt), .help = (text)                                           \
 	}
 #define CMDLINE_ENUM_ROW(key, var, dflt, names, text)                                                        \
 	{                                                                                                    \
@@ -104,8 +111,11 @@ struct cmdline_table {
 	}
 #define CMDLINE_WORD_ROW(key, var, dflt, text)                                                               \
 	{                                                                                                    \
-		.name = (key), .type = CMDLINE_WORD, .field = (var), .size = sizeof(var), .def = (dflt),     \
-		.help = (text)                                                                               \
+		.name = (key), .type = CMDLINE_WORD, .field = (var),                                         \
+		.size = sizeof(var) + CMDLINE_CHECK_(sizeof(var) <= CMDLINE_VALUE_MAX &&                     \
+						     !__builtin_types_compatible_p(__typeof__(var),          \
+										   __typeof__(&(var)[0]))),  \
+		.def = (dflt), .help = (text)                                                                \
 	}
 
 /* Register `rows` (an array of struct cmdline_option) as `sub`'s table.

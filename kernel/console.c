@@ -20,8 +20,9 @@
 #define UART_LSR 5
 #define LSR_THRE 0x20 /* transmit holding register empty */
 
-/* Set by cmdline_defaults(), first thing at boot, then by log=. */
-static enum log_level level;
+/* The log= option; until cmdline_defaults() has run (first thing at
+ * boot), warnings and errors only, so a bad option table is reported. */
+static enum log_level level = LOG_WARN;
 
 /* Index = enum log_level. */
 static const char *const level_names[] = {"off", "err", "warn", "info", "debug", NULL};

@@ -34,7 +34,8 @@ static void cmdline_help(void)
 	for (size_t i = 0; (o = cmdline_option_at(i, &sub)); i++) {
 		cmdline_format_value(o, value, sizeof value);
 		cmdline_format_range(o, range, sizeof range);
-		log_info("cmdline", "option %s=%s (%s) [%s]: %s", o->name, value, range, sub, o->help);
+		/* Asked for: shown at every level but off. */
+		klog(LOG_ERR, "cmdline", "option %s=%s (%s) [%s]: %s", o->name, value, range, sub, o->help);
 	}
 }
 

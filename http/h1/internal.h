@@ -52,8 +52,8 @@ struct http_rw {
 	bool failed;          /* a write failed or the deadline passed: stop */
 	bool close;           /* the response itself ends the connection */
 	bool timed_out;       /* the handler called in after its cutoff */
-	bool hdrs_overflow;   /* a handler field did not fit hdrs: the response becomes a 500 */
-	bool discard;         /* that 500 replaced the response: later writes are refused */
+	bool discard;         /* a field did not fit hdrs: a 500 replaced the response,
+			       * later writes and fields are refused */
 	uint64_t written;     /* body bytes the handler wrote */
 	int64_t length;       /* declared by http_set_content_length, or -1 */
 	uint64_t cutoff;      /* end of the handler's time (0: none) */

@@ -81,9 +81,30 @@ static void remove_header(struct http_rw *w, const char *name)
 	}
 }
 
+/* A field did not fit (http_add_header): rather than a response without
+ * it, the client gets a 500 and the connection closes. It takes effect at
+ * once, so the status the access log reads is the one sent, and whatever
+ * the handler writes or sets after this is refused (w->discard). A coder
+ * that has not started never starts; one starting (its own fields did not
+ * fit) is ended by start_coding(). */
+static void header_overflow(struct http_rw *w)
+{
+	static const char msg[] = "response header section too large\n",
+			  fields[] = "Content-Type: text/plain; charset=utf-8\r\nX-Content-Type-Options: nosniff\r\n";
+	_Static_assert(sizeof fields <= HTTP_HDR_SIZE, "the 500's fields fit");
+	memcpy(w->hdrs, fields, sizeof fields - 1);
+	w->hdrs_len = sizeof fields - 1;
+	w->status = 500;
+	w->length = w->written = sizeof msg - 1;
+	w->close = w->discard = true;
+	memcpy(w->out, msg, sizeof msg - 1);
+	w->out_len = sizeof msg - 1;
+}
+
 static bool settable(const struct http_rw *w, const char *name, const char *value)
 {
-	return !w->header_sent && valid_field(name, true) && valid_field(value, false) && !server_owned(name);
+	return !w->header_sent && !w->discard && valid_field(name, true) && valid_field(value, false) &&
+	       !server_owned(name);
 }
 
 int http_add_header(struct http_rw *w, const char *name, const char *value)
@@ -95,10 +116,9 @@ int http_add_header(struct http_rw *w, const char *name, const char *value)
 		/* The response would go out without a field its handler set:
 		 * it becomes a 500 instead (flush), whether or not the handler
 		 * looks at this result. */
-		if (!w->hdrs_overflow)
-			log_warn("http", "conn %u: response header %s does not fit the %d B for handler fields: 500",
-				 w->hc->id, name, HTTP_HDR_SIZE);
-		w->hdrs_overflow = true;
+		log_warn("http", "conn %u: response header %s does not fit the %d B for handler fields: 500",
+			 w->hc->id, name, HTTP_HDR_SIZE);
+		header_overflow(w);
 		return -ENOSPC;
 	}
 	w->hdrs_len += (size_t)n;
@@ -246,7 +266,10 @@ static int send_buffer(struct http_rw *w, bool final)
 static void start_coding(struct http_rw *w, bool final)
 {
 	size_t used;
-	if (!w->coder->start(w, final)) {
+	bool took = w->coder->start(w, final);
+	if (took && w->discard) /* its fields did not fit: the 500 goes out uncoded */
+		w->coder->end(w);
+	if (!took || w->discard) {
 		w->coder = NULL;
 		return;
 	}
@@ -273,29 +296,10 @@ static int code_body(struct http_rw *w, const char *p, size_t n, enum http_code 
 
 /* The buffer is full (MORE), the handler flushes (PUSH) or is done (END):
  * the head, if unsent, then the body so far go out. */
-/* A handler field did not fit (http_add_header): rather than a response
- * without it, the client gets a 500 and the connection closes; what the
- * handler writes after this is dropped. */
-static void header_overflow(struct http_rw *w)
-{
-	static const char msg[] = "response header section too large\n";
-	w->hdrs_overflow = false;
-	w->hdrs_len = 0;
-	w->coder = NULL;
-	w->status = 500;
-	w->length = w->written = sizeof msg - 1;
-	w->close = w->discard = true;
-	memcpy(w->out, msg, sizeof msg - 1);
-	w->out_len = sizeof msg - 1;
-	http_set_header(w, "Content-Type", "text/plain; charset=utf-8");
-}
-
 static int flush(struct http_rw *w, enum http_code how)
 {
-	if (w->hdrs_overflow && !w->header_sent)
-		header_overflow(w);
 	bool final = how == HTTP_CODE_END && !w->header_sent;
-	if (w->coder && !w->coding)
+	if (w->coder && !w->coding && !w->discard)
 		start_coding(w, final);
 	if (w->coding && how != HTTP_CODE_MORE && code_body(w, NULL, 0, how) < 0)
 		return -EPIPE;
@@ -341,6 +345,8 @@ ssize_t http_write(struct http_rw *w, const void *p, size_t n)
 		if ((w->out_len == HTTP_OUT_SIZE && flush(w, HTTP_CODE_MORE) < 0) ||
 		    (w->coding && code_body(w, src, left, HTTP_CODE_MORE) < 0))
 			return w->failed && w->deadline && clock_now() > w->deadline ? -ETIMEDOUT : -EPIPE;
+		if (w->discard) /* the coder's fields overflowed in that flush */
+			return -EPIPE;
 		if (w->coding)
 			break;
 		size_t k = HTTP_OUT_SIZE - w->out_len < left ? HTTP_OUT_SIZE - w->out_len : left;
@@ -386,7 +392,7 @@ int http_flush(struct http_rw *w) { return late(w) ? -ETIMEDOUT : flush(w, HTTP_
 
 void http_error(struct http_rw *w, int status, const char *msg)
 {
-	if (w->header_sent || late(w))
+	if (w->header_sent || late(w) || w->discard)
 		return;
 	w->out_len = 0;
 	w->written = 0;

@@ -160,10 +160,8 @@ static bool redirect_to_dir(struct http_rw *w, const struct http_req *r, const c
 		return true;
 	}
 	snprintf(loc, sizeof loc, "%.*s/%s%.*s", (int)n, path, qn ? "?" : "", (int)qn, r->msg->query.p);
-	if (http_set_header(w, "Location", loc) < 0)
-		http_error(w, 414, "URI too long to redirect");
-	else
-		http_error(w, 301, "moved permanently");
+	http_set_header(w, "Location", loc); /* if it cannot fit, the writer answers 500 */
+	http_error(w, 301, "moved permanently");
 	return true;
 }
 

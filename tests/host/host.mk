@@ -59,11 +59,13 @@ test_virtqueue_SRCS := drivers/virtio/virtqueue.c tests/host/fake_pmm.c
 # and a single-task fake of the scheduler's wait queues. The list is the
 # kernel's (top Makefile, LWIP_SRCS).
 HT_LWIP := build/deps/lwip/src
-HT_LWIP_SRCS := $(addprefix $(HT_LWIP)/,$(addprefix core/,def.c inet_chksum.c init.c ip.c \
-	mem.c memp.c netif.c pbuf.c stats.c sys.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c \
-	ipv4/dhcp.c ipv4/etharp.c ipv4/icmp.c ipv4/ip4.c ipv4/ip4_addr.c ipv4/ip4_frag.c) \
+HT_LWIP_SRCS := $(addprefix $(HT_LWIP)/,$(addprefix core/,def.c \
+	inet_chksum.c init.c ip.c mem.c memp.c netif.c pbuf.c stats.c sys.c \
+	tcp.c tcp_in.c tcp_out.c timeouts.c udp.c ipv4/dhcp.c ipv4/etharp.c \
+	ipv4/icmp.c ipv4/ip4.c ipv4/ip4_addr.c ipv4/ip4_frag.c) \
 	netif/ethernet.c)
-test_conn_SRCS   := net/conn.c tests/host/fake_sched.c tests/host/fake_lwip.c $(HT_LWIP_SRCS)
+test_conn_SRCS   := net/conn.c tests/host/fake_sched.c tests/host/fake_lwip.c \
+	$(HT_LWIP_SRCS)
 # lwIP includes "lwipopts.h" and "arch/cc.h" by name, as in the kernel build.
 test_conn_CFLAGS := -I$(HT_TOP)net -I$(HT_TOP)$(HT_LWIP)/include
 # The test fails conn.c's receive-ring allocations through __wrap_malloc.
@@ -150,10 +152,13 @@ ht_objs = $(patsubst %.c,$(1)/%.o,tests/host/$(2).c $(call ht_srcs,$(2)))
 # Standalone, nothing fetches build/deps: leave out the tests and fuzz
 # targets whose fetched sources are absent, saying so.
 ifeq ($(HT_STANDALONE),1)
-ht_absent = $(filter-out $(wildcard $(addprefix $(HT_TOP),$(filter build/%,$(call ht_srcs,$(1))))),\
-	$(addprefix $(HT_TOP),$(filter build/%,$(call ht_srcs,$(1)))))
-HT_LEFT_OUT := $(foreach t,$(HT_TESTS) $(HT_FUZZERS),$(if $(call ht_absent,$(t)),$(t)))
-$(if $(HT_LEFT_OUT),$(warning host.mk: left out (fetched sources absent; make deps): $(HT_LEFT_OUT)))
+ht_fetched = $(addprefix $(HT_TOP),$(filter build/%,$(call ht_srcs,$(1))))
+ht_absent = $(strip $(filter-out $(wildcard $(call ht_fetched,$(1))),\
+	$(call ht_fetched,$(1))))
+HT_LEFT_OUT := $(strip $(foreach t,$(HT_TESTS) $(HT_FUZZERS),\
+	$(if $(call ht_absent,$(t)),$(t))))
+$(if $(HT_LEFT_OUT),$(warning host.mk: left out (fetched sources absent, \
+	see make deps): $(HT_LEFT_OUT)))
 HT_TESTS := $(filter-out $(HT_LEFT_OUT),$(HT_TESTS))
 HT_FUZZERS := $(filter-out $(HT_LEFT_OUT),$(HT_FUZZERS))
 endif
@@ -167,9 +172,11 @@ HT_FUZZ_OBJS := $(sort $(foreach t,$(HT_FUZZERS),\
 # Makefile can take over these objects. ----
 # NAME_CFLAGS reach NAME's objects as a target-specific HT_OBJ_CFLAGS.
 $(foreach t,$(HT_TESTS),$(if $($(t)_CFLAGS),$(eval \
-	$(call ht_objs,$(HT_OUT)/obj,$(t)): HT_OBJ_CFLAGS += $($(t)_CFLAGS))))
+	$(call ht_objs,$(HT_OUT)/obj,$(t)): \
+	HT_OBJ_CFLAGS += $($(t)_CFLAGS))))
 $(foreach t,$(HT_FUZZERS),$(if $($(t)_CFLAGS),$(eval \
-	$(call ht_objs,$(HT_OUT)/fuzz-obj,$(t)): HT_OBJ_CFLAGS += $($(t)_CFLAGS))))
+	$(call ht_objs,$(HT_OUT)/fuzz-obj,$(t)): \
+	HT_OBJ_CFLAGS += $($(t)_CFLAGS))))
 # $(call ht_3rd,STEM): -w for fetched third-party sources.
 ht_3rd = $(if $(filter build/%,$(1)),-w)
 

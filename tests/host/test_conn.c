@@ -11,9 +11,10 @@
  * exactly as in the kernel, and deadlines are checked against the clock.
  *
  * Every case ends in teardown(): all connections closed, three virtual
- * minutes for TIME_WAIT, then no pcb is left, no conn is in use and
- * lwIP's heap holds what it held before (fake_lwip_mem_outstanding), so
- * each case also checks for leaks; ASan checks frees. */
+ * minutes for TIME_WAIT, then no pcb is left, no conn is in use, lwIP's
+ * heap holds what it held before (fake_lwip_mem_outstanding) and so does
+ * the process's, but for conns conn.c newly keeps for reuse: each case
+ * also checks for leaks. ASan checks frees and stale pointers. */
 #include "tests/host/test.h"
 
 #include <errno.h>
@@ -377,8 +378,8 @@ static void t_read_queued(void)
 		CHECK(conn_read(c, buf, 5, 0) == 5 && !memcmp(buf, "hello", 5));
 		CHECK(conn_read(c, buf, sizeof buf, 0) == 6 && !memcmp(buf, " world", 6));
 		CHECK(waits() == w); /* queued data: no parking */
-		/* Drained, an idle connection holds no receive ring (conn.c's
-		 * header: a parked keep-alive connection should cost little). */
+		/* Drained, an idle connection holds no receive ring (conn.c:
+		 * "allocated when data arrives, freed when drained"). */
 		fake_net_run_for(SEC);
 		CHECK(heap_bytes() == idle);
 		conn_close(c);

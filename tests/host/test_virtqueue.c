@@ -5,7 +5,7 @@
  * the driver would program (§4.1.4.3), takes chains from the avail ring,
  * walks their descriptors, writes used elements and decides, as the
  * negotiated features say, whether to interrupt (§2.6.7, VIRTIO_F_EVENT_IDX
- * used_event) . The driver's kick decisions are read from its doorbell
+ * used_event). The driver's kick decisions are read from its doorbell
  * and stats. Ring pages come from tests/host/fake_pmm.c. */
 #include "tests/host/test.h"
 
