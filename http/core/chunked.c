@@ -177,9 +177,9 @@ ptrdiff_t http_chunked_decode(struct http_chunked *d, char *buf, size_t *len)
 	}
 	*len = dst;
 	if (d->state == sw_error)
-		return -1;
+		return HTTP_CHUNKED_ERROR;
 	if (d->state != sw_done)
-		return -2;
+		return HTTP_CHUNKED_INCOMPLETE;
 	/* what follows the body belongs to the next request: keep it next
 	 * to the data, where the caller continues */
 	if (dst != src)

@@ -9,11 +9,12 @@
  *     ptrdiff_t rest = http_chunked_decode(&d, buf, &n);
  *
  * On return buf[0, n) holds the chunk data decoded from buf[0, len). Then:
- *   -2   need more: every input byte was consumed (data moved to the front,
- *        framing remembered in d); call again with the next bytes.
- *   -1   malformed (bare LF, bad chunk size, oversized extension or
- *        trailer, ...); d stays in error. buf[0, n) still holds the data
- *        decoded before the bad byte.
+ *   HTTP_CHUNKED_INCOMPLETE  need more: every input byte was consumed (data
+ *        moved to the front, framing remembered in d); call again with the
+ *        next bytes.
+ *   HTTP_CHUNKED_ERROR  malformed (bare LF, bad chunk size, oversized
+ *        extension or trailer, ...); d stays in error. buf[0, n) still
+ *        holds the data decoded before the bad byte.
  *   >= 0 the last chunk and trailer section ended: the result is the number
  *        of bytes after them (a pipelined request), moved to buf[n, n+rest).
  *        Further calls return all their input as such bytes.
@@ -31,6 +32,12 @@
 
 #include <stddef.h>
 #include <stdint.h>
+
+/* http_chunked_decode's results other than the bytes after the body. */
+enum http_chunked_result {
+	HTTP_CHUNKED_ERROR = -1,
+	HTTP_CHUNKED_INCOMPLETE = -2,
+};
 
 #define HTTP_CHUNK_EXT_MAX 4096
 #define HTTP_CHUNK_TRAILER_MAX 8192

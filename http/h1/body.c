@@ -121,7 +121,7 @@ static ssize_t decode_more(struct http_conn *hc)
 		}
 		size_t n = hc->in_len - hc->in_pos;
 		ssize_t rest = http_chunked_decode(&hc->chunk, hc->in + hc->in_pos, &n);
-		if (rest == -1)
+		if (rest == HTTP_CHUNKED_ERROR)
 			return -EBADMSG;
 		hc->dec_pos = hc->in_pos;
 		hc->dec_end = hc->in_pos + n;

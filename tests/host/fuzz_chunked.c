@@ -36,7 +36,7 @@ static void decode_piece(struct http_chunked *d, const char *in, size_t k, struc
 	size_t len = k;
 	ptrdiff_t r = http_chunked_decode(d, b, &len);
 	require(len <= k && (r < 0 || (size_t)r + len <= k));
-	require(r == -1 || r == -2 || r >= 0);
+	require(r == HTTP_CHUNKED_ERROR || r == HTTP_CHUNKED_INCOMPLETE || r >= 0);
 	memcpy(res->data + res->data_n, b, len);
 	res->data_n += len;
 	if (r >= 0) {
@@ -67,7 +67,7 @@ static void feed(const char *in, size_t n, unsigned seed, struct result *res)
 		off += k;
 		if (res->status == 0)
 			res->rest += n - off; /* later pieces are after the body too */
-	} while (off < n && res->status == -2);
+	} while (off < n && res->status == HTTP_CHUNKED_INCOMPLETE);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

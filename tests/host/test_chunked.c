@@ -41,7 +41,7 @@ static void feed(const char *in, size_t n, const size_t *cuts, struct result *re
 		memcpy(res->data + res->data_n, b, len);
 		res->data_n += len;
 		off += k;
-		if (r == -1) {
+		if (r == HTTP_CHUNKED_ERROR) {
 			res->status = -1;
 			return;
 		}
@@ -160,7 +160,7 @@ static void check_vector(const struct vector *v)
 			CHECK(r.status == 0 && r.rest_n == n - (v->len - v->rest));
 			continue;
 		}
-		if (!CHECK(r.status == -2 || (v->status == -1 && r.status == -1)))
+		if (!CHECK(r.status == HTTP_CHUNKED_INCOMPLETE || (v->status == HTTP_CHUNKED_ERROR && r.status == HTTP_CHUNKED_ERROR)))
 			fprintf(stderr, "  %s: incomplete %zu: status %d\n", v->name, n, r.status);
 		CHECK(r.data_n <= one.data_n && !memcmp(r.data, one.data, r.data_n));
 	}
@@ -193,7 +193,7 @@ static void t_vectors(void)
 		if (i)
 			test_end();
 		int st = vectors[i].status;
-		const char *what = st == 0 ? "valid" : st == -1 ? "invalid" : "incomplete";
+		const char *what = st == 0 ? "valid" : st == HTTP_CHUNKED_ERROR ? "invalid" : "incomplete";
 		snprintf(row_name, sizeof row_name, "%s: %s", what, vectors[i].name);
 		test_begin(row_name);
 		check_vector(&vectors[i]);
@@ -218,17 +218,17 @@ static void t_sticky(void)
 	struct http_chunked e = { 0 };
 	memcpy(b, "z\r\n", 3);
 	n = 3;
-	CHECK(http_chunked_decode(&e, b, &n) == -1);
+	CHECK(http_chunked_decode(&e, b, &n) == HTTP_CHUNKED_ERROR);
 	memcpy(b, "0\r\n\r\n", 5);
 	n = 5;
-	CHECK(http_chunked_decode(&e, b, &n) == -1 && n == 0);
+	CHECK(http_chunked_decode(&e, b, &n) == HTTP_CHUNKED_ERROR && n == 0);
 }
 
 static void t_empty_input(void)
 {
 	struct http_chunked d = { 0 };
 	size_t n = 0;
-	CHECK(http_chunked_decode(&d, guard("", 0), &n) == -2 && n == 0);
+	CHECK(http_chunked_decode(&d, guard("", 0), &n) == HTTP_CHUNKED_INCOMPLETE && n == 0);
 }
 
 /* Extensions are bounded: a client cannot stream an endless size line. */
@@ -246,7 +246,7 @@ static void t_ext_limit(void)
 	buf[HTTP_CHUNK_EXT_MAX + 2] = '\r';
 	buf[HTTP_CHUNK_EXT_MAX + 3] = '\n';
 	feed(buf, HTTP_CHUNK_EXT_MAX + 2, NULL, &r);
-	CHECK(r.status == -1);
+	CHECK(r.status == HTTP_CHUNKED_ERROR);
 }
 
 /* The trailer section is bounded likewise. */
@@ -258,10 +258,10 @@ static void t_trailer_limit(void)
 	while (n < HTTP_CHUNK_TRAILER_MAX)
 		n += (size_t)sprintf(buf + n, "X-Filler: %04zu\r\n", n);
 	feed(buf, n, NULL, &r);
-	CHECK(r.status == -2);
+	CHECK(r.status == HTTP_CHUNKED_INCOMPLETE);
 	memcpy(buf + n, "\r\n", 2);
 	feed(buf, n + 2, NULL, &r);
-	CHECK(r.status == -1); /* HTTP_CHUNK_TRAILER_MAX + a few bytes */
+	CHECK(r.status == HTTP_CHUNKED_ERROR); /* HTTP_CHUNK_TRAILER_MAX + a few bytes */
 	n = (size_t)sprintf(buf, "0\r\n");
 	while (n < HTTP_CHUNK_TRAILER_MAX - 100)
 		n += (size_t)sprintf(buf + n, "X-Filler: %04zu\r\n", n);
