@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "app/json.h"
+#include "http/core/ctype.h"
 
 #define MAX_DEPTH   16
 #define KEY_MAX     64  /* longer member names are validated, never wanted */
@@ -71,8 +72,7 @@ static long hex4(const char *p)
 {
 	long v = 0;
 	for (int i = 0; i < 4; i++) {
-		char c = p[i], l = (char)(c | 0x20);
-		int d = c >= '0' && c <= '9' ? c - '0' : l >= 'a' && l <= 'f' ? l - 'a' + 10 : -1;
+		int d = http_hex_value((unsigned char)p[i]);
 		if (d < 0)
 			return -1;
 		v = v * 16 + d;

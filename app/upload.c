@@ -81,11 +81,6 @@ static int on_end(void *ctx)
 
 static const struct multipart_callbacks callbacks = {on_begin, on_data, on_end};
 
-static void put(struct http_rw *w, const char *s)
-{
-	http_write(w, s, strlen(s));
-}
-
 /* {"bytes":N,"parts":[{"name":..,"filename":..,"type":..,"size":N,
  * "crc32":"hex"},..],"truncated_list":bool}: every string escaped by
  * json_write_string, whatever its length or bytes. */
@@ -95,11 +90,11 @@ static void reply(struct http_rw *w, const struct upload *u)
 	http_printf(w, "{\"bytes\":%lu,\"parts\":[", u->bytes);
 	for (int i = 0; i < u->nparts; i++) {
 		const struct part *p = &u->parts[i];
-		put(w, i ? ",{\"name\":" : "{\"name\":");
+		http_printf(w, "%s{\"name\":", i ? "," : "");
 		json_write_string(w, p->text, p->name_len);
-		put(w, ",\"filename\":");
+		http_printf(w, ",\"filename\":");
 		json_write_string(w, p->text + p->name_len, p->filename_len);
-		put(w, ",\"type\":");
+		http_printf(w, ",\"type\":");
 		json_write_string(w, p->text + p->name_len + p->filename_len, p->type_len);
 		if (http_printf(w, ",\"size\":%lu,\"crc32\":\"%08x\"}", p->size, p->crc) < 0)
 			return; /* the connection failed: nothing more will reach it */

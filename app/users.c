@@ -33,27 +33,22 @@ struct user {
 static struct user users[MAX_USERS];
 static uint32_t next_id = 1;
 
-static void put(struct http_rw *w, const char *s)
-{
-	http_write(w, s, strlen(s));
-}
-
 static void write_user(struct http_rw *w, const struct user *u)
 {
 	http_printf(w, "{\"id\":%u,\"name\":", u->id);
 	json_write_string(w, u->name, strlen(u->name));
-	put(w, ",\"email\":");
+	http_printf(w, ",\"email\":");
 	json_write_string(w, u->email, strlen(u->email));
-	put(w, "}");
+	http_printf(w, "}");
 }
 
 static void json_error(struct http_rw *w, int status, const char *msg)
 {
 	http_write_header(w, status);
 	http_set_header(w, "Content-Type", "application/json");
-	put(w, "{\"error\":");
+	http_printf(w, "{\"error\":");
 	json_write_string(w, msg, strlen(msg));
-	put(w, "}\n");
+	http_printf(w, "}\n");
 }
 
 static struct user *find(const struct http_req *r)

@@ -20,9 +20,9 @@
  *
  * A request path splits like Go's firstSegment: "/a/b/" is "a", "b" and a
  * final trailing slash, which only "{$}" or "{x...}" can take. */
+#include "http/handler/mux.h"
 #include "http/core/ctype.h"
 #include "http/core/path.h"
-#include "http/handler/mux.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -687,24 +687,28 @@ static void methods_add(struct methods *set, const char *s, size_t n)
 	set->count++;
 }
 
+/* GET patterns take HEAD too. */
+static void head_with_get(struct methods *set)
+{
+	for (size_t i = 0; i < set->count; i++)
+		if (eq(set->s[i], set->n[i], "GET", 3))
+			return methods_add(set, "HEAD", 4);
+}
+
 /* Every registered method (and extra's, if not NULL), HEAD with GET;
  * false if some pattern has no method, so takes them all. */
 static bool all_methods(const struct mux *m, const struct mux_route *extra, struct methods *set)
 {
-	bool get = false, each_named = true;
+	bool each_named = true;
 	for (size_t i = 0; i < m->nroutes + (extra != NULL); i++) {
 		const struct mux_route *r = i < m->nroutes ? &m->routes[i] : extra;
-		const char *s = m->text + r->method;
 		each_named &= r->mlen > 0;
 		if (r->mlen)
-			methods_add(set, s, r->mlen);
-		get |= eq(s, r->mlen, "GET", 3);
+			methods_add(set, m->text + r->method, r->mlen);
 	}
-	if (get)
-		methods_add(set, "HEAD", 4);
+	head_with_get(set);
 	return each_named;
 }
-
 
 int mux_handle(struct mux *m, const char *pattern, void *handler, char *err, size_t errlen)
 {
@@ -964,11 +968,7 @@ static int not_allowed(const struct mux *m, const char *host, size_t hlen, const
 		walk_start(&w, m, p, n, true);
 		methods_for(&w, host, hlen, &set);
 	}
-	bool get = false;
-	for (size_t i = 0; i < set.count; i++)
-		get |= eq(set.s[i], set.n[i], "GET", 3);
-	if (get) /* GET patterns take HEAD too */
-		methods_add(&set, "HEAD", 4);
+	head_with_get(&set);
 	if (!set.count)
 		return out->status = 404;
 	join_methods(&set, out->allow);
@@ -1060,7 +1060,8 @@ int mux_match(const struct mux *m, const char *method, size_t mlen, const char *
 	walk_start(&w, m, path, plen, false);
 	uint16_t leaf = tree_match(&w, host, hlen, method, mlen);
 	if (!exact(&w, leaf) && wants_slash(m, path, plen, host, hlen, method, mlen))
-		return finish_redirect(out, buf, cap, http_path_clean(path, plen, buf, cap), true, query, qlen);
+		return finish_redirect(out, buf, cap, http_path_clean(path, plen, buf, cap), true, query,
+				       qlen);
 	if (!leaf)
 		return not_allowed(m, host, hlen, path, plen, out);
 	set_values(&w, leaf, out);
