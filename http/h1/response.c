@@ -114,8 +114,8 @@ int http_add_header(struct http_rw *w, const char *name, const char *value)
 	int n = snprintf(w->hdrs + w->hdrs_len, sizeof w->hdrs - w->hdrs_len, "%s: %s\r\n", name, value);
 	if (n < 0 || (size_t)n >= sizeof w->hdrs - w->hdrs_len) {
 		/* The response would go out without a field its handler set:
-		 * it becomes a 500 instead (flush), whether or not the handler
-		 * looks at this result. */
+		 * it becomes a 500 now, whether or not the handler looks at
+		 * this result. */
 		log_warn("http", "conn %u: response header %s does not fit the %d B for handler fields: 500",
 			 w->hc->id, name, HTTP_HDR_SIZE);
 		header_overflow(w);

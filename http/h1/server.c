@@ -121,8 +121,8 @@ void http_get_stats(struct http_stats *s)
 
 /* Parse what is buffered; read more until the head is complete. Returns
  * the head length, 0 if the client went away or idled out (close
- * silently), or -status for an error reply. */
-static int read_head(struct http_conn *hc)
+ * silently), or -EBADMSG with the error reply's status in *status. */
+static int read_head(struct http_conn *hc, int *status)
 {
 	struct http_limits lim = {cfg.max_header_bytes, cfg.max_uri, HTTP_MAX_HEADERS};
 	/* A new connection gets read_header to start talking; a kept-alive
@@ -133,19 +133,20 @@ static int read_head(struct http_conn *hc)
 	size_t last = 0;
 	for (;;) {
 		if (hc->in_len) {
-			int status = 400;
 			memset(&hc->msg, 0, sizeof hc->msg);
 			hc->msg.headers = hc->headers;
-			int r = http_parse_request(hc->in, hc->in_len, last, &lim, &hc->msg, &status);
+			int r = http_parse_request(hc->in, hc->in_len, last, &lim, &hc->msg, status);
 			if (r > 0)
 				return r;
-			if (r == -1)
-				return -status;
+			if (r == HTTP_PARSE_ERROR)
+				return -EBADMSG;
 			last = hc->in_len;
 		}
 		ssize_t n = http_fill(hc, deadline);
-		if (n == -ETIMEDOUT && started)
-			return -408;
+		if (n == -ETIMEDOUT && started) {
+			*status = 408;
+			return -EBADMSG;
+		}
 		if (n <= 0)
 			return 0; /* EOF, reset, idle timeout or shutdown: hang up silently */
 		if (!started) {   /* the request has begun: the header clock starts */
@@ -352,20 +353,21 @@ static bool park(struct http_session *s)
 static bool serve_requests(struct http_conn *hc)
 {
 	for (;;) {
-		int r = read_head(hc);
+		int status = 400;
+		int r = read_head(hc, &status);
 		if (r == 0)
 			return false;
 		if (r < 0) {
-			const char *why = r == -408       ? "request header timeout"
+			const char *why = status == 408   ? "request header timeout"
 					  : hc->msg.error ? hc->msg.error
 							  : "bad request";
 			stats.bad_requests++;
-			log_info("http", "conn %u: %d %s", hc->s->id, -r, why);
+			log_info("http", "conn %u: %d %s", hc->s->id, status, why);
 			set_state(hc->s, HTTP_ACTIVE);
 			memset(&hc->msg, 0, sizeof hc->msg); /* a fresh head: no HEAD, no keep-alive */
 			hc->msg.minor = 1;
-			http_rw_simple(hc, -r, why, true);
-			http_count_status(-r, 0);
+			http_rw_simple(hc, status, why, true);
+			http_count_status(status, 0);
 			return false;
 		}
 		set_state(hc->s, HTTP_ACTIVE); /* also for a pipelined request already buffered */
