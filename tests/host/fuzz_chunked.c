@@ -14,12 +14,7 @@
 #include <string.h>
 
 #include "http/core/chunked.h"
-
-static void require(int ok)
-{
-	if (!ok)
-		abort();
-}
+#include "tests/host/fuzz.h"
 
 struct result {
 	int status; /* -1, -2, or 0 when done */
@@ -31,17 +26,17 @@ struct result {
 static void decode_piece(struct http_chunked *d, const char *in, size_t k, struct result *res)
 {
 	char *b = malloc(k ? k : 1);
-	require(b != NULL);
+	INVARIANT(b != NULL);
 	memcpy(b, in, k);
 	size_t len = k;
 	ptrdiff_t r = http_chunked_decode(d, b, &len);
-	require(len <= k && (r < 0 || (size_t)r + len <= k));
-	require(r == HTTP_CHUNKED_ERROR || r == HTTP_CHUNKED_INCOMPLETE || r >= 0);
+	INVARIANT(len <= k && (r < 0 || (size_t)r + len <= k));
+	INVARIANT(r == HTTP_CHUNKED_ERROR || r == HTTP_CHUNKED_INCOMPLETE || r >= 0);
 	memcpy(res->data + res->data_n, b, len);
 	res->data_n += len;
 	if (r >= 0) {
 		/* the bytes after the body, moved right behind the data */
-		require(!memcmp(b + len, in + k - (size_t)r, (size_t)r));
+		INVARIANT(!memcmp(b + len, in + k - (size_t)r, (size_t)r));
 		res->status = 0;
 		res->rest = (size_t)r;
 	} else {
@@ -77,7 +72,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	uint8_t mode = data[0];
 	static const char start[] = "5;a=\"b\\\"\" ; c\r\nhello\r\n0;z\r\n";
 	char *in = malloc(sizeof start + 2 * size);
-	require(in != NULL);
+	INVARIANT(in != NULL);
 	size_t n = 0;
 	if (mode & 2) {
 		memcpy(in, start, sizeof start - 1);
@@ -89,13 +84,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		in[n++] = (char)data[i];
 	}
 	struct result one = { .data = malloc(n + 1) }, split = { .data = malloc(n + 1) };
-	require(one.data && split.data);
+	INVARIANT(one.data && split.data);
 	feed(in, n, 0, &one);
 	feed(in, n, (unsigned)(mode >> 2) + 1, &split);
-	require(one.status == split.status);
-	require(one.data_n == split.data_n && !memcmp(one.data, split.data, one.data_n));
-	require(one.rest == split.rest);
-	require(one.data_n + one.rest <= n);
+	INVARIANT(one.status == split.status);
+	INVARIANT(one.data_n == split.data_n && !memcmp(one.data, split.data, one.data_n));
+	INVARIANT(one.rest == split.rest);
+	INVARIANT(one.data_n + one.rest <= n);
 	free(one.data);
 	free(split.data);
 	free(in);

@@ -9,19 +9,12 @@
  * warnings. The options are this file's table, one of every kind.
  */
 #include "kernel/cmdline.h"
+#include "tests/host/fuzz.h"
 
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define INVARIANT(cond)                                                                                      \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);         \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 /* One option of every kind, as the subsystems register them. */
 static struct cmdline_ipv4 ip;

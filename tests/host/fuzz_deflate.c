@@ -19,12 +19,7 @@
 #include <zlib.h>
 
 #include "http/core/deflate.h"
-
-static void require(int ok)
-{
-	if (!ok)
-		abort();
-}
+#include "tests/host/fuzz.h"
 
 static struct deflate z;
 
@@ -43,9 +38,9 @@ static size_t next_size(unsigned *seed, size_t max)
 static size_t run(uint8_t *out, size_t *n, size_t room, enum deflate_flush f)
 {
 	uint8_t *r = malloc(room);
-	require(r != NULL);
+	INVARIANT(r != NULL);
 	size_t k = deflate_run(&z, r, room, f);
-	require(k <= room);
+	INVARIANT(k <= room);
 	memcpy(out + *n, r, k);
 	*n += k;
 	free(r);
@@ -66,7 +61,7 @@ static size_t squeeze(const uint8_t *in, size_t len, bool gzip, struct split s, 
 			while (run(out, &n, room, DEFLATE_SYNC_FLUSH) == room)
 				;
 		else
-			require(run(out, &n, room, DEFLATE_NO_FLUSH) || took); /* progress */
+			INVARIANT(run(out, &n, room, DEFLATE_NO_FLUSH) || took); /* progress */
 	}
 	size_t room = s.seed ? next_size(&s.seed, 40) : 65536;
 	while (run(out, &n, room, DEFLATE_FINISH) == room)
@@ -77,15 +72,15 @@ static size_t squeeze(const uint8_t *in, size_t len, bool gzip, struct split s, 
 static void round_trip(const uint8_t *c, size_t n, bool gzip, const uint8_t *in, size_t len)
 {
 	uint8_t *back = malloc(len + 1);
-	require(back != NULL);
+	INVARIANT(back != NULL);
 	z_stream s = { 0 };
-	require(inflateInit2(&s, gzip ? 16 + MAX_WBITS : -MAX_WBITS) == Z_OK);
+	INVARIANT(inflateInit2(&s, gzip ? 16 + MAX_WBITS : -MAX_WBITS) == Z_OK);
 	s.next_in = (Bytef *)c;
 	s.avail_in = (uInt)n;
 	s.next_out = back;
 	s.avail_out = (uInt)len + 1;
-	require(inflate(&s, Z_FINISH) == Z_STREAM_END);
-	require(s.avail_in == 0 && s.total_out == len && !memcmp(back, in, len));
+	INVARIANT(inflate(&s, Z_FINISH) == Z_STREAM_END);
+	INVARIANT(s.avail_in == 0 && s.total_out == len && !memcmp(back, in, len));
 	inflateEnd(&s);
 	free(back);
 }
@@ -98,17 +93,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	bool gzip = mode & 1, sync = mode & 2;
 	size_t len = 0;
 	uint8_t *in = malloc(64 * size);
-	require(in != NULL);
+	INVARIANT(in != NULL);
 	for (size_t i = 1; i < size; i++)
 		for (size_t k = 0; k < (mode & 4 ? data[i] % 64u + 1 : 1); k++)
 			in[len++] = data[i];
 	size_t cap = 2 * len + 1024 + 64 * (len / 100 + 1); /* sync flushes add up to 5 bytes each */
 	uint8_t *one = malloc(cap), *two = malloc(cap);
-	require(one && two);
+	INVARIANT(one && two);
 	size_t n1 = squeeze(in, len, gzip, (struct split){ 0, false }, one);
 	size_t n2 = squeeze(in, len, gzip, (struct split){ (unsigned)(mode >> 2) + 1, sync }, two);
-	require(n1 <= len + (gzip ? 18 : 0) + 5 * (len / (DEFLATE_WINDOW - DEFLATE_HISTORY) + 2));
-	require(sync || (n1 == n2 && !memcmp(one, two, n1)));
+	INVARIANT(n1 <= len + (gzip ? 18 : 0) + 5 * (len / (DEFLATE_WINDOW - DEFLATE_HISTORY) + 2));
+	INVARIANT(sync || (n1 == n2 && !memcmp(one, two, n1)));
 	round_trip(one, n1, gzip, in, len);
 	round_trip(two, n2, gzip, in, len);
 	free(one);

@@ -27,14 +27,7 @@
 #include <string.h>
 
 #include "app/json.h"
-
-#define INVARIANT(cond)                                                                                      \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);         \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
+#include "tests/host/fuzz.h"
 
 #define MAX_IN    8192
 #define PIECE_MAX 256 /* json_write_string's stack buffer */

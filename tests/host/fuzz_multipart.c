@@ -16,6 +16,7 @@
  * any, must be a valid boundary that multipart_init accepts.
  */
 #include "http/core/multipart.h"
+#include "tests/host/fuzz.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -23,15 +24,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define INVARIANT(cond)                                                                   \
-	do {                                                                              \
-		if (!(cond)) {                                                            \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, \
-				#cond);                                                   \
-			abort();                                                          \
-		}                                                                         \
-	} while (0)
 
 static const char *const boundaries[] = { "XyZ", "-", "a b", "0123456789012345678901234567890123456789" };
 

@@ -22,6 +22,7 @@
  *        the Allow list and the path values.
  */
 #include "http/handler/mux.h"
+#include "tests/host/fuzz.h"
 
 #include <errno.h>
 #include <stdbool.h>
@@ -29,14 +30,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define INVARIANT(cond)                                                                                      \
-	do {                                                                                                 \
-		if (!(cond)) {                                                                               \
-			fprintf(stderr, "%s:%d: invariant failed: %s\n", __FILE__, __LINE__, #cond);         \
-			abort();                                                                             \
-		}                                                                                            \
-	} while (0)
 
 #define MAXPATS 8
 

@@ -17,16 +17,11 @@
 #include <string.h>
 
 #include "http/core/parse.h"
+#include "tests/host/fuzz.h"
 
 #define MAX_HEADERS 32
 
 static struct http_header headers[MAX_HEADERS];
-
-static void require(int ok)
-{
-	if (!ok)
-		abort();
-}
 
 static int parse(const char *buf, size_t len, size_t last, const struct http_limits *lim,
 		 struct http_request *req, int *status)
@@ -58,38 +53,38 @@ static void check_ok(const char *buf, size_t len, int r, const struct http_limit
 {
 	size_t n = (size_t)r;
 	size_t max = lim->max_header_bytes;
-	require(n <= len && n <= max && n >= 4);
-	require(!memcmp(buf + n - 4, "\r\n\r\n", 4));
-	require(is_token(req->method));
-	require(inside(req->method, buf, n) && inside(req->target, buf, n) && inside(req->query, buf, n));
-	require(inside(req->host, buf, n));
-	require(inside(req->path, buf, n) || (req->path.n == 1 && req->path.p[0] == '/'));
-	require(req->target.n >= 1 && req->target.n <= lim->max_uri);
-	require(req->minor == 0 || req->minor == 1);
-	require(req->form <= HTTP_FORM_ASTERISK);
+	INVARIANT(n <= len && n <= max && n >= 4);
+	INVARIANT(!memcmp(buf + n - 4, "\r\n\r\n", 4));
+	INVARIANT(is_token(req->method));
+	INVARIANT(inside(req->method, buf, n) && inside(req->target, buf, n) && inside(req->query, buf, n));
+	INVARIANT(inside(req->host, buf, n));
+	INVARIANT(inside(req->path, buf, n) || (req->path.n == 1 && req->path.p[0] == '/'));
+	INVARIANT(req->target.n >= 1 && req->target.n <= lim->max_uri);
+	INVARIANT(req->minor == 0 || req->minor == 1);
+	INVARIANT(req->form <= HTTP_FORM_ASTERISK);
 	if (req->form == HTTP_FORM_ORIGIN || req->form == HTTP_FORM_ABSOLUTE)
-		require(req->path.n >= 1 && req->path.p[0] == '/');
+		INVARIANT(req->path.n >= 1 && req->path.p[0] == '/');
 	else
-		require(req->path.n == 0 && req->query.n == 0);
-	require(req->body <= HTTP_BODY_CHUNKED);
-	require(req->body == HTTP_BODY_LENGTH || req->content_length == 0);
-	require(req->content_length <= INT64_MAX);
-	require(req->body != HTTP_BODY_CHUNKED || req->minor == 1);
-	require(!req->expect_continue || req->minor == 1);
-	require(req->headers == headers && req->num_headers <= lim->max_headers);
+		INVARIANT(req->path.n == 0 && req->query.n == 0);
+	INVARIANT(req->body <= HTTP_BODY_CHUNKED);
+	INVARIANT(req->body == HTTP_BODY_LENGTH || req->content_length == 0);
+	INVARIANT(req->content_length <= INT64_MAX);
+	INVARIANT(req->body != HTTP_BODY_CHUNKED || req->minor == 1);
+	INVARIANT(!req->expect_continue || req->minor == 1);
+	INVARIANT(req->headers == headers && req->num_headers <= lim->max_headers);
 	for (size_t i = 0; i < req->num_headers; i++) {
 		const struct http_header *h = &req->headers[i];
-		require(is_token(h->name) && inside(h->name, buf, n) && inside(h->value, buf, n));
+		INVARIANT(is_token(h->name) && inside(h->name, buf, n) && inside(h->value, buf, n));
 		for (size_t j = 0; j < h->value.n; j++)
-			require(http_is_field_char((unsigned char)h->value.p[j]));
-		require(!h->value.n || (h->value.p[0] != ' ' && h->value.p[h->value.n - 1] != ' '));
+			INVARIANT(http_is_field_char((unsigned char)h->value.p[j]));
+		INVARIANT(!h->value.n || (h->value.p[0] != ' ' && h->value.p[h->value.n - 1] != ' '));
 	}
 }
 
 static char *copy(const char *s, size_t n)
 {
 	char *b = malloc(n ? n : 1);
-	require(b != NULL);
+	INVARIANT(b != NULL);
 	memcpy(b, s, n);
 	return b;
 }
@@ -113,7 +108,7 @@ static char *build(const uint8_t *data, size_t size, uint8_t mode, size_t *len)
 	const char *prefix = templates[(mode >> 1) & 7];
 	size_t n = strlen(prefix);
 	char *b = malloc(n + 2 * size + 1);
-	require(b != NULL);
+	INVARIANT(b != NULL);
 	memcpy(b, prefix, n);
 	for (size_t i = 0; i < size; i++) {
 		if ((mode & 1) && data[i] == '\n')
@@ -144,10 +139,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (r > 0)
 		check_ok(buf, len, r, &lim, &req);
 	else if (r == HTTP_PARSE_ERROR)
-		require((st == 400 || st == 414 || st == 431 || st == 501 || st == 505) && req.error &&
+		INVARIANT((st == 400 || st == 414 || st == 431 || st == 501 || st == 505) && req.error &&
 			(req.error < buf || req.error >= buf + len));
 	else
-		require(r == HTTP_PARSE_INCOMPLETE && len <= max);
+		INVARIANT(r == HTTP_PARSE_INCOMPLETE && len <= max);
 
 	/* a prefix: incomplete, or the same verdict; then resuming from it
 	 * with last_len gives the one-shot result */
@@ -156,23 +151,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rk = parse(pre, k, 0, &lim, &req2, &st2);
 	free(pre);
 	if (rk == HTTP_PARSE_INCOMPLETE) {
-		require(r == HTTP_PARSE_INCOMPLETE || r == HTTP_PARSE_ERROR || (size_t)r > k);
+		INVARIANT(r == HTTP_PARSE_INCOMPLETE || r == HTTP_PARSE_ERROR || (size_t)r > k);
 		int rr = parse(buf, len, k, &lim, &req2, &st2);
 		/* parse.h: with last_len, an error in the unfinished last
 		 * header line may wait for its line end */
 		if (rr == HTTP_PARSE_INCOMPLETE && r == HTTP_PARSE_ERROR)
-			require((st == 400 || st == 431) && !memchr(buf + k, '\n', len - k) &&
+			INVARIANT((st == 400 || st == 431) && !memchr(buf + k, '\n', len - k) &&
 				memchr(buf, '\n', k) && len <= max);
 		else
-			require(rr == r && (r != HTTP_PARSE_ERROR || st2 == st));
+			INVARIANT(rr == r && (r != HTTP_PARSE_ERROR || st2 == st));
 	} else {
-		require(rk == r && (r != HTTP_PARSE_ERROR || st2 == st));
+		INVARIANT(rk == r && (r != HTTP_PARSE_ERROR || st2 == st));
 	}
 
 	/* the head alone parses to the same length */
 	if (r > 0) {
 		char *head = copy(buf, (size_t)r);
-		require(parse(head, (size_t)r, 0, &lim, &req2, &st2) == r);
+		INVARIANT(parse(head, (size_t)r, 0, &lim, &req2, &st2) == r);
 		free(head);
 	}
 	free(buf);
