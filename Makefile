@@ -44,12 +44,9 @@ CORE_SRCS := $(call srcs_under,$(CORE_DIRS)) boot/entry.S
 APP_SRCS := $(call srcs_under,app)
 KTEST_SRCS := $(wildcard tests/qemu/ktest*.c)
 
-# lwIP: the IPv4/TCP core of the Debian source package (no sockets, no
-# netconn, no IPv6 yet), built with the kernel's flags minus our warnings.
-LWIP_SRCS := $(addprefix core/,def.c inet_chksum.c init.c ip.c mem.c memp.c netif.c pbuf.c \
-	stats.c sys.c tcp.c tcp_in.c tcp_out.c timeouts.c udp.c \
-	ipv4/dhcp.c ipv4/etharp.c ipv4/icmp.c ipv4/ip4.c ipv4/ip4_addr.c ipv4/ip4_frag.c) \
-	netif/ethernet.c
+# lwIP (its sources: net/lwip.mk), built with the kernel's flags minus our
+# warnings.
+include net/lwip.mk
 LWIP_OBJS := $(patsubst %.c,$(BUILD)/obj/lwip/%.o,$(LWIP_SRCS))
 
 obj = $(patsubst %,$(BUILD)/obj/%.o,$(basename $(1)))

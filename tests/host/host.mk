@@ -57,13 +57,10 @@ test_virtqueue_SRCS := drivers/virtio/virtqueue.c tests/host/fake_pmm.c
 # net/conn.c over the real lwIP core (fetched by `make deps`; the top
 # Makefile fetches it on demand) behind a fake wire, with a virtual clock
 # and a single-task fake of the scheduler's wait queues. The list is the
-# kernel's (top Makefile, LWIP_SRCS).
+# kernel's (net/lwip.mk).
 HT_LWIP := build/deps/lwip/src
-HT_LWIP_SRCS := $(addprefix $(HT_LWIP)/,$(addprefix core/,def.c \
-	inet_chksum.c init.c ip.c mem.c memp.c netif.c pbuf.c stats.c sys.c \
-	tcp.c tcp_in.c tcp_out.c timeouts.c udp.c ipv4/dhcp.c ipv4/etharp.c \
-	ipv4/icmp.c ipv4/ip4.c ipv4/ip4_addr.c ipv4/ip4_frag.c) \
-	netif/ethernet.c)
+include $(HT_TOP)net/lwip.mk
+HT_LWIP_SRCS := $(addprefix $(HT_LWIP)/,$(LWIP_SRCS))
 test_conn_SRCS   := net/conn.c tests/host/fake_sched.c tests/host/fake_lwip.c \
 	$(HT_LWIP_SRCS)
 # lwIP includes "lwipopts.h" and "arch/cc.h" by name, as in the kernel build.
