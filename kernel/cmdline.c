@@ -201,6 +201,20 @@ static void report(cmdline_warn_fn warn, void *ctx, const char *key, size_t keyl
 	warn(ctx, copy, msg);
 }
 
+/* Every value the row can hold, and its range, fit their buffers: the
+ * longest keyword, a word field, or the range text. (Numbers and
+ * addresses fit by construction.) */
+static bool fits_text(const struct cmdline_option *o)
+{
+	char range[CMDLINE_RANGE_MAX + 1];
+	if (cmdline_format_range(o, range, sizeof range) >= CMDLINE_RANGE_MAX)
+		return false;
+	for (int i = 0; o->type == CMDLINE_ENUM && o->words[i]; i++)
+		if (strlen(o->words[i]) >= CMDLINE_VALUE_MAX)
+			return false;
+	return o->type != CMDLINE_WORD || o->size <= CMDLINE_VALUE_MAX;
+}
+
 int cmdline_defaults(cmdline_warn_fn warn, void *ctx)
 {
 	const struct cmdline_option *o;
@@ -212,6 +226,8 @@ int cmdline_defaults(cmdline_warn_fn warn, void *ctx)
 			msg = "option registered twice";
 		else if (parse_value(o, o->def, strlen(o->def)) < 0)
 			msg = "default does not parse";
+		else if (!fits_text(o))
+			msg = "its values or range do not fit the help and warning lines";
 		if (msg) {
 			report(warn, ctx, o->name, strlen(o->name), msg);
 			warnings++;
@@ -288,7 +304,7 @@ static bool parse_one(const char *tok, size_t len, void *arg)
 	const struct cmdline_option *bad;
 	size_t keylen;
 	const char *msg = apply_token(tok, len, &keylen, &bad);
-	char text[96];
+	char text[sizeof "invalid value (want ), ignored" + CMDLINE_RANGE_MAX];
 
 	if (!msg)
 		return false;

@@ -34,6 +34,9 @@
 #define CMDLINE_KEY_MAX 32
 /* Longest text cmdline_format_value() writes, NUL included. */
 #define CMDLINE_VALUE_MAX 48
+/* Longest text cmdline_format_range() writes, NUL included; a row whose
+ * values take more (a long keyword list) is reported by cmdline_defaults. */
+#define CMDLINE_RANGE_MAX 64
 
 /* An IPv4 network address, addr in host byte order:
  * a.b.c.d -> (a << 24) | (b << 16) | (c << 8) | d. */
@@ -137,7 +140,8 @@ struct cmdline_table {
 typedef void (*cmdline_warn_fn)(void *ctx, const char *key, const char *msg);
 
 /* Set every registered option to its default. A default that does not
- * parse, or a key registered twice, is a bug: reported through warn,
+ * parse, a key registered twice, or a value or range too long for
+ * CMDLINE_VALUE_MAX / CMDLINE_RANGE_MAX is a bug: reported through warn,
  * counted in the result (0 when the tables are sound). */
 int cmdline_defaults(cmdline_warn_fn warn, void *ctx);
 
@@ -160,7 +164,8 @@ const struct cmdline_option *cmdline_option_at(size_t i, const char **subsystem)
  * Returns its length. */
 size_t cmdline_format_value(const struct cmdline_option *o, char *buf, size_t cap);
 
-/* The accepted values, e.g. "1..65535", "off|err|warn", "dhcp|A.B.C.D[/N]". */
+/* The accepted values, e.g. "1..65535", "off|err|warn", "dhcp|A.B.C.D[/N]",
+ * into buf[0, cap) as above (CMDLINE_RANGE_MAX suffices for sound rows). */
 size_t cmdline_format_range(const struct cmdline_option *o, char *buf, size_t cap);
 
 #endif

@@ -29,7 +29,7 @@ static void cmdline_help(void)
 {
 	const struct cmdline_option *o;
 	const char *sub;
-	char value[CMDLINE_VALUE_MAX], range[96];
+	char value[CMDLINE_VALUE_MAX], range[CMDLINE_RANGE_MAX];
 
 	for (size_t i = 0; (o = cmdline_option_at(i, &sub)); i++) {
 		cmdline_format_value(o, value, sizeof value);

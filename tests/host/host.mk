@@ -41,6 +41,7 @@ HT_TOP := $(if $(filter $(CURDIR),$(HT_TOP)),,$(HT_TOP)/)
 
 # ---- Which module sources each test and fuzz target links. ----
 test_cmdline_SRCS  := kernel/cmdline.c
+test_cmdline_tables_SRCS := kernel/cmdline.c
 test_deadline_SRCS := kernel/deadline.c
 fuzz_cmdline_SRCS  := kernel/cmdline.c
 test_json_SRCS     := app/json.c
