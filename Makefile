@@ -5,6 +5,8 @@
 #   make soak       mixed load for SOAK_SECONDS (600) on NIC (virtio|e1000); leaks, crashes, hangs
 #   make bench      Keel against nginx and Go on Linux under the same QEMU
 #                   (NIC=virtio|e1000, BENCH_PEERS, BENCH_SECONDS, MEM=256M)
+#   make bundle     a boot bundle (cpio) for -initrd or GRUB module2: SITE=dir
+#                   CERT=file KEY=file TLS_DIR=dir CMDLINE='...' BUNDLE=out
 #   make clean      remove build/ outputs except the fetched dependencies
 .DEFAULT_GOAL := all
 
@@ -22,11 +24,14 @@ PORT ?= 8080
 APPEND ?=
 
 LWIP := $(DEPS)/lwip
+BEARSSL := $(DEPS)/bearssl
+BEARSSL_LIB := $(BUILD)/libbearssl.a
 KERNEL_CFLAGS := -std=gnu11 -m64 -march=x86-64 -mno-red-zone -mcmodel=kernel \
 	-fno-pic -fno-pie -fno-stack-protector -ffreestanding -nostdinc \
 	-isystem $(PICOLIBC)/include -isystem $(shell $(CC) -print-file-name=include) \
 	-O2 -g -ffunction-sections -fdata-sections -fno-omit-frame-pointer \
-	-Wall -Wextra -Werror -MMD -MP -I. -I$(BUILD)/gen -Inet -I$(LWIP)/src/include
+	-Wall -Wextra -Werror -MMD -MP -I. -I$(BUILD)/gen -Inet -I$(LWIP)/src/include \
+	-I$(BEARSSL)/inc
 # Our includes name files from the repository root ("kernel/mm.h"); -Inet
 # is for lwIP, which includes "lwipopts.h" and "arch/cc.h" by name.
 KERNEL_ASFLAGS := -m64 -fno-pic -fno-pie -I. -MMD -MP -Wall -Werror
@@ -38,7 +43,7 @@ LDFLAGS += --wrap=memp_malloc --wrap=memp_free
 # Sources shared by every image; each image adds its own app_main. Every
 # .c and .S under these folders, at any depth, is built: a file in a new
 # subfolder (http/h2/, say) needs no edit here.
-CORE_DIRS := kernel drivers net http
+CORE_DIRS := kernel drivers net http tls
 srcs_under = $(sort $(shell find $(1) -name '*.c' -o -name '*.S'))
 CORE_SRCS := $(call srcs_under,$(CORE_DIRS)) boot/entry.S
 APP_SRCS := $(call srcs_under,app)
@@ -55,7 +60,7 @@ CORE_OBJS := $(call obj,$(CORE_SRCS)) $(LWIP_OBJS) $(SITE_OBJ)
 APP_OBJS := $(call obj,$(APP_SRCS))
 KTEST_OBJS := $(call obj,$(KTEST_SRCS))
 
-.PHONY: all run test soak bench clean deps tools version FORCE
+.PHONY: all run test soak bench bundle clean deps tools version FORCE
 all: $(BUILD)/keel.elf
 
 # ---- tools and dependencies (Debian packages only) ----
@@ -76,7 +81,11 @@ $(PICOLIBC_LIB): $(FETCH_STAMP) tools/build-picolibc.sh
 # lwIP's sources appear when the fetch runs.
 $(addprefix $(LWIP)/src/,$(LWIP_SRCS)): $(FETCH_STAMP) ;
 
-deps: $(PICOLIBC_LIB)
+# BearSSL: its own script (tools/build-bearssl.sh), the kernel's flags.
+$(BEARSSL_LIB): $(FETCH_STAMP) tools/build-bearssl.sh | $(PICOLIBC_LIB)
+	@CC=$(CC) CFLAGS="$(filter-out -Wall -Wextra -Werror -MMD -MP,$(KERNEL_CFLAGS))" tools/build-bearssl.sh $@
+
+deps: $(PICOLIBC_LIB) $(BEARSSL_LIB)
 
 # ---- version string: rewritten only when it changes, so make stays a no-op ----
 $(BUILD)/gen/version.h: FORCE
@@ -85,7 +94,7 @@ $(BUILD)/gen/version.h: FORCE
 	 [ -f $@ ] && [ "$$(cat $@)" = "$$v" ] || echo "$$v" > $@
 
 # ---- kernel ----
-$(BUILD)/obj/%.o: %.c | $(PICOLIBC_LIB) $(BUILD)/gen/version.h
+$(BUILD)/obj/%.o: %.c | $(PICOLIBC_LIB) $(FETCH_STAMP) $(BUILD)/gen/version.h
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(KERNEL_CFLAGS) -c $< -o $@
@@ -119,27 +128,55 @@ $(BUILD)/kernel.ld: boot/kernel.ld boot/layout.h
 
 define link
 	@echo "  LD      $@"
-	@$(LD) $(LDFLAGS) -T $(BUILD)/kernel.ld -Map $@.map -o $@ $(1) $(PICOLIBC_LIB)
+	@$(LD) $(LDFLAGS) -T $(BUILD)/kernel.ld -Map $@.map -o $@ $(1) $(BEARSSL_LIB) $(PICOLIBC_LIB)
 endef
 
-$(BUILD)/keel.elf: $(CORE_OBJS) $(APP_OBJS) $(BUILD)/kernel.ld $(PICOLIBC_LIB)
+$(BUILD)/keel.elf: $(CORE_OBJS) $(APP_OBJS) $(BUILD)/kernel.ld $(BEARSSL_LIB) $(PICOLIBC_LIB)
 	$(call link,$(CORE_OBJS) $(APP_OBJS))
 	@size $@ | tail -1 | awk '{printf "  SIZE    text %d data %d bss %d\n", $$1, $$2, $$3}'
 
-$(BUILD)/keel-test.elf: $(CORE_OBJS) $(KTEST_OBJS) $(BUILD)/kernel.ld $(PICOLIBC_LIB)
+$(BUILD)/keel-test.elf: $(CORE_OBJS) $(KTEST_OBJS) $(BUILD)/kernel.ld $(BEARSSL_LIB) $(PICOLIBC_LIB)
 	$(call link,$(CORE_OBJS) $(KTEST_OBJS))
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
 
 # ---- run ----
 QEMU := qemu-system-x86_64
+TLS_PORT ?= 8443
 QEMU_FLAGS := -accel $(ACCEL) -cpu max -m $(MEM) -nographic -no-reboot \
 	-device isa-debug-exit,iobase=0xf4,iosize=0x04 \
-	-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(PORT)-:80 -device virtio-net-pci,netdev=n0
+	-netdev user,id=n0,hostfwd=tcp:127.0.0.1:$(PORT)-:80,hostfwd=tcp:127.0.0.1:$(TLS_PORT)-:443 \
+	-device virtio-net-pci,netdev=n0
 
-run: $(BUILD)/keel.elf
+# Without BUNDLE=file, `make run` boots with a development bundle: a
+# self-signed ECDSA certificate for localhost and 127.0.0.1, made once
+# with openssl (build/dev/; trust it with curl --cacert build/dev/dev.crt).
+# The key lives only in build/, never in the image.
+DEV := $(BUILD)/dev
+RUN_BUNDLE := $(if $(filter command line,$(origin BUNDLE)),$(BUNDLE),$(DEV)/bundle.cpio)
+
+$(DEV)/dev.crt: | $(TOOLS_STAMP)
+	@mkdir -p $(@D)
+	@echo "  CERT    $@ (self-signed, for localhost)"
+	@umask 077 && openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 825 \
+		-subj /CN=localhost -addext "subjectAltName=DNS:localhost,IP:127.0.0.1" \
+		-keyout $(DEV)/dev.key -out $@ 2>/dev/null
+
+$(DEV)/bundle.cpio: $(DEV)/dev.crt images/mkbundle.sh
+	@CERT=$(DEV)/dev.crt KEY=$(DEV)/dev.key SITE= TLS_DIR= CMDLINE= images/mkbundle.sh $@
+
+run: $(BUILD)/keel.elf $(RUN_BUNDLE)
 	@echo "keel: booting in QEMU ($(ACCEL)); quit with Ctrl-A X"
-	$(QEMU) $(QEMU_FLAGS) -kernel $< -append "$(APPEND)"
+	@echo "keel: http://127.0.0.1:$(PORT)/ and https://127.0.0.1:$(TLS_PORT)/ (bundle $(RUN_BUNDLE))"
+	$(QEMU) $(QEMU_FLAGS) -kernel $< -initrd $(RUN_BUNDLE) -append "$(APPEND)"
+
+# ---- boot bundle (images/mkbundle.sh, kernel/bundle.h) ----
+# SITE, CERT, KEY, TLS_DIR and CMDLINE given on make's command line reach
+# the script through the environment (make exports them), quotes intact.
+BUNDLE ?= $(BUILD)/bundle.cpio
+
+bundle: | $(TOOLS_STAMP)
+	@images/mkbundle.sh $(BUNDLE)
 
 # ---- tests ----
 include tests/host/host.mk

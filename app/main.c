@@ -8,6 +8,7 @@
 #include "kernel/log.h"
 #include "kernel/sched.h"
 #include "net/net.h"
+#include "tls/tls.h"
 
 static struct mux mux;
 static struct http_config http;
@@ -35,12 +36,17 @@ static void start_task(void *arg)
 	uint32_t a = net_ipv4_addr(); /* network byte order */
 	log_info("http", "listening on http://%u.%u.%u.%u:%u/", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff,
 		 a >> 24, http.port);
+	if (http.tls_accept)
+		log_info("http", "listening on https://%u.%u.%u.%u:%u/", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff,
+			 a >> 24, http.tls_port);
 }
 
 void app_main(void)
 {
 	static struct http_handler mux_handler;
 	http_config_from_cmdline(&http);
+	if (http.tls_port && tls_init() == 0) /* else the console said why: plain HTTP only */
+		http.tls_accept = tls_accept;
 	if (app_routes(&mux, rate_limit) < 0)
 		return; /* the route is named on the console */
 	/* Middleware around the whole mux (404s and redirects included),

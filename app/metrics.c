@@ -11,6 +11,7 @@
 #include "net/lwip_mem.h"
 #include "net/net.h"
 #include "net/netdev.h"
+#include "tls/tls.h"
 
 static void counter(struct http_rw *w, const char *name, const char *help, uint64_t v)
 {
@@ -57,6 +58,28 @@ static void http_metrics(struct http_rw *w, const struct http_stats *s)
 	counter(w, "keel_http_gzip_out_bytes_total", "Gzip bytes out of them.", g.bytes_out);
 }
 
+static void tls_metrics(struct http_rw *w)
+{
+	struct tls_stats ts;
+	tls_get_stats(&ts);
+	counter(w, "keel_tls_handshakes_total", "TLS handshakes completed.", ts.handshakes);
+	counter(w, "keel_tls_resumed_total", "Of those, sessions resumed from the cache.", ts.resumed);
+	http_printf(w, "# HELP keel_tls_handshake_failures_total TLS connections that ended or were refused "
+		       "before the handshake completed, by reason.\n"
+		       "# TYPE keel_tls_handshake_failures_total counter\n");
+	for (int i = 0; i < TLS_NFAIL; i++)
+		http_printf(w, "keel_tls_handshake_failures_total{reason=\"%s\"} %lu\n", tls_fail_names[i],
+			    ts.failed[i]);
+	gauge(w, "keel_tls_handshaking", "TLS handshakes under way.", ts.handshaking);
+	gauge(w, "keel_tls_connections", "Open TLS connections.", ts.open);
+	gauge(w, "keel_tls_connections_idle_released", "Open TLS connections holding no record buffers.",
+	      ts.idle_released);
+	gauge(w, "keel_tls_connection_bytes", "Engine state per TLS connection, held while it is open.",
+	      ts.conn_bytes);
+	gauge(w, "keel_tls_buffer_bytes", "Record buffers per TLS connection, held only while it is busy.",
+	      ts.buffer_bytes);
+}
+
 void app_metrics(struct http_rw *w, struct http_req *r, void *arg)
 {
 	(void)r, (void)arg;
@@ -90,6 +113,7 @@ void app_metrics(struct http_rw *w, struct http_req *r, void *arg)
 		nc.tw_recycled);
 	counter(w, "keel_tcp_time_wait_trimmed_total", "Oldest TIME_WAIT PCBs freed to keep the list short.",
 		nc.tw_trimmed);
+	tls_metrics(w);
 	gauge(w, "keel_tasks", "Live tasks (idle excluded).", ss.live);
 	counter(w, "keel_task_switches_total", "Context switches.", ss.switches);
 	const struct netdev *d = netdev_get();

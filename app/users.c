@@ -6,6 +6,7 @@
  *   DELETE /api/users/{id}   remove -> 204 */
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -22,7 +23,7 @@
 #define STR(x)          STR_(x)
 
 struct user {
-	uint32_t id; /* 0: free slot */
+	uint32_t id;
 	/* What json_parse_object decoded: valid UTF-8 without NUL, so the
 	 * C string is the whole value and json_write_string sends it back
 	 * as it came. */
@@ -30,7 +31,9 @@ struct user {
 	char email[EMAIL_MAX_BYTES + 1];
 };
 
-static struct user users[MAX_USERS];
+/* Each user is allocated when created and freed when deleted: an empty
+ * table costs a slot pointer per user, not a user. */
+static struct user *users[MAX_USERS];
 static uint32_t next_id = 1;
 
 static void write_user(struct http_rw *w, const struct user *u)
@@ -64,8 +67,8 @@ static struct user *find(const struct http_req *r)
 		id = id * 10 + (uint32_t)(s[i] - '0');
 	}
 	for (int i = 0; i < MAX_USERS; i++)
-		if (id && users[i].id == id)
-			return &users[i];
+		if (id && users[i] && users[i]->id == id)
+			return users[i];
 	return NULL;
 }
 
@@ -116,11 +119,11 @@ void app_users_list(struct http_rw *w, struct http_req *r, void *arg)
 	http_write(w, "[", 1);
 	bool first = true;
 	for (int i = 0; i < MAX_USERS; i++) {
-		if (!users[i].id)
+		if (!users[i])
 			continue;
 		if (!first)
 			http_write(w, ",", 1);
-		write_user(w, &users[i]);
+		write_user(w, users[i]);
 		first = false;
 	}
 	http_write(w, "]\n", 2);
@@ -133,16 +136,18 @@ void app_users_create(struct http_rw *w, struct http_req *r, void *arg)
 	if (read_user(w, r, &u) < 0)
 		return;
 	for (int i = 0; i < MAX_USERS; i++) {
-		if (users[i].id)
+		if (users[i])
 			continue;
+		if (!(users[i] = malloc(sizeof u)))
+			return json_error(w, 503, "out of memory");
 		u.id = next_id++;
-		users[i] = u;
+		*users[i] = u;
 		char loc[32];
 		snprintf(loc, sizeof loc, "/api/users/%u", u.id);
 		http_set_header(w, "Location", loc);
 		http_set_header(w, "Content-Type", "application/json");
 		http_write_header(w, 201);
-		write_user(w, &users[i]);
+		write_user(w, users[i]);
 		http_write(w, "\n", 1);
 		return;
 	}
@@ -181,6 +186,9 @@ void app_user_delete(struct http_rw *w, struct http_req *r, void *arg)
 	struct user *u = find(r);
 	if (!u)
 		return json_error(w, 404, "no such user");
-	u->id = 0;
+	for (int i = 0; i < MAX_USERS; i++)
+		if (users[i] == u)
+			users[i] = NULL;
+	free(u);
 	http_write_header(w, 204);
 }

@@ -18,6 +18,7 @@
 #include "http/handler/mux.h"
 
 struct http_rw;  /* response writer */
+struct stream;
 struct http_req; /* request as handlers see it */
 
 typedef void (*http_handler_fn)(struct http_rw *w, struct http_req *r, void *arg);
@@ -35,6 +36,9 @@ struct http_req {
 	uint16_t peer_port;
 	uint64_t id;                    /* per-server request number (X-Request-Id) */
 	uint64_t start_ns;
+	/* NULL over plain TCP; over TLS what the access log shows of it:
+	 * "TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 http/1.1 new|resumed" */
+	const char *tls;
 	struct http_conn *conn;         /* private: the body reader lives here */
 };
 
@@ -112,6 +116,13 @@ struct http_config {
 	size_t max_header_bytes;     /* -> 431 */
 	size_t max_uri;              /* -> 414 */
 	uint64_t max_body;           /* default per-route body limit -> 413 */
+	uint16_t tls_port;           /* HTTPS, when tls_accept is set; 0: none */
+	int redirect_http;           /* the plain port answers 301 to https:// */
+	uint64_t hsts_ns;            /* Strict-Transport-Security max-age over HTTPS; 0: none */
+	/* Wrap a new TCP stream accepted on tls_port in a TLS server stream
+	 * (tls/tls.h's tls_accept), NULL to refuse it. The appliance sets it
+	 * when HTTPS can start. */
+	struct stream *(*tls_accept)(struct stream *tcp);
 	void (*conn_state_hook)(uint32_t conn_id, enum http_conn_state from, enum http_conn_state to);
 };
 
@@ -121,6 +132,10 @@ void http_config_from_cmdline(struct http_config *c);
 /* Start serving: every request goes to `root` (usually middleware around
  * http_mux_handler). Registers the graceful-shutdown hook. */
 int http_serve(const struct http_config *c, struct http_handler root);
+/* The plain port's handler under redirect_http=on: 301 to the same path
+ * and query on https://host[:port] (arg: the HTTPS port as a uintptr_t);
+ * 400 without a Host, 414 if the URL would not fit a header. */
+void http_https_redirect(struct http_rw *w, struct http_req *r, void *arg);
 /* A handler routing through mux, whose registered handlers are struct
  * http_handler pointers; answers 301/404/405/414 itself. */
 struct http_handler http_mux_handler(struct mux *mux);

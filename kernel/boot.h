@@ -22,6 +22,9 @@ struct boot_info {
 	struct mem_region mem[BOOT_MAX_REGIONS];
 	int nmem;
 	uint64_t rsdp; /* physical address, 0 if the loader gave none */
+	/* The first boot module (PVH initrd, multiboot2 module): the boot
+	 * bundle (kernel/bundle.h). Its pages are never handed out. */
+	uint64_t module_pa, module_len; /* 0, 0 if none */
 };
 
 /* Parse the loader's data; `kind` is BOOT_PVH or BOOT_MB2 from layout.h. */

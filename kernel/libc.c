@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include "kernel/console.h"
-#include "kernel/cpu.h"
 #include "kernel/heap.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
 #include "kernel/panic.h"
+#include "kernel/random.h"
 
 #define HEAP_MAX (256ul << 20) /* virtual reservation; pages are mapped on demand */
 
@@ -59,38 +59,20 @@ noreturn void _exit(int status)
 	machine_halt(status ? status : 1);
 }
 
-static int rdrand64(uint64_t *v)
-{
-	unsigned char ok;
-	for (int i = 0; i < 10; i++) { /* Intel DRNG guide §5.2.1: retry up to 10 times */
-		__asm__ volatile("rdrand %0; setc %1" : "=r"(*v), "=qm"(ok));
-		if (ok)
-			return 0;
-	}
-	return -1;
-}
-
-/* Entropy for BearSSL and lwIP. Without RDRAND there is no good source on
- * this hardware: refuse rather than return guessable bytes. */
+/* POSIX getentropy: at most 256 bytes of real entropy, or -1 with errno
+ * (EIO for a longer request, ENOSYS without a hardware source). It never
+ * returns guessable bytes. Nothing in the image calls it today (lwIP goes
+ * through random_u32_weak, TLS through random_bytes); picolibc's
+ * arc4random would. */
 int getentropy(void *buf, size_t len)
 {
-	uint32_t r[4];
-	cpuid(1, 0, r);
-	if (!(r[2] & (1u << 30)) || len > 256) {
-		errno = !(r[2] & (1u << 30)) ? ENOSYS : EIO;
+	if (len > 256) {
+		errno = EIO;
 		return -1;
 	}
-	uint8_t *p = buf;
-	while (len) {
-		uint64_t v;
-		if (rdrand64(&v) < 0) {
-			errno = EIO;
-			return -1;
-		}
-		size_t n = len < sizeof v ? len : sizeof v;
-		__builtin_memcpy(p, &v, n);
-		p += n;
-		len -= n;
+	if (random_bytes(buf, len) < 0) {
+		errno = ENOSYS;
+		return -1;
 	}
 	return 0;
 }

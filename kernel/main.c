@@ -3,14 +3,17 @@
 
 #include "app/app.h"
 #include "drivers/pci/pci.h"
+#include "http/handler/static.h"
 #include "kernel/acpi.h"
 #include "kernel/apic.h"
 #include "kernel/boot.h"
+#include "kernel/bundle.h"
 #include "kernel/clock.h"
 #include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
+#include "kernel/random.h"
 #include "kernel/sched.h"
 #include "kernel/shutdown.h"
 #include "kernel/trap.h"
@@ -59,12 +62,19 @@ void kmain(uint32_t loader, uint64_t info_pa)
 	gdt_init();                                   /* TSS with IST stacks, before the IDT uses them */
 	trap_init();                                  /* from here on faults are reported, not silent */
 	boot_info_parse(&boot_info, loader, info_pa); /* copy loader data before memory is reused */
-	cmdline_parse(boot_info.cmdline, cmdline_warn, NULL); /* each subsystem's options */
-	if (cmdline_wants_help(boot_info.cmdline))
-		cmdline_help();
-	pmm_init(&boot_info); /* physical pages, from the loader's memory map */
+	cmdline_parse(boot_info.cmdline, cmdline_warn, NULL); /* each subsystem's options, the log level early */
+	pmm_init(&boot_info); /* physical pages, from the loader's memory map; never the bundle's */
 	vmm_init(&boot_info); /* final page tables; the identity map and page 0 go */
 	report_memory();
+	bundle_init(&boot_info); /* the boot bundle: needs the final direct map (it may lie past 1 GiB) */
+	/* Options are defaults < the bundle's cmdline < the loader's. The
+	 * bundle is readable only now, so the loader's line, applied above
+	 * for the early log level, goes again on top (quietly: it warned). */
+	cmdline_parse(bundle_cmdline(), cmdline_warn, NULL); /* the bundle's options */
+	cmdline_parse(boot_info.cmdline, NULL, NULL);        /* the loader's again: they win */
+	if (cmdline_wants_help(boot_info.cmdline) || cmdline_wants_help(bundle_cmdline()))
+		cmdline_help();
+	http_static_use_bundle(); /* the bundle's site/, if any, replaces the embedded site */
 	acpi_init(boot_info.rsdp); /* MADT and FADT, needed by the APIC and power code */
 	apic_init();               /* local APIC + IOAPICs; legacy PIC masked */
 	clock_init();              /* TSC/APIC timer calibration, RTC wall clock */
@@ -74,6 +84,7 @@ void kmain(uint32_t loader, uint64_t info_pa)
 	sched_init();    /* this context becomes the idle task */
 	shutdown_init(); /* power button -> hooks -> S5 */
 	pci_init();      /* enumerate devices for the drivers */
+	random_init();   /* entropy: RDSEED/RDRAND, virtio-rng; seeds the DRBG TLS uses */
 	netdev_probe();  /* first supported NIC: virtio-net, then e1000 */
 	app_main();      /* the appliance (or test image): net_init, its tasks */
 	sched_run();     /* idle loop: never returns */

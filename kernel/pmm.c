@@ -1,8 +1,8 @@
 /* Physical page allocator. Free memory is the loader's RAM ranges above
- * 1 MiB minus the kernel image, handed out from a cursor; freed pages go on
- * a singly linked list threaded through the pages themselves (via the
- * direct map), so the allocator needs no memory of its own and init writes
- * nothing. Pages are zeroed on allocation. */
+ * 1 MiB minus the kernel image and the boot module, handed out from a
+ * cursor; freed pages go on a singly linked list threaded through the
+ * pages themselves (via the direct map), so the allocator needs no memory
+ * of its own and init writes nothing. Pages are zeroed on allocation. */
 #include <assert.h>
 #include <string.h>
 
@@ -39,22 +39,40 @@ static void add_range(uint64_t base, uint64_t end)
 	nfree += (end - base) / PAGE_SIZE;
 }
 
+/* Add [base, end) less the holes (sorted by base; they may overlap). */
+static void add_ram(uint64_t base, uint64_t end, const struct range *holes, int nholes)
+{
+	for (int i = 0; i < nholes && base < end; i++) {
+		if (holes[i].end <= base || holes[i].next >= end)
+			continue;
+		add_range(base, holes[i].next); /* empty if the hole starts first */
+		base = holes[i].end;
+	}
+	if (base < end)
+		add_range(base, end);
+}
+
 void pmm_init(const struct boot_info *bi)
 {
 	/* Below 1 MiB live the BIOS data, EBDA and loader structures. */
 	const uint64_t low = 0x100000;
 	const uint64_t kend = (uint64_t)__kernel_end - KERNEL_BASE;
+	/* Never handed out: the kernel image and the boot module (the bundle,
+	 * read in place for the kernel's lifetime). add_range rounds inward,
+	 * so a partly covered page stays out too. As ranges: next = start. */
+	struct range holes[2] = { { low, kend }, { bi->module_pa, bi->module_pa + bi->module_len } };
+	int nholes = bi->module_len ? 2 : 1;
+	if (nholes == 2 && holes[1].next < holes[0].next) {
+		struct range t = holes[0];
+		holes[0] = holes[1];
+		holes[1] = t;
+	}
 
 	for (int i = 0; i < bi->nmem; i++) {
 		const struct mem_region *r = &bi->mem[i];
 		if (r->type != MEM_RAM)
 			continue;
-		uint64_t base = r->base < low ? low : r->base, end = r->base + r->len;
-		if (base < kend && end > low) { /* split around the kernel image */
-			add_range(base, low);
-			base = kend;
-		}
-		add_range(base, end);
+		add_ram(r->base < low ? low : r->base, r->base + r->len, holes, nholes);
 	}
 	ntotal = nfree;
 	if (!nfree)

@@ -25,12 +25,14 @@
 #include "kernel/sched.h"
 #include "lwip/tcp.h"
 #include "net/conn.h"
+#include "net/stream.h"
 
 #define MEM_RETRY_NS NSEC_PER_MSEC /* back-off when lwIP's heap is exhausted */
 
 #define RING_SIZE TCP_WND
 
 struct conn {
+	struct stream st;       /* first: the stream the HTTP server sees */
 	struct tcp_pcb *pcb;
 	uint8_t *ring;          /* RING_SIZE bytes of received, unread data; NULL when empty */
 	uint32_t ring_head, ring_len;
@@ -62,6 +64,8 @@ static struct conn_stats stats;
 
 void conn_init(uint32_t max_conns) { stats.pool_size = max_conns; }
 
+static const struct stream_ops conn_ops;
+
 static struct conn *conn_alloc(void)
 {
 	struct list_node *n = list_pop_front(&free_conns);
@@ -76,6 +80,7 @@ static struct conn *conn_alloc(void)
 		return NULL;
 	struct conn *c = list_entry(n, struct conn, link);
 	memset(c, 0, sizeof *c);
+	c->st.ops = &conn_ops;
 	list_init(&c->link);
 	waitq_init(&c->rwq);
 	waitq_init(&c->wwq);
@@ -432,3 +437,59 @@ void conn_get_stats(struct conn_stats *out)
 	*out = stats;
 	out->cached_bytes = (allocated - stats.in_use) * sizeof(struct conn);
 }
+
+/* ---- the stream interface (net/stream.h) ---- */
+
+static struct conn *of(const struct stream *s) { return (struct conn *)s; }
+
+static ssize_t st_read(struct stream *s, void *buf, size_t len, uint64_t deadline)
+{
+	return conn_read(of(s), buf, len, deadline);
+}
+
+static ssize_t st_write(struct stream *s, const void *buf, size_t len, uint64_t deadline)
+{
+	return conn_write(of(s), buf, len, deadline);
+}
+
+/* conn_write hands every write to lwIP and pushes it out (tcp_output):
+ * nothing waits here. */
+static int st_flush(struct stream *s, uint64_t deadline)
+{
+	(void)deadline;
+	return of(s)->err;
+}
+
+static void st_close(struct stream *s) { conn_close(of(s)); }
+static void st_abort(struct stream *s) { conn_abort(of(s)); }
+static void st_cancel_reads(struct stream *s) { conn_cancel_reads(of(s)); }
+
+static bool st_park(struct stream *s, void (*ready)(void *arg), void *arg)
+{
+	return conn_park(of(s), ready, arg);
+}
+
+static void st_unpark(struct stream *s) { conn_unpark(of(s)); }
+
+static void st_peer(const struct stream *s, uint32_t *ip, uint16_t *port) { conn_peer(of(s), ip, port); }
+
+static const char *st_info(const struct stream *s)
+{
+	(void)s;
+	return NULL;
+}
+
+static const struct stream_ops conn_ops = {
+    .read = st_read,
+    .write = st_write,
+    .flush = st_flush,
+    .close = st_close,
+    .abort = st_abort,
+    .cancel_reads = st_cancel_reads,
+    .park = st_park,
+    .unpark = st_unpark,
+    .peer = st_peer,
+    .info = st_info,
+};
+
+struct stream *conn_stream(struct conn *c) { return &c->st; }

@@ -14,8 +14,8 @@
  *   -ECANCELED    reads were cancelled (conn_cancel_reads), or the
  *                 listener closed (conn_accept)
  *
- * The API is byte-stream only (read/write/shutdown/close), so a TLS layer
- * can wrap it with the same shape. */
+ * A connection is also a struct stream (net/stream.h), the shape the
+ * HTTP server and the TLS layer use: conn_stream gives it. */
 #ifndef KEEL_CONN_H
 #define KEEL_CONN_H
 
@@ -60,6 +60,10 @@ void conn_cancel_reads(struct conn *c);
  * the callback (before closing a parked connection). */
 bool conn_park(struct conn *c, void (*ready)(void *arg), void *arg);
 void conn_unpark(struct conn *c);
+
+/* The connection as a stream (net/stream.h); closing the stream closes
+ * the connection. */
+struct stream *conn_stream(struct conn *c);
 
 /* Peer address (IPv4, host byte order) and port. */
 void conn_peer(const struct conn *c, uint32_t *ip, uint16_t *port);

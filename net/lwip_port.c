@@ -7,21 +7,16 @@
 #include "kernel/clock.h"
 #include "kernel/log.h"
 #include "kernel/panic.h"
+#include "kernel/random.h"
 #include "lwip/sys.h"
 
 /* lwIP's millisecond clock (wraps after 49 days, which lwIP handles). */
 u32_t sys_now(void) { return (u32_t)(clock_now() / NSEC_PER_MSEC); }
 
-/* Initial sequence numbers, ports and DHCP transaction ids must not be
- * predictable (RFC 6528): RDRAND through getentropy, TSC only if absent. */
-uint32_t net_rand(void)
-{
-	uint32_t r;
-	if (getentropy(&r, sizeof r) == 0)
-		return r;
-	uint64_t t = clock_now();
-	return (uint32_t)(t ^ (t >> 29) ^ (t * 0x9e3779b97f4a7c15ul >> 32));
-}
+/* Ports, DHCP transaction ids and IGMP/MLD timers should not be
+ * predictable (RFC 6056), but must not stop the stack when there is no
+ * hardware entropy: the DRBG when seeded, a TSC xorshift otherwise. */
+uint32_t net_rand(void) { return random_u32_weak(); }
 
 void net_lwip_diag(const char *fmt, ...)
 {

@@ -9,7 +9,7 @@
 
 #include "http/h1/internal.h"
 #include "kernel/clock.h"
-#include "net/conn.h"
+#include "net/stream.h"
 
 #define DRAIN_MAX (256 * 1024)          /* more unread body than this: close instead */
 #define DRAIN_NS (2 * NSEC_PER_SEC)
@@ -76,14 +76,17 @@ ssize_t http_fill(struct http_conn *hc, uint64_t deadline)
 		if ((uintptr_t)in != old && hc->head_len)
 			rebase_head(hc, old);
 	}
-	return conn_read(hc->c, hc->in + hc->in_len, hc->in_cap - hc->in_len, deadline);
+	return stream_read(hc->st, hc->in + hc->in_len, hc->in_cap - hc->in_len, deadline);
 }
 
 static int send_continue(struct http_conn *hc)
 {
 	static const char cont[] = "HTTP/1.1 100 Continue\r\n\r\n";
 	hc->continue_pending = false;
-	return conn_write(hc->c, cont, sizeof cont - 1, hc->read_deadline) < 0 ? -EPIPE : 0;
+	if (stream_write(hc->st, cont, sizeof cont - 1, hc->read_deadline) < 0 ||
+	    stream_flush(hc->st, hc->read_deadline) < 0)
+		return -EPIPE;
+	return 0;
 }
 
 static ssize_t read_length(struct http_conn *hc, char *buf, size_t len)
@@ -96,7 +99,7 @@ static ssize_t read_length(struct http_conn *hc, char *buf, size_t len)
 		hc->in_pos += (size_t)n;
 		hc->dec_pos = hc->dec_end = hc->in_pos;
 	} else {
-		n = conn_read(hc->c, buf, want, hc->read_deadline);
+		n = stream_read(hc->st, buf, want, hc->read_deadline);
 		if (n == 0)
 			n = -ECONNRESET; /* EOF inside the body: the message is incomplete */
 		if (n < 0)

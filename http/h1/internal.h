@@ -69,7 +69,7 @@ struct http_session;
 /* A connection's working state while a task serves it; it lives on that
  * task's stack (server.c parks idle connections without one). */
 struct http_conn {
-	struct conn *c;
+	struct stream *st;
 	struct http_session *s; /* what outlives the task: id, state (server.c) */
 	uint32_t id;            /* the connection's number, for log lines */
 	const struct http_config *cfg;

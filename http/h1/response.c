@@ -18,7 +18,7 @@
 #include "kernel/clock.h"
 #include "kernel/log.h"
 #include "kernel/sched.h"
-#include "net/conn.h"
+#include "net/stream.h"
 
 static bool no_body_status(int status) { return status < 200 || status == 204 || status == 304; }
 
@@ -219,7 +219,7 @@ static int rw_send(struct http_rw *w, const void *p, size_t n)
 		w->failed = true;
 		return -ETIMEDOUT;
 	}
-	if (conn_write(w->hc->c, p, n, w->deadline) < 0) {
+	if (stream_write(w->hc->st, p, n, w->deadline) < 0) {
 		w->failed = true;
 		return -EPIPE;
 	}
@@ -388,7 +388,21 @@ int http_printf(struct http_rw *w, const char *fmt, ...)
 	return r < 0 ? (int)r : n;
 }
 
-int http_flush(struct http_rw *w) { return late(w) ? -ETIMEDOUT : flush(w, HTTP_CODE_PUSH); }
+/* What the stream buffers (a TLS record being filled) goes out too. */
+static int push(struct http_rw *w)
+{
+	if (!w->failed && stream_flush(w->hc->st, w->deadline) < 0)
+		w->failed = true;
+	return w->failed ? -EPIPE : 0;
+}
+
+int http_flush(struct http_rw *w)
+{
+	if (late(w))
+		return -ETIMEDOUT;
+	int r = flush(w, HTTP_CODE_PUSH);
+	return r < 0 ? r : push(w);
+}
 
 void http_error(struct http_rw *w, int status, const char *msg)
 {
@@ -435,6 +449,7 @@ bool http_rw_finish(struct http_rw *w)
 		flush(w, HTTP_CODE_END);
 		if (w->chunked && !w->failed)
 			rw_send(w, "0\r\n\r\n", 5); /* last-chunk, no trailers */
+		push(w);
 	}
 	if (w->coding)
 		w->coder->end(w);

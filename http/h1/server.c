@@ -7,8 +7,14 @@
  *   drain the unread body -> keep-alive? shift pipelined bytes, repeat.
  *
  * One predicate, reusable(), decides keep-alive. Connections beyond
- * max_conns get a 503 from the accept loop itself and are closed. */
+ * max_conns get a 503 from the accept loop itself and are closed.
+ *
+ * Two listeners, one loop: plain TCP on `port` and, when the appliance
+ * supplies cfg.tls_accept, HTTPS on `tls_port`. Both hand the loop a
+ * stream (net/stream.h); for HTTPS the handshake runs inside the first
+ * read. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -19,6 +25,7 @@
 #include "kernel/sched.h"
 #include "kernel/shutdown.h"
 #include "net/conn.h"
+#include "net/stream.h"
 
 #define SHUTDOWN_POLL_NS (20 * NSEC_PER_MSEC)
 /* A connection task's stack: its struct http_conn (under 4 KiB) lives
@@ -30,11 +37,17 @@ const uint32_t http_latency_bounds_us[12] = {100,   250,   500,   1000,   2500, 
 					     10000, 25000, 50000, 100000, 1000000, UINT32_MAX};
 
 static struct http_config cfg;
-static struct http_handler root;
-static struct listener *listener;
+/* A listening port and what its connections are served by. */
+struct http_listener {
+	struct listener *l; /* NULL once closed, or never opened */
+	bool tls;
+	struct http_handler root;
+};
+static struct http_listener plain, secure;
 /* A connection's lasting record: all that an idle connection keeps. */
 struct http_session {
-	struct conn *c;
+	struct stream *st;
+	bool tls;    /* came in on the HTTPS listener */
 	uint32_t id;
 	enum http_conn_state state;
 	bool parked; /* no task holds it: in `parked` or `ready` */
@@ -44,6 +57,7 @@ struct http_session {
 	struct list_node all;  /* every open connection, for shutdown */
 };
 
+static char hsts_value[32]; /* "max-age=N" */
 static struct list_node sessions = LIST_INIT(sessions);
 static struct list_node parked = LIST_INIT(parked); /* by idle_deadline: idle_ns is fixed */
 static struct list_node ready = LIST_INIT(ready);   /* parked, then readable */
@@ -55,6 +69,7 @@ static bool shutting_down;
 
 /* The server's options: the only place their defaults are written. */
 static struct http_config opt;
+static const char *const on_off[] = {"off", "on", NULL};
 static const struct cmdline_option options[] = {
     CMDLINE_UINT_ROW("port", opt.port, 80, 1, 65535, "TCP port the HTTP server listens on"),
     CMDLINE_SECONDS_ROW("read_header_timeout", opt.read_header_ns, 5, 1, 3600,
@@ -79,6 +94,12 @@ static const struct cmdline_option options[] = {
     CMDLINE_UINT_ROW("max_uri", opt.max_uri, 8192, 64, 1048576, "bytes of a request-target (then 414)"),
     CMDLINE_UINT_ROW("max_body", opt.max_body, 1048576, 0, 4294967295,
 		     "bytes of a request body unless a route sets its own limit (then 413)"),
+    CMDLINE_UINT_ROW("tls_port", opt.tls_port, 443, 0, 65535,
+		     "TCP port HTTPS listens on when the boot bundle has a certificate; 0: no HTTPS"),
+    CMDLINE_ENUM_ROW("redirect_http", opt.redirect_http, "off", on_off,
+		     "on: the plain port answers every request with a 301 to the same URL over HTTPS"),
+    CMDLINE_SECONDS_ROW("hsts", opt.hsts_ns, 0, 0, 63072000,
+			"Strict-Transport-Security max-age sent over HTTPS (RFC 6797); 0: none"),
 };
 CMDLINE_TABLE(http, options);
 
@@ -281,7 +302,8 @@ static bool serve_one(struct http_conn *hc, int head_len)
 	uint64_t start = clock_now();
 	struct http_req r = {
 	    .msg = &hc->msg, .match = &hc->match, .id = ++next_request_id, .start_ns = start, .conn = hc};
-	conn_peer(hc->c, &r.peer_ip, &r.peer_port);
+	stream_peer(hc->st, &r.peer_ip, &r.peer_port);
+	r.tls = hc->s->tls ? stream_info(hc->st) : NULL;
 	uint64_t cutoff = start + cfg.handler_ns;
 	http_rw_start(&hc->rw, hc, cutoff, cutoff + cfg.write_ns);
 	http_body_start(hc);
@@ -289,8 +311,11 @@ static bool serve_one(struct http_conn *hc, int head_len)
 	/* A handler blocked past its time (sleeping, reading the body, waiting
 	 * on the network) is woken with -ETIMEDOUT; one that computes past it
 	 * is caught at its next write or when it returns. */
+	if (r.tls && cfg.hsts_ns)
+		http_set_header(&hc->rw, "Strict-Transport-Security", hsts_value);
 	sched_set_cutoff(cutoff);
-	root.fn(&hc->rw, &r, root.arg);
+	const struct http_handler *h = hc->s->tls ? &secure.root : &plain.root;
+	h->fn(&hc->rw, &r, h->arg);
 	sched_set_cutoff(0);
 	handler_done(&r);
 	bool ok = http_rw_finish(&hc->rw);
@@ -309,9 +334,9 @@ static void end_session(struct http_session *s, bool reset)
 	 * the write deadline passed) ends with RST: a graceful close would
 	 * leave lwIP trickling the queued bytes to a slow-read attacker. */
 	if (reset)
-		conn_abort(s->c);
+		stream_abort(s->st);
 	else
-		conn_close(s->c);
+		stream_close(s->st);
 	free(s);
 }
 
@@ -330,7 +355,7 @@ static void unparked(void *arg)
 static void close_parked(struct http_session *s)
 {
 	list_remove(&s->link);
-	conn_unpark(s->c);
+	stream_unpark(s->st);
 	end_session(s, false);
 }
 
@@ -338,7 +363,7 @@ static void close_parked(struct http_session *s)
  * the connection is readable already (serve on) or we are shutting down. */
 static bool park(struct http_session *s)
 {
-	if (shutting_down || !conn_park(s->c, unparked, s))
+	if (shutting_down || !stream_park(s->st, unparked, s))
 		return false;
 	s->parked = true;
 	s->idle_deadline = clock_now() + cfg.idle_ns;
@@ -387,7 +412,7 @@ static void serve_conn(void *arg)
 	struct http_session *s = arg;
 	struct http_conn hc;
 	memset(&hc, 0, sizeof hc);
-	hc.c = s->c;
+	hc.st = s->st;
 	hc.s = s;
 	hc.id = s->id;
 	hc.cfg = &cfg;
@@ -402,15 +427,21 @@ static void serve_conn(void *arg)
 		end_session(s, hc.rw.failed || no_memory);
 }
 
-static void refuse(struct conn *c, const char *why)
+/* A plain connection gets a 503; an HTTPS one is reset (a reply would
+ * first need the handshake this refusal is meant to spare). */
+static void refuse(struct stream *st, bool tls, const char *why)
 {
 	static const char busy[] =
 	    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\n"
 	    "Content-Length: 12\r\nConnection: close\r\nRetry-After: 1\r\n\r\nserver busy\n";
 	stats.refused_conns++;
-	log_debug("http", "refusing a connection: %s", why);
-	conn_write(c, busy, sizeof busy - 1, clock_now() + NSEC_PER_SEC);
-	conn_close(c);
+	log_debug("http", "refusing a%s connection: %s", tls ? "n HTTPS" : "", why);
+	if (tls) {
+		stream_abort(st);
+		return;
+	}
+	stream_write(st, busy, sizeof busy - 1, clock_now() + NSEC_PER_SEC);
+	stream_close(st);
 }
 
 static uint32_t open_count(void)
@@ -418,26 +449,44 @@ static uint32_t open_count(void)
 	return stats.conns[HTTP_NEW] + stats.conns[HTTP_ACTIVE] + stats.conns[HTTP_IDLE];
 }
 
+/* The connection as the serve loop's stream: for HTTPS, wrapped in a
+ * TLS server (NULL if the TLS layer refuses it: busy or no memory). */
+static struct stream *open_stream(struct http_listener *hl, struct conn *c)
+{
+	struct stream *st = conn_stream(c);
+	if (!hl->tls)
+		return st;
+	struct stream *t = cfg.tls_accept(st);
+	if (!t) {
+		stats.refused_conns++;
+		stream_abort(st);
+	}
+	return t;
+}
+
 static void accept_loop(void *arg)
 {
-	(void)arg;
+	struct http_listener *hl = arg;
 	for (;;) {
 		struct conn *c;
-		int err = conn_accept(listener, &c, 0);
+		int err = conn_accept(hl->l, &c, 0);
 		if (err == -ECANCELED)
 			return; /* the listener closed: shutdown */
 		if (err < 0)
 			continue;
 		if (open_count() >= cfg.max_conns) {
-			refuse(c, "max_conns reached");
+			refuse(conn_stream(c), hl->tls, "max_conns reached");
 			continue;
 		}
+		struct stream *st = open_stream(hl, c);
+		if (!st)
+			continue;
 		struct http_session *s = calloc(1, sizeof *s);
 		if (s)
-			*s = (struct http_session){.c = c, .id = ++next_conn_id, .state = HTTP_NEW};
+			*s = (struct http_session){.st = st, .tls = hl->tls, .id = ++next_conn_id, .state = HTTP_NEW};
 		if (!s || !task_spawn("http-conn", serve_conn, s, HTTP_TASK_STACK)) {
 			free(s);
-			refuse(c, "out of memory");
+			refuse(st, hl->tls, "out of memory");
 			continue;
 		}
 		stats.conns[HTTP_NEW]++;
@@ -474,6 +523,13 @@ static void keeper(void *arg)
 
 /* ---- start and graceful shutdown ---- */
 
+static void close_listener(struct http_listener *hl)
+{
+	if (hl->l)
+		conn_listener_close(hl->l);
+	hl->l = NULL;
+}
+
 /* Power button: stop accepting, hang up on idle connections, give the
  * in-flight requests up to shutdown_ns to finish (they close after their
  * response: reusable() says no from now on). */
@@ -483,8 +539,8 @@ static void http_shutdown(void *arg)
 	shutting_down = true;
 	/* New connections are refused from here on (RST), rather than accepted
 	 * and left unanswered when the machine powers off. */
-	conn_listener_close(listener);
-	listener = NULL;
+	close_listener(&plain);
+	close_listener(&secure);
 	uint64_t deadline = clock_now() + cfg.shutdown_ns;
 	for (;;) {
 		for (struct list_node *n = sessions.next, *next; n != &sessions; n = next) {
@@ -493,7 +549,7 @@ static void http_shutdown(void *arg)
 			if (s->parked && !s->ready) /* idle, no task, no request: close it here */
 				close_parked(s);
 			else if (!s->parked && s->state != HTTP_ACTIVE)
-				conn_cancel_reads(s->c); /* a request already here is still served */
+				stream_cancel_reads(s->st); /* a request already here is still served */
 		}
 		if (!open_count() || clock_now() >= deadline)
 			break;
@@ -502,16 +558,31 @@ static void http_shutdown(void *arg)
 	log_info("http", "stopped: %u connection%s still open", open_count(), open_count() == 1 ? "" : "s");
 }
 
+static int start_listener(struct http_listener *hl, uint16_t port)
+{
+	int err = conn_listen(port, 128, &hl->l);
+	if (err < 0) {
+		log_err("http", "cannot listen on port %u: %d", port, err);
+		return err;
+	}
+	return task_spawn(hl->tls ? "https-accept" : "http-accept", accept_loop, hl, 0) ? 0 : -ENOMEM;
+}
+
 int http_serve(const struct http_config *c, struct http_handler h)
 {
 	cfg = *c;
-	root = h;
-	int err = conn_listen(cfg.port, 128, &listener);
-	if (err < 0) {
-		log_err("http", "cannot listen on port %u: %d", cfg.port, err);
+	bool https = cfg.tls_accept && cfg.tls_port;
+	snprintf(hsts_value, sizeof hsts_value, "max-age=%lu", cfg.hsts_ns / NSEC_PER_SEC);
+	secure = (struct http_listener){.tls = true, .root = h};
+	plain = (struct http_listener){.root = h};
+	if (https && cfg.redirect_http)
+		plain.root = (struct http_handler){http_https_redirect, (void *)(uintptr_t)cfg.tls_port};
+	int err = start_listener(&plain, cfg.port);
+	if (!err && https)
+		err = start_listener(&secure, cfg.tls_port);
+	if (err < 0)
 		return err;
-	}
-	if (!task_spawn("http-accept", accept_loop, NULL, 0) || !task_spawn("http-keeper", keeper, NULL, 0))
+	if (!task_spawn("http-keeper", keeper, NULL, 0))
 		return -ENOMEM;
 	shutdown_register("http server", http_shutdown, NULL);
 	return 0;

@@ -29,10 +29,11 @@ static void access_log(struct http_rw *w, struct http_req *r, void *arg)
 	call(arg, w, r);
 	uint64_t us = (clock_now() - r->start_ns) / 1000;
 	uint32_t ip = r->peer_ip;
-	log_info("access", "%u.%u.%u.%u %.*s %.*s %d %lu B %lu.%03lu ms id=%lu", ip >> 24, (ip >> 16) & 0xff,
+	/* Over TLS: version, suite, ALPN protocol, new or resumed session. */
+	log_info("access", "%u.%u.%u.%u %.*s %.*s %d %lu B %lu.%03lu ms id=%lu%s%s", ip >> 24, (ip >> 16) & 0xff,
 		 (ip >> 8) & 0xff, ip & 0xff, (int)r->msg->method.n, r->msg->method.p,
 		 (int)(r->msg->path.n > 200 ? 200 : r->msg->path.n), r->msg->path.p, http_status(w),
-		 http_bytes_written(w), us / 1000, us % 1000, r->id);
+		 http_bytes_written(w), us / 1000, us % 1000, r->id, r->tls ? " " : "", r->tls ? r->tls : "");
 }
 
 struct http_handler *http_with_access_log(struct http_handler *inner) { return wrap(access_log, inner, inner); }

@@ -12,18 +12,29 @@
 #include "http/handler/static.h"
 #include "kernel/civil.h"
 
+/* The table served: the embedded one until http_static_set_files. */
+static const struct static_file *files;
+static unsigned nfiles;
+
+void http_static_set_files(const struct static_file *f, unsigned n)
+{
+	files = f;
+	nfiles = n;
+}
+
 const struct static_file *http_static_find(const char *path, size_t n)
 {
-	unsigned lo = 0, hi = static_file_count;
+	const struct static_file *table = files ? files : static_files;
+	unsigned lo = 0, hi = files ? nfiles : static_file_count;
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
-		const char *p = static_files[mid].path;
+		const char *p = table[mid].path;
 		size_t pn = strlen(p);
 		int c = memcmp(p, path, pn < n ? pn : n);
 		if (!c)
 			c = pn < n ? -1 : pn > n;
 		if (!c)
-			return &static_files[mid];
+			return &table[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else

@@ -1,5 +1,6 @@
 /* Static files embedded in the image (tools/embed-site.py generates the
- * table from images/site/ at build time). */
+ * table from images/site/ at build time), or the boot bundle's site/
+ * (kernel/bundle.h), which replaces them whole. */
 #ifndef KEEL_HTTP_STATIC_H
 #define KEEL_HTTP_STATIC_H
 
@@ -27,5 +28,11 @@ struct http_req;
  * (206/416), gzip variants for clients that accept them. */
 void http_static(struct http_rw *w, struct http_req *r, void *arg);
 const struct static_file *http_static_find(const char *path, size_t n);
+/* Serve f[0, n) (sorted by path, as static_files) instead of the embedded
+ * table; at boot, before the server starts. f must outlive the server. */
+void http_static_set_files(const struct static_file *f, unsigned n);
+/* If the boot bundle has a site/ directory, serve it instead of the
+ * embedded site (http/handler/static_bundle.c). */
+void http_static_use_bundle(void);
 
 #endif

@@ -10,15 +10,16 @@
 
 #include "kernel/clock.h"
 #include "kernel/sched.h"
-#include "net/conn.h"
 
-struct conn fake_resp_conn;
+static const struct stream_ops fake_ops;
+struct fake_conn fake_resp_conn;
 uint64_t fake_resp_now, fake_resp_wall_ns, fake_resp_cutoff;
 unsigned fake_resp_cutoff_calls;
 
 void fake_resp_reset(uint64_t now, uint64_t wall_ns)
 {
 	memset(&fake_resp_conn, 0, sizeof fake_resp_conn);
+	fake_resp_conn.st.ops = &fake_ops;
 	fake_resp_conn.fail_err = -ECONNRESET;
 	fake_resp_now = now;
 	fake_resp_wall_ns = wall_ns;
@@ -26,10 +27,11 @@ void fake_resp_reset(uint64_t now, uint64_t wall_ns)
 	fake_resp_cutoff_calls = 0;
 }
 
-/* net/conn.h: all len bytes or an error, which is sticky (as the real
+/* net/stream.h: all len bytes or an error, which is sticky (as the real
  * one's); a failed call queues nothing. */
-ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadline)
+static ssize_t fake_write(struct stream *s, const void *buf, size_t len, uint64_t deadline)
 {
+	struct fake_conn *c = (struct fake_conn *)s;
 	c->writes++;
 	c->last_deadline = deadline;
 	if (c->fail_at && c->writes >= c->fail_at) {
@@ -45,6 +47,17 @@ ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadlin
 	c->len += len;
 	return (ssize_t)len;
 }
+
+static int fake_flush(struct stream *s, uint64_t deadline)
+{
+	struct fake_conn *c = (struct fake_conn *)s;
+	(void)deadline;
+	c->flushes++;
+	return c->fail_at && c->writes >= c->fail_at ? c->fail_err : 0;
+}
+
+/* The response writer only writes and flushes. */
+static const struct stream_ops fake_ops = {.write = fake_write, .flush = fake_flush};
 
 uint64_t clock_now(void)
 {

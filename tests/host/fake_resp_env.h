@@ -2,7 +2,8 @@
  * Link-time fakes for the response writer's host test (test_response.c):
  * what http/h1/response.c and http/core/date.c call outside the HTTP layer.
  *
- *   conn_write        appends to one in-memory "wire"; the Nth call can fail
+ *   the stream        its write appends to one in-memory "wire" (the Nth
+ *                     call can fail); flush counts calls
  *   clock_now         a virtual monotonic clock the test moves by hand
  *   clock_wall_ns     a virtual wall clock (fixes the Date header)
  *   sched_set_cutoff  records what it was given
@@ -20,11 +21,15 @@
 
 #define FAKE_RESP_WIRE_CAP (256 * 1024)
 
-/* The fake connection: completes the opaque struct conn of net/conn.h. */
-struct conn {
+#include "net/stream.h"
+
+/* The fake connection: a stream (net/stream.h) that only writes. */
+struct fake_conn {
+	struct stream st;
 	char wire[FAKE_RESP_WIRE_CAP]; /* every byte conn_write accepted, in order */
 	size_t len;
-	unsigned writes;           /* conn_write calls, failed ones included */
+	unsigned writes;           /* write calls, failed ones included */
+	unsigned flushes;          /* flush calls */
 	unsigned fail_at;          /* this call (1-based) and every later one fail; 0: never */
 	int fail_err;              /* what they return (default -ECONNRESET) */
 	unsigned calls_after_fail; /* calls made after the first failure */
@@ -32,7 +37,7 @@ struct conn {
 	uint64_t last_deadline;    /* the deadline of the latest call */
 };
 
-extern struct conn fake_resp_conn;
+extern struct fake_conn fake_resp_conn;
 extern uint64_t fake_resp_now;     /* clock_now(), nanoseconds */
 extern uint64_t fake_resp_wall_ns; /* clock_wall_ns() */
 extern uint64_t fake_resp_cutoff;  /* the latest sched_set_cutoff() argument */

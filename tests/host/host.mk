@@ -68,6 +68,23 @@ test_conn_SRCS   := net/conn.c tests/host/fake_sched.c tests/host/fake_lwip.c \
 test_conn_CFLAGS := -I$(HT_TOP)net -I$(HT_TOP)$(HT_LWIP)/include
 # The test fails conn.c's receive-ring allocations through __wrap_malloc.
 test_conn_LIBS   := -Wl,--wrap=malloc
+# kernel/random.c over BearSSL's real HMAC-DRBG (fetched by `make deps`),
+# with fakes of the log and the virtio-rng driver.
+HT_BEARSSL := build/deps/bearssl
+test_random_SRCS := kernel/random.c tests/host/fake_random_env.c \
+	$(addprefix $(HT_BEARSSL)/src/,rand/hmac_drbg.c mac/hmac.c hash/sha2small.c \
+	codec/dec32be.c codec/enc32be.c codec/enc64be.c)
+test_random_CFLAGS := -I$(HT_TOP)$(HT_BEARSSL)/inc -I$(HT_TOP)$(HT_BEARSSL)/src
+# tls/certs.c over all of BearSSL (its decoders, EC and RSA arithmetic):
+# the list is every source, as the kernel's archive has.
+HT_BEARSSL_ALL := $(patsubst $(HT_TOP)%,%,$(sort $(shell find $(HT_TOP)$(HT_BEARSSL)/src -name '*.c' 2>/dev/null)))
+test_certs_SRCS := tls/certs.c $(HT_BEARSSL_ALL)
+fuzz_certs_SRCS := tls/certs.c $(HT_BEARSSL_ALL)
+test_certs_CFLAGS := -I$(HT_TOP)$(HT_BEARSSL)/inc -I$(HT_TOP)$(HT_BEARSSL)/src -DBR_USE_URANDOM=1
+fuzz_certs_CFLAGS := $(test_certs_CFLAGS)
+fuzz_certs_DICT := -----BEGIN -----END CERTIFICATE----- PRIVATE EC RSA KEY----- MII MIG \
+	MHcCAQEE
+fuzz_certs_FLAGS := -max_len=4096
 # The response writer with its date and reason phrases, over fakes of
 # conn_write (a wire buffer), the clocks and sched_set_cutoff.
 test_response_SRCS := http/h1/response.c http/core/date.c http/core/status.c kernel/civil.c \
@@ -103,6 +120,10 @@ fuzz_mux_FLAGS := -max_len=512
 fuzz_json_DICT  := { } [ ] : , name email true false null u0000 u001f \
 	u00e9 ud83d ude00 1e-5
 fuzz_json_FLAGS := -max_len=2048
+# fuzz_cpio: newc magics, a trailer name, hex fields that are 0, 4 GiB, odd.
+fuzz_cpio_DICT  := 070701 070702 TRAILER!!! 00000000 FFFFFFFF 0000000B 000081A4 \
+	000041ED ./ site/
+fuzz_cpio_FLAGS := -max_len=1024
 
 # ---- Tools and flags. ----
 HT_CC ?= gcc

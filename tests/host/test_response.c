@@ -44,7 +44,7 @@ static struct http_rw *start(const char *method, int minor, bool keep_alive)
 	fake_resp_reset(T0, WALL0);
 	memset(&hc, 0, sizeof hc);
 	cfg = (struct http_config){.write_ns = WRITE_NS};
-	hc.c = &fake_resp_conn;
+	hc.st = &fake_resp_conn.st;
 	hc.cfg = &cfg;
 	hc.msg.method = (struct http_slice){method, strlen(method)};
 	hc.msg.minor = minor;

@@ -41,9 +41,14 @@ def try_it_commands():
     return [line.strip() for line in block.splitlines() if line.strip().startswith("curl ")]
 
 
+# make run's HTTPS port, forwarded like the plain one (free_port at start).
+tls_port = None
+
+
 def curl(port, *args):
-    """curl against the forwarded port: (exit status, stdout bytes)."""
-    args = [a.replace("http://127.0.0.1:8080", f"http://127.0.0.1:{port}") for a in args]
+    """curl against the forwarded ports: (exit status, stdout bytes)."""
+    args = [a.replace("http://127.0.0.1:8080", f"http://127.0.0.1:{port}")
+            .replace("https://127.0.0.1:8443", f"https://127.0.0.1:{tls_port}") for a in args]
     try:
         p = subprocess.run(["curl", "-sS", "--max-time", str(CURL_MAX), *args], capture_output=True,
                            timeout=CURL_MAX + 5, cwd=ROOT)
@@ -121,11 +126,13 @@ def walk_users(port, url, record):
 def register(case, report):
     @case
     def readme_walk():
-        port = free_port()
+        global tls_port
+        port, tls_port = free_port(), free_port()
         log = OUT / f"make-run.{os.getpid()}.log"
         OUT.mkdir(parents=True, exist_ok=True)
         with open(log, "wb") as f:
-            p = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}"], cwd=ROOT,
+            p = subprocess.Popen(["make", "--no-print-directory", "run", f"PORT={port}", f"TLS_PORT={tls_port}"],
+                                 cwd=ROOT,
                                  stdin=subprocess.PIPE, stdout=f, stderr=subprocess.STDOUT, start_new_session=True)
         try:
             run_walk(p, port, log, report)
@@ -140,6 +147,8 @@ def run_walk(p, port, log, report):
         report("readme: make run boots and prints the listening line", False, tail(log))
         return
     report("readme: make run boots and prints the listening line", True)
+    report("readme: make run serves HTTPS with the development certificate",
+           wait_for(log, r"keel: http: listening on https://", 10), tail(log))
     walked = walk(port)
     for (method, path), (ok, detail) in sorted(walked.items()):
         report(f"readme: {method} {path} works as documented", ok, detail)

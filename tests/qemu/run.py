@@ -409,9 +409,53 @@ def nic_e1000_user():
         ktest_lines(g, "nic", g.wait_exit(120))
 
 
+RANDOM_LINE = r"^keel: random: .*$"
+
+
+@case
+def random_sources():
+    """Entropy (kernel/random.c): the CPU's generator, virtio-rng (transitional
+    and modern-only), both, and none at all, which must not stop plain HTTP."""
+    boots = (("the CPU's RDRAND (and RDSEED if offered) under -cpu max", "max", [],
+              r"seeded from (rdseed\+)?rdrand\+tsc"),
+             ("virtio-rng alone, without RDRAND/RDSEED", "max,-rdrand,-rdseed", ["-device", "virtio-rng-pci"],
+              r"seeded from virtio-rng\+tsc"),
+             ("the CPU and a modern-only virtio-rng, both mixed in", "max",
+              ["-device", "virtio-rng-pci,disable-legacy=on"], r"seeded from (rdseed\+)?rdrand\+virtio-rng\+tsc"))
+    for what, cpu, extra, want in boots:
+        with Guest("random", cpu=cpu, extra=extra) as g:
+            m = g.wait_for(RANDOM_LINE, 60)
+            line = m.group(0) if m else "no random line"
+            report(f"random: seeded from {what}", re.fullmatch(f"keel: random: {want}", line) is not None, line, g)
+    port = free_port()
+    with Guest("random-none", cpu="max,-rdrand,-rdseed",
+               extra=["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
+                      "-device", "virtio-net-pci,netdev=n0"]) as g:
+        m = g.wait_for(RANDOM_LINE, 60)
+        line = m.group(0) if m else "no random line"
+        report("random: no source is reported, not hidden",
+               line == "keel: random: no hardware entropy source (no RDSEED/RDRAND, no virtio-rng): "
+                       "TLS will not start", line, g)
+        up = g.wait_for(r"^keel: http: listening on", 60)
+        status, _, body = http_get(port, "/healthz") if up else (None, None, b"")
+        report("random: without entropy the appliance still serves HTTP (lwIP's weak numbers)",
+               status == 200 and body == b"ok\n", f"{status} {body!r}", g)
+        g.monitor("system_powerdown")
+        status = g.wait_exit(30)
+        report("random: without entropy the power button still powers off", status == 0, f"exit status {status}", g)
+
+
 # The HTTP/1.1 server against the real appliance (tests/qemu/http_tests.py).
 from http_tests import register as register_http  # noqa: E402
 register_http(case, report)
+
+# The boot bundle as the initrd and as a GRUB module (bundle_tests.py).
+from bundle_tests import register as register_bundle  # noqa: E402
+register_bundle(case, report)
+
+# HTTPS: certificates in the bundle, refusals, sslscan, load (tls_tests.py).
+from tls_tests import register as register_tls  # noqa: E402
+register_tls(case, report)
 
 # The README tried as a new user would, through `make run` (readme_walk.py).
 from readme_walk import register as register_readme  # noqa: E402

@@ -1,0 +1,244 @@
+/* virtio-rng, the entropy device (virtio 1.1 §5.4), over the modern PCI
+ * transport. Section numbers are from virtio 1.1.
+ *
+ * QEMU: -device virtio-rng-pci[,disable-legacy=on] (device 1af4:1005
+ * transitional, or 1af4:1044 modern-only); its default backend is QEMU's
+ * own getrandom-based generator. Only the modern capabilities are used.
+ *
+ * One queue, one page-sized device-writable buffer, one request in flight.
+ * Polled: the driver posts the buffer, rings the doorbell and spins on the
+ * used ring until the device answers or a deadline passes. That is fine
+ * here because the only reader is kernel/random.c, which asks for a few
+ * dozen bytes at boot and once per DRBG reseed (thousands of TLS
+ * handshakes apart), and QEMU answers within microseconds; an interrupt
+ * path would cost a vector, a wait queue and the lost-wakeup care of
+ * virtio_net.c for nothing. Device interrupts are suppressed
+ * (VIRTQ_AVAIL_F_NO_INTERRUPT, §2.6.7) so a level-triggered INTx is never
+ * left asserted on a shared line. */
+#include <errno.h>
+#include <stddef.h>
+#include <string.h>
+
+#include "drivers/virtio/virtio_pci.h"
+#include "drivers/virtio/virtio_rng.h"
+#include "drivers/virtio/virtqueue.h"
+#include "kernel/clock.h"
+#include "kernel/cpu.h"
+#include "kernel/log.h"
+#include "kernel/mm.h"
+
+#define VIRTIO_RNG_DEV_MODERN 0x1044       /* §4.1.2: 0x1040 + device type 4 */
+#define VIRTIO_RNG_DEV_TRANSITIONAL 0x1005 /* §4.1.2.3: transitional entropy source */
+
+#define VIRTIO_RNG_REQUESTQ 0 /* §5.4.2: requestq, the only queue */
+/* One request is ever in flight; the queue's parts get a page each anyway. */
+#define VIRTIO_RNG_QUEUE_MAX 4
+/* §5.4.3: no device-specific feature bits; VERSION_1 keeps the modern layouts. */
+#define VIRTIO_RNG_WANTED VIRTIO_F_VERSION_1
+/* A whole read's budget. QEMU answers in microseconds; a rate-limited
+ * backend (max-bytes/period) may stall for its period, and then boot must
+ * go on without this source rather than wait. */
+#define VIRTIO_RNG_TIMEOUT_NS (100 * NSEC_PER_MSEC)
+
+struct virtio_rng_stats {
+	uint64_t requests; /* buffers posted */
+	uint64_t bytes;    /* random bytes received */
+	uint64_t short_reads; /* §5.4.6.2: the device may fill less than the buffer */
+	uint64_t timeouts;
+	uint64_t bad_used; /* used entries that named no buffer of ours */
+};
+
+struct virtio_rng {
+	struct virtio_pci vp;
+	struct virtq vq;
+	uint64_t features; /* negotiated */
+	uint64_t buf_pa;   /* the one buffer: a page the device writes */
+	uint32_t posted;   /* length of the buffer the device holds, if inflight */
+	bool inflight;     /* the device owns the buffer (a request timed out or is pending) */
+	bool ready;
+	struct virtio_rng_stats stats;
+};
+
+static struct virtio_rng rng;
+
+/* ---- requests ---- */
+
+/* Post the buffer for `len` bytes and notify. §5.4.6.1: the driver MUST
+ * NOT place driver-readable buffers in the queue, so the single segment is
+ * device-writable. */
+static int virtio_rng_post(struct virtio_rng *r, uint32_t len)
+{
+	struct virtq_seg seg = { r->buf_pa, len, true };
+	int id = virtq_add(&r->vq, &seg, 1);
+	if (id < 0)
+		return id;
+	r->inflight = true;
+	r->posted = len;
+	r->stats.requests++;
+	virtq_publish(&r->vq);
+	return 0;
+}
+
+/* Spin until the device returns the buffer or `deadline` passes. Returns
+ * the bytes written (0 is possible), -ETIMEDOUT or -EIO. */
+static int virtio_rng_wait(struct virtio_rng *r, uint64_t deadline)
+{
+	while (!virtq_has_used(&r->vq)) {
+		if (clock_now() > deadline) {
+			r->stats.timeouts++;
+			return -ETIMEDOUT; /* still inflight: the next read collects it first */
+		}
+		cpu_relax();
+	}
+	uint32_t len;
+	int id = virtq_get_used(&r->vq, &len);
+	(void)virtio_pci_isr(&r->vp); /* §4.1.4.5: the read clears (deasserts) a stray INTx */
+	if (id < 0) { /* device data naming no buffer of ours: ours may still be with it */
+		r->stats.bad_used++;
+		return -EIO;
+	}
+	r->inflight = false;
+	/* §5.4.6.1: the driver MUST examine the written length; device data,
+	 * so never trust it past what we posted. */
+	return (int)(len < r->posted ? len : r->posted);
+}
+
+/* One request for up to `want` (<= PAGE_SIZE) bytes into the buffer page.
+ * A buffer left with the device by an earlier timeout is waited for first:
+ * reposting the page while the device may still write it would race. */
+static int virtio_rng_request(struct virtio_rng *r, size_t want, uint64_t deadline)
+{
+	if (!r->inflight) {
+		int err = virtio_rng_post(r, (uint32_t)want);
+		if (err)
+			return err;
+	}
+	int got = virtio_rng_wait(r, deadline);
+	if (got >= 0 && (size_t)got < want)
+		r->stats.short_reads++;
+	return got < 0 || (size_t)got <= want ? got : (int)want;
+}
+
+int virtio_rng_read(void *buf, size_t n)
+{
+	if (!rng.ready)
+		return -ENODEV;
+	uint64_t deadline = clock_now() + VIRTIO_RNG_TIMEOUT_NS;
+	uint8_t *out = buf;
+	/* Bounded by the deadline even if the device keeps answering with 0
+	 * bytes (§5.4.6.2 only promises "one or more", and it is device data). */
+	while (n) {
+		size_t want = n < PAGE_SIZE ? n : PAGE_SIZE;
+		int got = virtio_rng_request(&rng, want, deadline);
+		if (got < 0)
+			return got;
+		memcpy(out, phys_to_virt(rng.buf_pa), (size_t)got);
+		out += got;
+		n -= (size_t)got;
+		rng.stats.bytes += (uint64_t)got;
+		if (n && clock_now() > deadline) {
+			rng.stats.timeouts++;
+			return -ETIMEDOUT;
+		}
+	}
+	return 0;
+}
+
+/* ---- setup ---- */
+
+/* Give up on the device: reset it first, so it forgets the ring and buffer
+ * addresses before their pages go back to the allocator, then mark it
+ * FAILED (§2.1.1). */
+static void virtio_rng_abort(struct virtio_rng *r)
+{
+	r->ready = false;
+	bool quiet = virtio_pci_reset(&r->vp) == 0;
+	virtio_pci_fail(&r->vp);
+	if (!quiet)
+		return; /* the device may still DMA: leak rather than reuse the pages */
+	if (r->buf_pa)
+		pmm_free(r->buf_pa);
+	r->buf_pa = 0;
+	if (r->vq.desc)
+		virtq_destroy(&r->vq);
+}
+
+/* §3.1.1 step 7 and §5.4.5: the one queue and its buffer; no interrupt. */
+static int virtio_rng_setup(struct virtio_rng *r)
+{
+	int err = virtio_pci_setup_queue(&r->vp, &r->vq, VIRTIO_RNG_REQUESTQ, VIRTIO_RNG_QUEUE_MAX, false);
+	if (err)
+		return err;
+	/* Polled: ask the device never to interrupt for this queue (§2.6.7;
+	 * EVENT_IDX is not negotiated, so the flag is what it reads). */
+	virtq_irq_disable(&r->vq);
+	r->buf_pa = pmm_alloc();
+	return r->buf_pa ? 0 : -ENOMEM;
+}
+
+/* §3.1.1 Device Initialization, one step per comment. */
+static int virtio_rng_start(struct virtio_rng *r, struct pci_dev *pci)
+{
+	*r = (struct virtio_rng){ 0 };
+	int err = virtio_pci_init(&r->vp, pci); /* find the modern structures; no device writes yet */
+	if (err)
+		return err;
+	/* 1. Reset the device. */
+	err = virtio_pci_reset(&r->vp);
+	/* 2. ACKNOWLEDGE: we have noticed the device. */
+	if (!err)
+		virtio_pci_add_status(&r->vp, VIRTIO_STATUS_ACKNOWLEDGE);
+	/* 3. DRIVER: we know how to drive it. */
+	if (!err)
+		virtio_pci_add_status(&r->vp, VIRTIO_STATUS_DRIVER);
+	/* 4-6. Features: VERSION_1 only (§5.4.3 defines none), FEATURES_OK,
+	 * re-read (inside virtio_pci_negotiate). */
+	if (!err)
+		err = virtio_pci_negotiate(&r->vp, VIRTIO_RNG_WANTED, VIRTIO_F_VERSION_1, &r->features);
+	/* 7. Device-specific setup: the request queue and the buffer page. */
+	if (!err)
+		err = virtio_rng_setup(r);
+	if (err) {
+		virtio_rng_abort(r);
+		return err;
+	}
+	/* 8. DRIVER_OK: the device is live; requests may be posted from here
+	 * (§3.1.1: no notifications before it). */
+	virtio_pci_add_status(&r->vp, VIRTIO_STATUS_DRIVER_OK);
+	if (virtio_pci_status(&r->vp) & VIRTIO_STATUS_NEEDS_RESET) { /* §2.1.1: it hit an error in setup */
+		virtio_rng_abort(r);
+		return -EIO;
+	}
+	r->ready = true;
+	return 0;
+}
+
+static bool virtio_rng_match(const struct pci_dev *d)
+{
+	return d->vendor == VIRTIO_PCI_VENDOR && !d->driver &&
+	       (d->device == VIRTIO_RNG_DEV_MODERN || d->device == VIRTIO_RNG_DEV_TRANSITIONAL);
+}
+
+int virtio_rng_probe(void)
+{
+	int err = -ENODEV;
+	for (int i = 0; i < pci_count(); i++) {
+		struct pci_dev *d = pci_get(i);
+		if (!virtio_rng_match(d))
+			continue;
+		err = virtio_rng_start(&rng, d);
+		if (err) { /* try the next one */
+			log_warn("virtio-rng", "%02x:%02x.%x: %s (error %d)", d->bus, d->slot, d->fn,
+				 err == -ENODEV ? "no virtio 1.0 interface (legacy-only device), skipped"
+						: "initialisation failed, device marked FAILED",
+				 err);
+			continue;
+		}
+		d->driver = "virtio-rng";
+		log_info("virtio-rng", "%02x:%02x.%x %04x:%04x modern, polled, queue of %u%s", d->bus, d->slot,
+			 d->fn, d->vendor, d->device, rng.vq.size,
+			 rng.vp.tcg ? "; QEMU TCG: ring barriers via register read" : "");
+		return 0;
+	}
+	return err;
+}

@@ -1,0 +1,395 @@
+/* A TLS server connection as a stream (net/stream.h) over a TCP stream.
+ * The engine pump is BearSSL's ssl_io.c run_until() made cooperative:
+ * the lower stream parks the task instead of blocking, and every wait
+ * has the caller's deadline (and, until the handshake completes, the
+ * handshake's).
+ *
+ * Memory: the engine state (br_ssl_server_context, 4 KiB) lives as long
+ * as the connection; the record buffers (16.3 KiB in, 8.3 KiB out) only
+ * while it is busy. An idle keep-alive connection gives them back when
+ * it parks (see release()), so it costs the context and no buffer. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/clock.h"
+#include "kernel/log.h"
+#include "kernel/random.h"
+#include "net/stream.h"
+#include "tls/internal.h"
+
+/* Incoming records up to the protocol's 16 KiB: a client may send one
+ * that large and we cannot make it send less (few clients offer the
+ * max_fragment_length extension). Outgoing records of 8 KiB: half the
+ * memory, and a record no larger than a few TCP segments is decrypted by
+ * the client sooner. */
+#define IBUF_LEN BR_SSL_BUFSIZE_INPUT
+#define OBUF_LEN (8192 + 85) /* + BearSSL's MAX_OUT_OVERHEAD (ssl_engine.c) */
+#define BUF_LEN (IBUF_LEN + OBUF_LEN)
+#define SPARE_BUFS 8         /* released buffers kept for the next busy connection */
+#define CLOSE_NS (NSEC_PER_SEC / 2) /* to put our close_notify on the wire */
+#define ENGINE_IO_INOUT 3    /* BearSSL's private BR_IO_INOUT (src/inner.h): both ways open */
+
+struct tls_conn {
+	struct stream st; /* first: the stream the HTTP server sees */
+	struct tls_chooser chooser;
+	br_ssl_server_context sc;
+	struct stream *lower;
+	unsigned char *buf;     /* record buffers; NULL while parked idle */
+	uint64_t hs_deadline;   /* end of the handshake's time */
+	bool handshaken;
+	int err;                /* sticky: 0 while healthy */
+	char info[72];          /* for the access log */
+};
+
+const char *const tls_fail_names[TLS_NFAIL] = {"timeout", "closed", "version", "cipher",
+					      "alert",   "protocol", "busy",  "memory"};
+
+static struct tls_stats stats;
+static unsigned char *spare[SPARE_BUFS];
+static unsigned nspare;
+static const struct stream_ops tls_ops;
+
+static struct tls_conn *of(const struct stream *s) { return (struct tls_conn *)s; }
+
+void tls_get_stats(struct tls_stats *out)
+{
+	*out = stats;
+	out->conn_bytes = sizeof(struct tls_conn);
+	out->buffer_bytes = BUF_LEN;
+}
+
+/* ---- record buffers ---- */
+
+static unsigned char *buf_get(void) { return nspare ? spare[--nspare] : malloc(BUF_LEN); }
+
+static void buf_put(unsigned char *b)
+{
+	if (nspare < SPARE_BUFS)
+		spare[nspare++] = b;
+	else
+		free(b);
+}
+
+/* Give the buffers back while the engine holds nothing in them: no
+ * partial incoming record, no outgoing bytes, handshake over. BearSSL has
+ * no call for this (br_ssl_engine_set_buffer resets the session), so it
+ * reads the engine's record indices: [ixa, ixb) unread plaintext and ixc
+ * header bytes still due (0, 0, 5: waiting for a new record's header),
+ * [oxa, oxc) output gathered or to send (equal: nothing). Between
+ * records nothing else refers into the buffers: the handshake pointers
+ * (hbuf_in/out) are recomputed before use (ssl_engine.c jump_handshake,
+ * br_ssl_engine_flush_record). The BearSSL version is pinned
+ * (tools/deps.lock), so these fields cannot move under us. */
+static bool release(struct tls_conn *t)
+{
+	const br_ssl_engine_context *e = &t->sc.eng;
+	if (!t->buf)
+		return true;
+	if (!t->handshaken || e->iomode != ENGINE_IO_INOUT || e->ixa || e->ixb || e->ixc != 5 || e->oxa != e->oxc)
+		return false;
+	buf_put(t->buf);
+	t->buf = NULL;
+	stats.idle_released++;
+	return true;
+}
+
+static int attach(struct tls_conn *t)
+{
+	if (t->buf)
+		return 0;
+	unsigned char *b = buf_get();
+	if (!b)
+		return -ENOMEM;
+	/* Same buffers' positions: the indices already describe empty ones. */
+	br_ssl_engine_context *e = &t->sc.eng;
+	e->ibuf = b;
+	e->obuf = b + IBUF_LEN;
+	t->buf = b;
+	stats.idle_released--;
+	return 0;
+}
+
+/* ---- ends of a connection ---- */
+
+static enum tls_fail fail_reason(int e)
+{
+	if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT)
+		return TLS_FAIL_ALERT;
+	switch (e) {
+	case BR_ERR_IO:
+		return TLS_FAIL_CLOSED;
+	case BR_ERR_UNSUPPORTED_VERSION:
+	case BR_ERR_BAD_VERSION:
+	case BR_ERR_UNKNOWN_TYPE: /* not a TLS record at all */
+		return TLS_FAIL_VERSION;
+	case BR_ERR_BAD_CIPHER_SUITE:
+	case BR_ERR_INVALID_ALGORITHM:
+	case BR_ERR_NO_CLIENT_AUTH:
+		return TLS_FAIL_CIPHER;
+	default:
+		return TLS_FAIL_PROTOCOL;
+	}
+}
+
+static void log_end(const struct tls_conn *t, const char *what, int e)
+{
+	uint32_t ip;
+	uint16_t port;
+	char alert[32] = "";
+	stream_peer(t->lower, &ip, &port);
+	if (e >= BR_ERR_SEND_FATAL_ALERT)
+		snprintf(alert, sizeof alert, ", alert %d sent", e - BR_ERR_SEND_FATAL_ALERT);
+	else if (e >= BR_ERR_RECV_FATAL_ALERT)
+		snprintf(alert, sizeof alert, ", alert %d received", e - BR_ERR_RECV_FATAL_ALERT);
+	log_info("tls", "%u.%u.%u.%u:%u: %s (BearSSL error %d%s)", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff,
+		 ip & 0xff, port, what, e % 256, alert);
+}
+
+/* The handshake ended without a session: count it once, by reason. */
+static void handshake_failed(struct tls_conn *t, enum tls_fail why, int e)
+{
+	stats.failed[why]++;
+	stats.handshaking--;
+	t->handshaken = true; /* accounted for: no second count */
+	char what[48];
+	snprintf(what, sizeof what, "handshake failed: %s", tls_fail_names[why]);
+	log_end(t, what, e);
+}
+
+static void handshake_done(struct tls_conn *t)
+{
+	br_ssl_engine_context *e = &t->sc.eng;
+	br_ssl_session_parameters sp;
+	br_ssl_engine_get_session_parameters(e, &sp);
+	const char *proto = br_ssl_engine_get_selected_protocol(e);
+	/* No certificate was chosen: the session came from the cache. */
+	bool resumed = !t->chooser.cert;
+	snprintf(t->info, sizeof t->info, "TLSv1.2 %s %s %s", tls_suite_name(sp.cipher_suite),
+		 proto ? proto : "-", resumed ? "resumed" : "new");
+	t->handshaken = true;
+	stats.handshaking--;
+	stats.handshakes++;
+	stats.resumed += resumed;
+}
+
+/* The engine closed: 0 after the client's close_notify, else the error
+ * (logged: a fatal alert either way, one line). */
+static int engine_closed(struct tls_conn *t)
+{
+	int e = br_ssl_engine_last_error(&t->sc.eng);
+	if (!t->handshaken)
+		handshake_failed(t, fail_reason(e), e);
+	else if (e != BR_ERR_OK && e != BR_ERR_IO)
+		log_end(t, "connection failed", e);
+	if (!t->err)
+		t->err = e == BR_ERR_OK ? -ENOTCONN : -ECONNRESET;
+	return e == BR_ERR_OK ? 1 : t->err;
+}
+
+/* ---- the engine pump ---- */
+
+/* The lower stream failed or ended: the engine cannot go on. */
+static int lower_failed(struct tls_conn *t, ssize_t r)
+{
+	int err = r ? (int)r : -ECONNRESET; /* EOF inside TLS: no close_notify */
+	if (err == -ETIMEDOUT && t->handshaken)
+		return err; /* a late peer: the session is still usable */
+	if (!t->handshaken)
+		handshake_failed(t, err == -ETIMEDOUT ? TLS_FAIL_TIMEOUT : TLS_FAIL_CLOSED, BR_ERR_IO);
+	return t->err = err; /* sticky: the engine is not called again */
+}
+
+/* Run the engine until one of `want` (BR_SSL_SENDAPP, BR_SSL_RECVAPP) is
+ * possible: 0, 1 if the client closed cleanly, < 0 error. Records the
+ * engine has to send go out first (ssl_io.c's order). */
+static int pump(struct tls_conn *t, unsigned want, uint64_t deadline)
+{
+	br_ssl_engine_context *e = &t->sc.eng;
+	if (t->err)
+		return t->err;
+	if (attach(t) < 0)
+		return t->err = -ENOMEM;
+	for (;;) {
+		unsigned st = br_ssl_engine_current_state(e);
+		if (st & BR_SSL_CLOSED)
+			return engine_closed(t);
+		if (!t->handshaken && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
+			handshake_done(t);
+		uint64_t dl = deadline;
+		if (!t->handshaken && (!dl || t->hs_deadline < dl))
+			dl = t->hs_deadline;
+		size_t len;
+		if (st & BR_SSL_SENDREC) {
+			unsigned char *rec = br_ssl_engine_sendrec_buf(e, &len);
+			ssize_t n = stream_write(t->lower, rec, len, dl);
+			if (n <= 0)
+				return lower_failed(t, n);
+			br_ssl_engine_sendrec_ack(e, (size_t)n);
+			continue;
+		}
+		if (st & want)
+			return 0;
+		if (st & BR_SSL_RECVAPP)
+			return t->err = -EPROTO; /* cannot happen without renegotiation: ssl_io.c */
+		if (st & BR_SSL_RECVREC) {
+			unsigned char *rec = br_ssl_engine_recvrec_buf(e, &len);
+			ssize_t n = stream_read(t->lower, rec, len, dl);
+			if (n <= 0)
+				return lower_failed(t, n);
+			br_ssl_engine_recvrec_ack(e, (size_t)n);
+			continue;
+		}
+		br_ssl_engine_flush(e, 0); /* neither way can move: push a partial record */
+	}
+}
+
+/* ---- the stream ---- */
+
+static ssize_t tls_read(struct stream *s, void *buf, size_t len, uint64_t deadline)
+{
+	struct tls_conn *t = of(s);
+	int r = pump(t, BR_SSL_RECVAPP, deadline);
+	if (r)
+		return r > 0 ? 0 : r;
+	size_t n;
+	unsigned char *app = br_ssl_engine_recvapp_buf(&t->sc.eng, &n);
+	n = n < len ? n : len;
+	memcpy(buf, app, n);
+	br_ssl_engine_recvapp_ack(&t->sc.eng, n);
+	return (ssize_t)n;
+}
+
+static ssize_t tls_write(struct stream *s, const void *buf, size_t len, uint64_t deadline)
+{
+	struct tls_conn *t = of(s);
+	const unsigned char *p = buf;
+	for (size_t done = 0; done < len;) {
+		int r = pump(t, BR_SSL_SENDAPP, deadline);
+		if (r)
+			return r > 0 ? -EPIPE : r;
+		size_t n;
+		unsigned char *app = br_ssl_engine_sendapp_buf(&t->sc.eng, &n);
+		n = n < len - done ? n : len - done;
+		memcpy(app, p + done, n);
+		br_ssl_engine_sendapp_ack(&t->sc.eng, n);
+		done += n;
+	}
+	return (ssize_t)len;
+}
+
+static int tls_flush(struct stream *s, uint64_t deadline)
+{
+	struct tls_conn *t = of(s);
+	if (t->err)
+		return t->err;
+	br_ssl_engine_flush(&t->sc.eng, 0);
+	int r = pump(t, BR_SSL_SENDAPP | BR_SSL_RECVAPP, deadline);
+	return r > 0 ? -EPIPE : r;
+}
+
+static void tls_free(struct tls_conn *t)
+{
+	if (!t->handshaken)
+		handshake_failed(t, TLS_FAIL_CLOSED, BR_ERR_IO);
+	if (t->buf)
+		buf_put(t->buf);
+	else
+		stats.idle_released--;
+	stats.open--;
+	memset(&t->sc, 0, sizeof t->sc); /* session keys do not linger in freed memory */
+	free(t);
+}
+
+/* close_notify (RFC 5246 §7.2.1) goes out; the client's reply is not
+ * awaited (the TCP close that follows discards it). */
+static void tls_close(struct stream *s)
+{
+	struct tls_conn *t = of(s);
+	br_ssl_engine_context *e = &t->sc.eng;
+	if (!t->err && t->handshaken && attach(t) == 0) {
+		br_ssl_engine_close(e);
+		uint64_t dl = clock_now() + CLOSE_NS;
+		size_t len;
+		unsigned char *rec;
+		while ((rec = br_ssl_engine_sendrec_buf(e, &len))) {
+			ssize_t n = stream_write(t->lower, rec, len, dl);
+			if (n <= 0)
+				break;
+			br_ssl_engine_sendrec_ack(e, (size_t)n);
+		}
+	}
+	stream_close(t->lower);
+	tls_free(t);
+}
+
+static void tls_abort(struct stream *s)
+{
+	struct tls_conn *t = of(s);
+	stream_abort(t->lower);
+	tls_free(t);
+}
+
+static void tls_cancel_reads(struct stream *s) { stream_cancel_reads(of(s)->lower); }
+
+static bool tls_park(struct stream *s, void (*ready)(void *arg), void *arg)
+{
+	struct tls_conn *t = of(s);
+	return !t->err && release(t) && stream_park(t->lower, ready, arg);
+}
+
+static void tls_unpark(struct stream *s) { stream_unpark(of(s)->lower); }
+
+static void tls_peer(const struct stream *s, uint32_t *ip, uint16_t *port) { stream_peer(of(s)->lower, ip, port); }
+
+static const char *tls_info(const struct stream *s) { return of(s)->info[0] ? of(s)->info : "TLS"; }
+
+static const struct stream_ops tls_ops = {
+    .read = tls_read,
+    .write = tls_write,
+    .flush = tls_flush,
+    .close = tls_close,
+    .abort = tls_abort,
+    .cancel_reads = tls_cancel_reads,
+    .park = tls_park,
+    .unpark = tls_unpark,
+    .peer = tls_peer,
+    .info = tls_info,
+};
+
+/* ---- a new connection ---- */
+
+struct stream *tls_accept(struct stream *lower)
+{
+	if (stats.handshaking >= tls_opt.max_handshakes) {
+		stats.failed[TLS_FAIL_BUSY]++;
+		return NULL;
+	}
+	/* tls_init made sure the DRBG is seeded, so random_bytes succeeds. */
+	unsigned char seed[32];
+	if (random_bytes(seed, sizeof seed) < 0)
+		return NULL;
+	struct tls_conn *t = calloc(1, sizeof *t);
+	unsigned char *b = t ? buf_get() : NULL;
+	if (!b) {
+		free(t);
+		stats.failed[TLS_FAIL_MEMORY]++;
+		return NULL;
+	}
+	t->st.ops = &tls_ops;
+	t->lower = lower;
+	t->buf = b;
+	t->hs_deadline = clock_now() + tls_opt.handshake_ns;
+	tls_policy_apply(&t->sc, &t->chooser);
+	br_ssl_engine_set_buffers_bidi(&t->sc.eng, b, IBUF_LEN, b + IBUF_LEN, OBUF_LEN);
+	br_ssl_engine_inject_entropy(&t->sc.eng, seed, sizeof seed);
+	memset(seed, 0, sizeof seed);
+	stats.open++;
+	stats.handshaking++;
+	if (!br_ssl_server_reset(&t->sc)) { /* only on a bad configuration */
+		log_err("tls", "engine reset failed (BearSSL error %d)", br_ssl_engine_last_error(&t->sc.eng));
+		t->err = -EPROTO;
+	}
+	return &t->st;
+}

@@ -1,0 +1,114 @@
+/* HTTPS start-up: the TLS options, the certificates from the boot bundle
+ * (tls/NAME.crt + tls/NAME.key, NAME the host name SNI selects, "default"
+ * for clients that send none), the session cache. All or nothing: one
+ * unusable certificate keeps HTTPS off (never a listener that serves
+ * some names and not others), and plain HTTP serves on. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "kernel/bundle.h"
+#include "kernel/cmdline.h"
+#include "kernel/log.h"
+#include "kernel/random.h"
+#include "tls/internal.h"
+
+#define CACHE_ENTRY_BYTES 100 /* BearSSL's LRU cache: ssl_lru.c */
+#define MAX_CERTS 16
+
+struct tls_options tls_opt;
+static const struct cmdline_option options[] = {
+    CMDLINE_SECONDS_ROW("tls_handshake_timeout", tls_opt.handshake_ns, 5, 1, 600,
+			"seconds a client has to complete the TLS handshake (then the connection is closed)"),
+    CMDLINE_UINT_ROW("tls_max_handshakes", tls_opt.max_handshakes, 128, 1, 100000,
+		     "TLS handshakes under way at once; more connections are reset"),
+    CMDLINE_UINT_ROW("tls_session_cache", tls_opt.session_cache, 256, 0, 100000,
+		     "TLS sessions kept for resumption (100 bytes each); 0: no resumption"),
+};
+CMDLINE_TABLE(tls, options);
+
+static br_ssl_session_cache_lru cache;
+static bool have_cache;
+static struct tls_cert certs[MAX_CERTS];
+
+const br_ssl_session_cache_class **tls_session_cache(void) { return have_cache ? &cache.vtable : NULL; }
+
+/* NAME of "tls/NAME.ext", if f is one; false otherwise. */
+static bool cert_name(const struct bundle_file *f, const char *ext, char *name, size_t cap)
+{
+	size_t n = strlen(f->name), e = strlen(ext);
+	if (n <= 4 + e || strcmp(f->name + n - e, ext) || n - 4 - e >= cap)
+		return false;
+	memcpy(name, f->name + 4, n - 4 - e);
+	name[n - 4 - e] = 0;
+	return true;
+}
+
+/* Every NAME.crt with its NAME.key; the number loaded, or < 0 after
+ * naming the first file that could not be used. */
+static int load_certs(void)
+{
+	size_t nfiles, n = 0;
+	const struct bundle_file *f = bundle_list("tls/", &nfiles);
+	char name[TLS_NAME_MAX + 1], path[TLS_NAME_MAX + 16], why[96];
+	for (size_t i = 0; i < nfiles; i++) {
+		if (cert_name(&f[i], ".key", name, sizeof name)) {
+			snprintf(path, sizeof path, "tls/%s.crt", name);
+			if (!bundle_file(path, NULL))
+				log_warn("tls", "%s has no certificate (%s)", f[i].name, path);
+			continue;
+		}
+		if (!cert_name(&f[i], ".crt", name, sizeof name))
+			continue;
+		size_t key_len;
+		snprintf(path, sizeof path, "tls/%s.key", name);
+		const void *key = bundle_file(path, &key_len);
+		int err = -EINVAL;
+		if (!key)
+			snprintf(why, sizeof why, "no private key (%s)", path);
+		else if (n == MAX_CERTS)
+			snprintf(why, sizeof why, "more than %d certificates", MAX_CERTS);
+		else
+			err = tls_cert_load(&certs[n], name, f[i].data, f[i].size, key, key_len, why, sizeof why);
+		if (err) {
+			log_err("tls", "%s: %s", f[i].name, why);
+			return err;
+		}
+		log_info("tls", "certificate for %s: %s %u bits, %zu in the chain", name,
+			 certs[n].key_type == BR_KEYTYPE_EC ? "ECDSA" : "RSA", certs[n].key_bits, certs[n].chain_len);
+		n++;
+	}
+	return (int)n;
+}
+
+int tls_init(void)
+{
+	if (!random_ready()) {
+		log_err("tls", "no hardware entropy source (RDSEED, RDRAND or virtio-rng): HTTPS off");
+		return -ENODEV;
+	}
+	int n = load_certs();
+	if (n <= 0) {
+		for (int i = 0; i < MAX_CERTS; i++)
+			if (certs[i].chain)
+				tls_cert_free(&certs[i]);
+		if (n == 0)
+			log_warn("tls", "no certificate in the boot bundle (tls/NAME.crt + tls/NAME.key): HTTPS off");
+		else
+			log_err("tls", "a certificate could not be used: HTTPS off");
+		return n ? n : -ENOENT;
+	}
+	tls_certs_set(certs, (size_t)n);
+	size_t bytes = (size_t)tls_opt.session_cache * CACHE_ENTRY_BYTES;
+	unsigned char *store = bytes ? malloc(bytes) : NULL;
+	if (store) {
+		br_ssl_session_cache_lru_init(&cache, store, bytes);
+		have_cache = true;
+	} else if (bytes) {
+		log_warn("tls", "no memory for a session cache of %zu bytes: no resumption", bytes);
+	}
+	log_info("tls", "%d certificate%s; session cache %u entries; AES-NI %s", n, n == 1 ? "" : "s",
+		 have_cache ? tls_opt.session_cache : 0, br_aes_x86ni_ctr_get_vtable() ? "yes" : "no");
+	return 0;
+}
