@@ -190,7 +190,8 @@ static int engine_closed(struct tls_conn *t)
 
 /* ---- the engine pump ---- */
 
-/* The lower stream failed or ended: the engine cannot go on. */
+/* The lower stream failed or ended: the engine cannot go on, except
+ * after a read that timed out (nothing was taken from the stream). */
 static int lower_failed(struct tls_conn *t, ssize_t r)
 {
 	int err = r ? (int)r : -ECONNRESET; /* EOF inside TLS: no close_notify */
@@ -211,6 +212,7 @@ static int pump(struct tls_conn *t, unsigned want, uint64_t deadline)
 		return t->err;
 	if (attach(t) < 0)
 		return t->err = -ENOMEM;
+	bool flushed = false; /* and nothing moved since */
 	for (;;) {
 		unsigned st = br_ssl_engine_current_state(e);
 		if (st & BR_SSL_CLOSED)
@@ -224,9 +226,10 @@ static int pump(struct tls_conn *t, unsigned want, uint64_t deadline)
 		if (st & BR_SSL_SENDREC) {
 			unsigned char *rec = br_ssl_engine_sendrec_buf(e, &len);
 			ssize_t n = stream_write(t->lower, rec, len, dl);
-			if (n <= 0)
-				return lower_failed(t, n);
+			if (n <= 0) /* sticky even on a timeout: part of the record may be out */
+				return t->err = lower_failed(t, n);
 			br_ssl_engine_sendrec_ack(e, (size_t)n);
+			flushed = false;
 			continue;
 		}
 		if (st & want)
@@ -239,9 +242,16 @@ static int pump(struct tls_conn *t, unsigned want, uint64_t deadline)
 			if (n <= 0)
 				return lower_failed(t, n);
 			br_ssl_engine_recvrec_ack(e, (size_t)n);
+			flushed = false;
 			continue;
 		}
-		br_ssl_engine_flush(e, 0); /* neither way can move: push a partial record */
+		/* Neither way can move: push a partial record out. If that
+		 * changes nothing the engine is stuck: fail rather than spin. */
+		if (flushed)
+			return t->err = -EPROTO;
+		br_ssl_engine_flush(e, 0);
+		flushed = true;
+		continue;
 	}
 }
 
