@@ -8,10 +8,16 @@ results.json and ratios.png. A metric that cannot be measured is recorded
 as null with the reason; the run goes on.
 
 usage: bench.py [--nic virtio|e1000] [--peers keel,nginx,go] [--seconds 10]
-                [--mem 256M] [--idle-conns 10000]
+                [--mem 256M] [--idle-conns 10000] [--sections http,https]
+                [--tls-rounds 3] [--tls-idle-conns 2000]
        bench.py --smoke   a quick run of the rig for `make test`: Keel, plus
                           the nginx peer when it is already built; 2-second
-                          wrk runs, no -m bisection; prints PASS/FAIL lines
+                          wrk runs, no -m bisection, one HTTPS keep-alive
+                          load on Keel; prints PASS/FAIL lines
+
+The HTTPS section (https.py) runs after the plain one: --tls-rounds rounds,
+each booting every peer afresh in turn with the same certificate, so each
+figure is a median of interleaved runs with its min-max.
 """
 import argparse
 import datetime
@@ -22,13 +28,14 @@ import signal
 import subprocess
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "qemu"))
 
 import guest  # noqa: E402  (tests/qemu, on the path above)
+import https  # noqa: E402
 import measure  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
@@ -47,6 +54,8 @@ KEEL_APPEND = f"{GUEST_APPEND} log=warn max_conns=20000 idle_timeout=300"
 LINUX_APPEND = "console=ttyS0 quiet panic=-1"
 BOOT_TIMEOUT = 90
 ALL_KEYS = [k for k, *_ in report.METRICS]
+TLS_KEYS = [k for k, *_ in report.TLS_METRICS]
+TLS_LOADS = ("full", "resumed", "keepalive", "latency")
 
 
 @dataclass
@@ -243,17 +252,129 @@ def run(args):
                         "load": os.getloadavg()[0], "mem": args.mem,
                         "seconds": args.seconds, "idle_conns": args.idle_conns, "versions": {}},
                "peers": {}}
+    available = {}
     for name in args.peers:
         try:
             peer = make_peer(name, args.nic, args.smoke)
         except Exception as e:  # noqa: BLE001  (a peer that cannot be built is reported, not fatal)
-            results["peers"][name] = {k: {"value": None, "why": f"peer not available: {e}"} for k in ALL_KEYS}
+            why = f"peer not available: {e}"
+            results["peers"][name] = {k: {"value": None, "why": why} for k in ALL_KEYS + TLS_KEYS}
             progress(f"{name}: not available: {e}")
             continue
+        available[name] = peer
         results["meta"]["versions"][name] = peer.version
         progress(f"{name}: {peer.version}")
-        results["peers"][name] = bench_peer(peer, args)
+        if "http" in args.sections:
+            results["peers"][name] = bench_peer(peer, args)
+        else:
+            results["peers"][name] = {k: {"value": None, "why": "not measured: --sections has no http"}
+                                      for k in ALL_KEYS}
+    if "https" in args.sections and available:
+        https_section(results, available, args)
     return results
+
+
+def https_peers(available, args, results):
+    """The peers booting with the run's certificate: Keel with a boot
+    bundle, the Linux peers with it appended to their initramfs."""
+    tls_dir = (OUT / "smoke" if args.smoke else OUT) / "tls"
+    crt, key, desc = https.make_cert(tls_dir)
+    results["meta"]["tls"]["cert"] = desc
+    out = {}
+    for name, peer in available.items():
+        if args.smoke and name != "keel":
+            continue  # the smoke's HTTPS load is Keel's only
+        if name == "keel":
+            initrd = https.keel_bundle(crt, key, tls_dir / "keel-bundle.cpio")
+        else:
+            info = peers.cached(name, args.nic)
+            initrd = https.linux_initrd(info, name, crt, key, tls_dir / f"{name}-initrd.img")
+        out[name] = replace(peer, initrd=str(initrd))
+    return out
+
+
+def https_round(peer, runs, notes, args, rnd):
+    """One round of one peer: the loads on a fresh boot, then (not in
+    --smoke) idle HTTPS connections on another. Appends to runs[key]."""
+    mem_mib = int(args.mem.rstrip("M"))
+    which = ("keepalive",) if args.smoke else TLS_LOADS
+    load_keys = [k for k in TLS_KEYS if not k.startswith("tls_idle")]
+    with booted(peer, args.nic, mem_mib, f"https{rnd}") as (ns, g):
+        try:
+            measure.wait_first_200(ns, g, BOOT_TIMEOUT)
+            notes["negotiated"] = https.wait_https(ns)
+            got = https.loads(ns, g, args.seconds, which)
+        except Exception as e:  # noqa: BLE001  (a failure is this round's result)
+            got = {k: Failed(str(e) or type(e).__name__) for k in load_keys}
+        got = {k: Failed(f"{v}{trouble(g)}") if isinstance(v, Failed) else v for k, v in got.items()}
+        for k, v in got.items():
+            runs[k].append(v)
+    progress(f"{peer.name} https round {rnd + 1}: " + ", ".join(
+        f"{k}={'failed: ' + str(v) if isinstance(v, Failed) else f'{v:.6g}'}" for k, v in got.items()))
+    if args.smoke:
+        return
+    with booted(peer, args.nic, mem_mib, f"https-idle{rnd}") as (ns, g):
+        gauges = {}
+
+        def memory():
+            used = memory_reader(peer, ns, g)()
+            if peer.name == "keel":
+                gauges.update(https.keel_tls_gauges(ns))
+            return used
+        try:
+            measure.wait_first_200(ns, g, BOOT_TIMEOUT)
+            https.wait_https(ns)
+            r = measure.idle_connections(ns, args.tls_idle_conns, args.idle_seconds, memory, lambda: trouble(g),
+                                         tls=True)
+            runs["tls_idle_held"].append(r["idle_held"])
+            runs["tls_idle_bytes_per_conn"].append(r["idle_bytes_per_conn"])
+            if r.get("why"):
+                notes["idle"] = r["why"]
+            if gauges:
+                notes["idle"] = (f"Keel's /metrics at the last step: {gauges.get('connections', 0):,} TLS connections"
+                                 f" open, {gauges.get('connections_idle_released', 0):,} holding no record buffers;"
+                                 f" engine state {gauges.get('connection_bytes', 0):,} B per connection, record"
+                                 f" buffers {gauges.get('buffer_bytes', 0):,} B only while busy"
+                                 + (f"; {r['why']}" if r.get("why") else ""))
+            progress(f"{peer.name} https round {rnd + 1}: idle {r['idle_held']} held, "
+                     f"{r['idle_bytes_per_conn']:,.0f} B each")
+        except Exception as e:  # noqa: BLE001
+            why = Failed((str(e) or type(e).__name__) + trouble(g))
+            runs["tls_idle_held"].append(why)
+            runs["tls_idle_bytes_per_conn"].append(why)
+            progress(f"{peer.name} https round {rnd + 1}: idle failed: {why}")
+
+
+def https_section(results, available, args):
+    """The HTTPS figures: rounds of fresh boots, peers interleaved (Keel,
+    nginx, Keel, nginx, ...), each figure the median of the rounds."""
+    rounds = 1 if args.smoke else args.tls_rounds
+    meta = results["meta"]["tls"] = {"rounds": rounds, "seconds": args.seconds, "cert": None, "negotiated": {},
+                                     "idle_conns": 0 if args.smoke else args.tls_idle_conns,
+                                     "handshake_clients": https.HANDSHAKE_CLIENTS}
+    try:
+        tls_peers = https_peers(available, args, results)
+    except Exception as e:  # noqa: BLE001
+        for name in available:
+            results["peers"][name].update({k: {"value": None, "why": f"no HTTPS setup: {e}"} for k in TLS_KEYS})
+        progress(f"https: no setup: {e}")
+        return
+    runs = {name: {k: [] for k in TLS_KEYS} for name in tls_peers}
+    notes = {name: {} for name in tls_peers}
+    for rnd in range(rounds):
+        for name, peer in tls_peers.items():
+            https_round(peer, runs[name], notes[name], args, rnd)
+    for name in available:
+        record = results["peers"][name]
+        for k in TLS_KEYS:
+            if name not in tls_peers or not runs[name][k]:
+                record[k] = {"value": None, "why": "not measured in --smoke"}
+                continue
+            record[k] = https.summarize(runs[name][k])
+        if notes.get(name, {}).get("negotiated"):
+            meta["negotiated"][name] = notes[name]["negotiated"]
+        if notes.get(name, {}).get("idle") and "why" not in record["tls_idle_bytes_per_conn"]:
+            record["tls_idle_bytes_per_conn"]["why"] = notes[name]["idle"]
 
 
 def write_outputs(results, out):
@@ -277,6 +398,13 @@ def smoke_verdicts(results, why_no_chart, out):
             failed += not ok
             print(f"PASS bench/{peer}: {key} = {v['value']:.6g}" if ok else f"FAIL bench/{peer}: {key}: {v['why']}",
                   flush=True)
+    if "keel" in results["peers"] and results["meta"].get("tls"):
+        v = results["peers"]["keel"]["tls_rps_keepalive"]
+        ok = v["value"] is not None
+        failed += not ok
+        print(f"PASS bench/keel: tls_rps_keepalive = {v['value']:.6g} "
+              f"({results['meta']['tls']['negotiated'].get('keel', '?')})" if ok
+              else f"FAIL bench/keel: tls_rps_keepalive: {v['why']}", flush=True)
     written = (out / "results.md").stat().st_size > 0 and (out / "results.json").stat().st_size > 0
     print("PASS bench/report: results.md and results.json written" if written else "FAIL bench/report: empty",
           flush=True)
@@ -297,14 +425,21 @@ def parse_args():
     ap.add_argument("--idle-conns", type=int, default=10000, help="idle keep-alive connections to try")
     ap.add_argument("--idle-seconds", type=float, default=120, help="time allowed to open them")
     ap.add_argument("--tries", type=int, default=3, help="downloads of 10 MiB, best counts")
+    ap.add_argument("--sections", default="http,https", type=lambda s: [x for x in s.split(",") if x],
+                    help="http (the plain metrics), https (the HTTPS section), or both")
+    ap.add_argument("--tls-rounds", type=int, default=3, help="interleaved fresh boots per peer for HTTPS")
+    ap.add_argument("--tls-idle-conns", type=int, default=2000, help="idle HTTPS connections to try")
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
     unknown = set(args.peers) - set(report.PEER_LABELS)
     if unknown or not re.fullmatch(r"\d+M", args.mem):
         ap.error(f"unknown peers {sorted(unknown)}" if unknown else "--mem wants NNNM")
+    if set(args.sections) - {"http", "https"} or not args.sections:
+        ap.error("--sections wants http, https or http,https")
     if args.smoke:
         cached = peers.cached("nginx", args.nic) is not None
         args.peers, args.seconds, args.idle_conns, args.tries = ["keel", *(["nginx"] if cached else [])], 2, 200, 1
+        args.sections = ["http", "https"]
         progress("smoke: Keel and the built nginx peer" if cached else
                  "smoke: Keel only (no nginx peer built for this NIC; `make bench` builds it)")
     return args

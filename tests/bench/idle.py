@@ -2,7 +2,11 @@
 """Hold idle keep-alive connections to a bench guest; run inside its
 network namespace by measure.py.
 
-    idle.py HOST SECONDS
+    idle.py HOST SECONDS [--tls]
+
+--tls: HTTPS on port 443 instead of HTTP on 80; each connection makes a
+full TLS 1.2 handshake (no session is offered) before its GET, and the
+certificate is not checked.
 
 Reads commands on stdin, answers each with one JSON line:
 
@@ -21,6 +25,7 @@ import json
 import resource
 import selectors
 import socket
+import ssl
 import sys
 import threading
 import time
@@ -33,10 +38,21 @@ class Refused(Exception):
     pass
 
 
-def open_one(host):
-    """One connection that has done a keep-alive GET /."""
-    s = socket.create_connection((host, 80), timeout=TIMEOUT)
+def tls_context():
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname, ctx.verify_mode = False, ssl.CERT_NONE
+    ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    ctx.set_alpn_protocols(["http/1.1"])
+    return ctx
+
+
+def open_one(host, ctx):
+    """One connection that has done a keep-alive GET / (over TLS when ctx
+    is an SSLContext)."""
+    s = socket.create_connection((host, 443 if ctx else 80), timeout=TIMEOUT)
     try:
+        if ctx:
+            s = ctx.wrap_socket(s)
         s.sendall(f"GET / HTTP/1.1\r\nHost: {host}\r\n\r\n".encode())
         data = b""
         while b"\r\n\r\n" not in data:
@@ -63,7 +79,7 @@ def open_one(host):
         raise
 
 
-def hold(host, held, target, deadline):
+def hold(host, ctx, held, target, deadline):
     """Add connections to `held` until it has `target`; why it stopped
     short, or None."""
     stop, lock = [], threading.Lock()
@@ -79,8 +95,8 @@ def hold(host, held, target, deadline):
             try:
                 if time.monotonic() > deadline:
                     raise Refused("time allowed for opening passed")
-                s = open_one(host)
-            except (OSError, Refused, ValueError, IndexError) as e:
+                s = open_one(host, ctx)
+            except (OSError, Refused, ValueError, IndexError) as e:  # ssl.SSLError is an OSError
                 with lock:
                     claimed -= 1
                     stop.append(f"{type(e).__name__}: {e}")
@@ -113,6 +129,7 @@ def answer(obj):
 
 def main():
     host, seconds = sys.argv[1], float(sys.argv[2])
+    ctx = tls_context() if "--tls" in sys.argv[3:] else None
     # Every descriptor the hard limit allows; past it a failed socket()
     # stops the run like a refusal.
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -122,7 +139,7 @@ def main():
         cmd, *arg = line.split()
         if cmd == "hold":
             deadline = deadline or time.monotonic() + seconds
-            why = hold(host, held, int(arg[0]), deadline)
+            why = hold(host, ctx, held, int(arg[0]), deadline)
             if why and held:
                 held.pop().close()
             answer({"held": len(held), "stopped": why})

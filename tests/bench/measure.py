@@ -86,12 +86,15 @@ _UNIT_US = {"us": 1, "ms": 1e3, "s": 1e6, "m": 60e6, "h": 3600e6}
 
 
 def parse_wrk(out):
-    """wrk's report as {rps, errors, p50_us, p99_us} (latencies only when
-    run with --latency); errors are socket errors plus non-2xx/3xx."""
+    """wrk's report as {rps, requests, errors, p50_us, p99_us} (latencies
+    only when run with --latency); errors are socket errors plus
+    non-2xx/3xx."""
     m = re.search(r"^Requests/sec:\s*([\d.]+)", out, re.M)
     if not m:
         raise Failed(f"no Requests/sec in wrk output: {out.strip()[-300:]}")
     result = {"rps": float(m.group(1))}
+    n = re.search(r"^\s*(\d+) requests in", out, re.M)
+    result["requests"] = int(n.group(1)) if n else None
     sock = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
     non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     result["errors"] = (sum(map(int, sock.groups())) if sock else 0) + (int(non2xx.group(1)) if non2xx else 0)
@@ -100,10 +103,10 @@ def parse_wrk(out):
     return result
 
 
-def wrk(ns, seconds, connections, threads, *options):
-    """One wrk run on / from the namespace (open-file limit raised to the
-    hard limit for it)."""
-    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", *options, URL]
+def wrk(ns, seconds, connections, threads, *options, url=URL):
+    """One wrk run on `url` (/ over plain HTTP unless told) from the
+    namespace (open-file limit raised to the hard limit for it)."""
+    args = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", *options, url]
     rc, out = ns.run("sh", "-c", "ulimit -n \"$(ulimit -Hn)\" && exec " + shlex.join(args), timeout=seconds + 60)
     if rc != 0:
         raise Failed(f"wrk exit {rc}: {out.strip()[-300:]}")
@@ -126,13 +129,21 @@ def throughput(ns, tries):
     return best / 2**20
 
 
+def keel_metrics(ns):
+    """Keel's /metrics page, over plain HTTP."""
+    rc, out = ns.run("curl", "-s", "--connect-timeout", "2", "-m", "10", f"{URL}metrics", timeout=15)
+    if rc != 0:
+        raise Failed(f"GET /metrics: curl exit {rc}")
+    return out
+
+
 def keel_memory(ns):
     """Keel's memory in use (bytes) from /metrics: total minus free."""
-    rc, out = ns.run("curl", "-s", "--connect-timeout", "2", "-m", "10", f"{URL}metrics", timeout=15)
+    out = keel_metrics(ns)
     total = re.search(r"^keel_memory_total_bytes (\d+)", out, re.M)
     free = re.search(r"^keel_memory_free_bytes (\d+)", out, re.M)
     if not (total and free):
-        raise Failed(f"/metrics has no keel_memory_total_bytes/free_bytes (curl exit {rc})")
+        raise Failed("/metrics has no keel_memory_total_bytes/free_bytes")
     return int(total.group(1)) - int(free.group(1))
 
 
@@ -153,8 +164,9 @@ def linux_memory(guest, timeout=5):
 class IdleClient:
     """idle.py running in the namespace, driven one command at a time."""
 
-    def __init__(self, ns, seconds):
-        self.proc = subprocess.Popen(["ip", "netns", "exec", ns.name, "python3", str(IDLE), GUEST_IP, str(seconds)],
+    def __init__(self, ns, seconds, tls=False):
+        self.proc = subprocess.Popen(["ip", "netns", "exec", ns.name, "python3", str(IDLE), GUEST_IP, str(seconds),
+                                      *(["--tls"] if tls else [])],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                      text=True, start_new_session=True)
 
@@ -173,13 +185,14 @@ def idle_steps(count):
     return sorted({max(1, count * k // 10) for k in (1, 2, 5, 10)})
 
 
-def idle_connections(ns, count, seconds, memory, trouble):
-    """Hold up to `count` idle keep-alive connections, in steps, measuring
+def idle_connections(ns, count, seconds, memory, trouble, tls=False):
+    """Hold up to `count` idle keep-alive connections (HTTPS ones, each
+    after a full handshake, when `tls`), in steps, measuring
     guest memory (`memory()`) at each: {idle_held, idle_bytes_per_conn} from
     the last step the server came through whole, and why it went no further
     (`trouble()` says what the guest console shows)."""
     before = memory()
-    client = IdleClient(ns, seconds)
+    client = IdleClient(ns, seconds, tls)
     best, why = None, None
     try:
         for target in idle_steps(count):

@@ -8,7 +8,8 @@ never installed) and a busybox initramfs running nginx or the Go server.
     build/bench/peers/<peer>-<nic>/vmlinuz, initramfs.gz, info.json
 
 A built peer is reused while the sources it was built from (this directory's
-files and Keel's index.html) are unchanged.
+files and Keel's index.html) are unchanged. The HTTPS section's certificate
+is not in it: https.py appends it to a copy of the initramfs for each run.
 """
 import gzip
 import hashlib
@@ -31,7 +32,9 @@ INDEX = ROOT / "images" / "site" / "index.html"
 KERNEL_PACKAGE = {"virtio": "linux-image-cloud-amd64", "e1000": "linux-image-amd64"}
 NIC_MODULES = {"virtio": ["virtio_pci", "virtio_net"], "e1000": ["e1000"]}
 SERVER_COMMAND = {"nginx": "exec /usr/sbin/nginx -c /etc/nginx/nginx.conf",
-                  "go": "exec /usr/bin/bench-server -index /srv/www/index.html"}
+                  # HTTPS on :443 too when the certificate is there (https.py).
+                  "go": "exec /usr/bin/bench-server -index /srv/www/index.html "
+                        "-cert /etc/bench/tls/default.crt -key /etc/bench/tls/default.key"}
 # The busybox applets /init calls by name (the rest are shell builtins).
 APPLETS = ["sh", "mount", "truncate", "insmod", "sleep", "ip"]
 
@@ -153,7 +156,7 @@ def stage_server(peer, stage):
     install(HERE / "nginx.conf", stage, "/etc/nginx/nginx.conf")
     write(stage, "/etc/passwd", "root:x:0:0:root:/:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n")
     write(stage, "/etc/group", "root:x:0:\nnogroup:x:65534:\n")
-    for d in ("/var/lib/nginx", "/var/log/nginx"):
+    for d in ("/var/lib/nginx", "/var/log/nginx", "/etc/nginx/https"):
         (stage / d.lstrip("/")).mkdir(parents=True, exist_ok=True)
     return f"nginx {version}"
 

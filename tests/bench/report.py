@@ -25,6 +25,21 @@ METRICS = [
     ("idle_held", "idle keep-alive connections held", "{:,.0f}", True),
     ("idle_bytes_per_conn", "guest memory per idle connection (bytes)", "{:,.0f}", False),
 ]
+# The HTTPS section: each value is the median of interleaved fresh boots,
+# shown with its min-max. key, label, format, higher is better, goal for
+# Keel/nginx (">=" or "<=", factor) or None.
+TLS_METRICS = [
+    ("tls_full_hs", "HTTPS full handshakes/s (s_time -new, 8 clients)", "{:,.0f}", True, (">=", 2)),
+    ("tls_resumed_hs", "HTTPS resumed handshakes/s (s_time -reuse, 8 clients)", "{:,.0f}", True, None),
+    ("tls_rps_keepalive", "HTTPS keep-alive c32 (req/s)", "{:,.0f}", True, (">=", 5)),
+    ("tls_p50_us", "HTTPS latency c1 p50 (µs)", "{:,.0f}", False, None),
+    ("tls_p99_us", "HTTPS latency c1 p99 (µs)", "{:,.0f}", False, None),
+    ("tls_cpu_full_us", "QEMU CPU per full-handshake request (µs)", "{:,.0f}", False, None),
+    ("tls_cpu_resumed_us", "QEMU CPU per resumed-handshake request (µs)", "{:,.0f}", False, None),
+    ("tls_cpu_keepalive_us", "QEMU CPU per keep-alive request (µs)", "{:,.1f}", False, None),
+    ("tls_idle_held", "idle HTTPS connections held", "{:,.0f}", True, None),
+    ("tls_idle_bytes_per_conn", "guest memory per idle HTTPS connection (bytes)", "{:,.0f}", False, ("<=", 0.5)),
+]
 PEER_LABELS = {"keel": "Keel", "nginx": "nginx", "go": "Go"}
 METHOD = """How (tests/bench/README.md): each guest boots on a tap in its own network namespace and every
 client runs inside it. Boot: QEMU start to a client's first 200 on `/` (retried every ~10 ms). Request rates and c1 latency: wrk on
@@ -34,6 +49,15 @@ each probe a fresh boot that must answer `/` and 20 keep-alive requests. Idle co
 boot in steps, memory read at each; bytes per connection from the last step the server came through whole.
 Keel reserves no network memory at boot (lwIP's PCBs and buffers are taken as used), so everything a
 connection costs counts per connection."""
+TLS_METHOD = """How (tests/bench/README.md, "HTTPS"): every peer serves the same ECDSA P-256 certificate, made for
+this run, with TLS 1.2 and ECDHE-ECDSA AES-128-GCM / ChaCha20-Poly1305 / AES-256-GCM (nginx: session ID
+cache, tickets off). Each round boots every peer afresh, in turn (Keel, nginx, Keel, nginx, ...); a cell
+is the median of the rounds with min-max. Full handshakes: 8 `openssl s_time -new -www /` at once, a
+new TLS session per connection (wrk resumes its sessions on reconnect, so it is not used for this);
+resumed: the same with -reuse (checked: every connection but the first resumed). Keep-alive c32 and
+c1 latency: wrk over https. CPU per request: QEMU's user+sys time (/proc/PID/stat) over the run divided
+by the requests it served. Idle HTTPS connections: idle.py --tls on a fresh boot (a full handshake and
+one GET each), memory as for plain HTTP."""
 
 
 def value(results, peer, key):
@@ -46,6 +70,46 @@ def ratio(results, peer, key):
     return a / b if a is not None and b else None
 
 
+def cell(entry, fmt):
+    """A value, with its min-max when it is the median of several runs."""
+    v = entry.get("value")
+    if v is None:
+        return "n/a"
+    if len(entry.get("runs", [])) > 1:
+        return f"{fmt.format(v)} ({fmt.format(entry['min'])}–{fmt.format(entry['max'])})"
+    return fmt.format(v)
+
+
+def tls_table(results, peers, ratio_peers, notes):
+    """The HTTPS section's table: medians (min-max), ratios of the medians,
+    and the goals for Keel/nginx with whether this run met them."""
+    header = ["metric", *(PEER_LABELS[p] for p in peers), *(f"{PEER_LABELS[p]}/nginx" for p in ratio_peers)]
+    goals = "keel" in ratio_peers
+    if goals:
+        header.append("goal (Keel/nginx)")
+    out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    for key, label, fmt, _, goal in TLS_METRICS:
+        cells = []
+        for p in peers:
+            entry = results["peers"][p].get(key, {})
+            cells.append(cell(entry, fmt))
+            if entry.get("why"):
+                notes.setdefault((p, entry["why"]), []).append(label)
+        for p in ratio_peers:
+            r = ratio(results, p, key)
+            cells.append("n/a" if r is None else f"{r:.2f}")
+        if goals:
+            r = ratio(results, "keel", key)
+            if goal is None:
+                cells.append("")
+            else:
+                op, x = goal
+                met = None if r is None else (r >= x if op == ">=" else r <= x)
+                cells.append(f"{'≥' if op == '>=' else '≤'} {x}: " + {None: "n/a", True: "met", False: "not met"}[met])
+        out.append(f"| {label} | " + " | ".join(cells) + " |")
+    return out
+
+
 def markdown(results):
     meta = results["meta"]
     peers = [p for p in PEER_LABELS if p in results["peers"]]
@@ -55,6 +119,11 @@ def markdown(results):
            f"- host: {meta['cpu']}, {meta['cores']} cores, load average {meta['load']:.2f} at the start",
            f"- wrk runs {meta['seconds']} s; idle keep-alive connections tried: {meta['idle_conns']}"]
     out += [f"- {PEER_LABELS[p]}: {v}" for p, v in meta["versions"].items()]
+    t = meta.get("tls")
+    if t:
+        out += [f"- HTTPS: {t['rounds']} interleaved round(s) of {t['seconds']} s loads; certificate: {t['cert']};"
+                f" idle HTTPS connections tried: {t['idle_conns']}",
+                *(f"- {PEER_LABELS[p]} over HTTPS negotiates {v}" for p, v in t["negotiated"].items())]
     out += ["- ratios are value / nginx's value: above 1 is better for req/s, MiB/s and connections held,"
             " below 1 is better for the rest", ""]
     header = ["metric", *(PEER_LABELS[p] for p in peers), *(f"{PEER_LABELS[p]}/nginx" for p in ratio_peers)]
@@ -72,9 +141,11 @@ def markdown(results):
             r = ratio(results, p, key)
             cells.append("n/a" if r is None else f"{r:.2f}")
         out.append(f"| {label} | " + " | ".join(cells) + " |")
+    if meta.get("tls"):
+        out += ["", "## HTTPS", "", *tls_table(results, peers, ratio_peers, notes)]
     if notes:
         out += ["", "Notes:", *(f"- {PEER_LABELS[p]}, {'; '.join(labels)}: {why}" for (p, why), labels in notes.items())]
-    out += ["", METHOD]
+    out += ["", METHOD] + (["", TLS_METHOD] if meta.get("tls") else [])
     return "\n".join(out) + "\n"
 
 
@@ -96,7 +167,7 @@ def chart(results, path):
         return "gnuplot is not installed (tools/install-tools.sh --bench)"
     peers = [p for p in ("keel", "go") if p in results["peers"]]
     rows = []
-    for key, label, _, higher in METRICS:
+    for key, label, _, higher, *_ in METRICS + TLS_METRICS:
         vals = [betterness(results, p, key, higher) for p in peers]
         if any(v is not None for v in vals):
             rows.append((label, vals))

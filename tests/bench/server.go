@@ -4,11 +4,19 @@
 //	GET /           the page in -index (Keel's images/site/index.html)
 //	GET /bytes/{n}  n zero bytes, Content-Length n
 //
+// With -cert and -key naming files that exist (the bench's HTTPS section
+// puts them in the initramfs), it also serves HTTPS on -tls-addr with
+// Keel's policy as far as crypto/tls allows: TLS 1.2 only, ECDHE-ECDSA
+// with AES-128-GCM, ChaCha20-Poly1305, AES-256-GCM. crypto/tls picks the
+// order itself (PreferServerCipherSuites is ignored since Go 1.17) and
+// resumes with session tickets only (it has no session ID cache).
+//
 // Built static (CGO_ENABLED=0) by tests/bench/peers.py and run by the
 // initramfs's /init.
 package main
 
 import (
+	"crypto/tls"
 	"flag"
 	"log"
 	"net/http"
@@ -42,6 +50,9 @@ func serveBytes(w http.ResponseWriter, r *http.Request) {
 
 func main() {
 	addr := flag.String("addr", ":80", "listen address")
+	tlsAddr := flag.String("tls-addr", ":443", "HTTPS listen address, when -cert exists")
+	cert := flag.String("cert", "", "PEM certificate for HTTPS; none or missing: no HTTPS")
+	key := flag.String("key", "", "PEM private key of -cert")
 	index := flag.String("index", "/srv/www/index.html", "the page served at /")
 	flag.Parse()
 	page, err := os.ReadFile(*index)
@@ -59,5 +70,16 @@ func main() {
 		w.Write(page)
 	})
 	mux.HandleFunc("/bytes/", serveBytes)
+	if _, err := os.Stat(*cert); *cert != "" && err == nil {
+		srv := &http.Server{Addr: *tlsAddr, Handler: mux, TLSConfig: &tls.Config{
+			MinVersion: tls.VersionTLS12,
+			MaxVersion: tls.VersionTLS12,
+			CipherSuites: []uint16{tls.TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+				tls.TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+				tls.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384},
+			NextProtos: []string{"http/1.1"},
+		}}
+		go func() { log.Fatal(srv.ListenAndServeTLS(*cert, *key)) }()
+	}
 	log.Fatal(http.ListenAndServe(*addr, mux))
 }
