@@ -113,9 +113,23 @@ static int attach(struct tls_conn *t)
 
 /* ---- ends of a connection ---- */
 
+/* BearSSL's error for a failed handshake, as a reason. A refusal the
+ * server decides on is an alert it sent (ssl_hs_server.t0's fail-alert):
+ * its code says why (RFC 5246 §7.2.2). */
 static enum tls_fail fail_reason(int e)
 {
-	if (e >= BR_ERR_RECV_FATAL_ALERT && e < BR_ERR_SEND_FATAL_ALERT)
+	if (e >= BR_ERR_SEND_FATAL_ALERT) {
+		switch (e - BR_ERR_SEND_FATAL_ALERT) {
+		case BR_ALERT_PROTOCOL_VERSION:
+			return TLS_FAIL_VERSION;
+		case BR_ALERT_HANDSHAKE_FAILURE:
+		case BR_ALERT_INSUFFICIENT_SECURITY:
+			return TLS_FAIL_CIPHER;
+		default:
+			return TLS_FAIL_PROTOCOL;
+		}
+	}
+	if (e >= BR_ERR_RECV_FATAL_ALERT)
 		return TLS_FAIL_ALERT;
 	switch (e) {
 	case BR_ERR_IO:
