@@ -95,10 +95,13 @@ void app_metrics(struct http_rw *w, struct http_req *r, void *arg)
 	gauge(w, "keel_heap_in_use_bytes", "Kernel heap allocated.", mallinfo().uordblks);
 	struct lwip_mem_stats ls;
 	struct conn_stats cs;
+	struct tls_stats ts;
 	lwip_mem_get_stats(&ls);
 	conn_get_stats(&cs);
-	gauge(w, "keel_heap_cached_bytes", "Of the heap in use: freed blocks kept for reuse (lwIP, connections).",
-	      ls.held - ls.in_use + cs.cached_bytes);
+	tls_get_stats(&ts);
+	gauge(w, "keel_heap_cached_bytes",
+	      "Of the heap in use: freed blocks kept for reuse (lwIP, connections, TLS record buffers).",
+	      ls.held - ls.in_use + cs.cached_bytes + ts.cached_bytes);
 	gauge(w, "keel_net_memory_in_use_bytes", "Memory lwIP has allocated.", ls.in_use);
 	gauge(w, "keel_net_memory_held_bytes", "Memory lwIP holds (in use plus cached).", ls.held);
 	gauge(w, "keel_net_memory_budget_bytes", "Memory lwIP may hold.", ls.budget);

@@ -58,6 +58,7 @@ void tls_get_stats(struct tls_stats *out)
 	*out = stats;
 	out->conn_bytes = sizeof(struct tls_conn);
 	out->buffer_bytes = BUF_LEN;
+	out->cached_bytes = nspare * BUF_LEN;
 }
 
 /* ---- record buffers ---- */

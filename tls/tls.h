@@ -47,6 +47,7 @@ struct tls_stats {
 	uint32_t handshaking, open;       /* now */
 	uint32_t idle_released;           /* open connections holding no record buffers */
 	size_t conn_bytes, buffer_bytes;  /* per connection: engine state, record buffers */
+	size_t cached_bytes;              /* released buffers kept for reuse */
 };
 void tls_get_stats(struct tls_stats *out);
 

@@ -24,6 +24,7 @@ step() {
 	fi
 }
 
+step host-build make --no-print-directory -j"$(nproc)" host-build
 step host-tests make --no-print-directory host-tests
 step host-fuzz make --no-print-directory host-fuzz FUZZ_SECONDS="${FUZZ_SECONDS:-10}"
 step qemu python3 tests/qemu/run.py

@@ -308,11 +308,11 @@ static bool serve_one(struct http_conn *hc, int head_len)
 	http_rw_start(&hc->rw, hc, cutoff, cutoff + cfg.write_ns);
 	http_body_start(hc);
 	hc->read_deadline = start + cfg.read_ns;
+	if (r.tls && cfg.hsts_ns) /* RFC 6797 §7.2: over HTTPS only */
+		http_set_header(&hc->rw, "Strict-Transport-Security", hsts_value);
 	/* A handler blocked past its time (sleeping, reading the body, waiting
 	 * on the network) is woken with -ETIMEDOUT; one that computes past it
 	 * is caught at its next write or when it returns. */
-	if (r.tls && cfg.hsts_ns)
-		http_set_header(&hc->rw, "Strict-Transport-Security", hsts_value);
 	sched_set_cutoff(cutoff);
 	const struct http_handler *h = hc->s->tls ? &secure.root : &plain.root;
 	h->fn(&hc->rw, &r, h->arg);

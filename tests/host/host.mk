@@ -20,7 +20,8 @@
 # A source under tests/host/ named fake_*.c is not a test: it stands in,
 # at link time, for kernel pieces a module needs (list it in NAME_SRCS).
 #
-# Every case prints one PASS/FAIL line; host-tests and host-fuzz run every
+# Every case prints one PASS/FAIL line; host-build (make -j safe) compiles
+# every binary; host-tests and host-fuzz run every
 # binary, then fail if any of them failed (host-run-test_foo and
 # host-fuzz-run-fuzz_foo run one). Everything lands in build/host/.
 #
@@ -266,7 +267,12 @@ $(HT_FUZZ_RUNS): host-fuzz-run-%: $(HT_OUT)/% $(HT_OUT)/%.dict
 ht_verdict = @for t in $(1); do \
 	if [ -e $(HT_STATUS)/$$t.failed ]; then exit 1; fi; done
 
-.PHONY: host-tests host-fuzz host-clean $(HT_TEST_RUNS) $(HT_FUZZ_RUNS)
+.PHONY: host-tests host-fuzz host-build host-clean $(HT_TEST_RUNS) $(HT_FUZZ_RUNS)
+
+# Every binary, without running any: make -j host-build compiles in
+# parallel (test_certs and fuzz_certs take all of BearSSL), and the runs
+# that follow print their lines one binary at a time.
+host-build: $(addprefix $(HT_OUT)/,$(HT_TESTS) $(HT_FUZZERS))
 
 host-tests: $(HT_TEST_RUNS)
 	$(call ht_verdict,$(HT_TESTS))

@@ -408,12 +408,16 @@ def register(case, report):
             report("tls/load: after they close, no TLS connection is left open",
                    after.get("keel_tls_connections") == 0 and after.get("keel_tls_handshaking") == 0, str(after)[:300], g)
             # What the heap holds for live objects: in use, less freed blocks
-            # kept for reuse (keel_heap_cached_bytes: lwIP's, connections')
+            # kept for reuse (keel_heap_cached_bytes: lwIP's, connections',
+            # spare TLS record buffers)
             # and less lwIP's own (TIME_WAIT PCBs, capped by lwIP).
             live0, live1 = live(base), live(after)
-            # Tables sized to the peak stay (about 90 B per concurrent
-            # connection here); a leaked engine state (4,264 B) or record
-            # buffer (25 KB) per connection would be megabytes.
+            # What stays is the allocator's header on each block kept for
+            # reuse at the peak (lwIP's PCBs and pbufs, connections: their
+            # caches count the blocks, not the malloc headers), about 90 B
+            # per concurrent connection, reused by the next peak; a leaked
+            # engine state (4,264 B) or record buffer (25 KB) per connection
+            # would be megabytes.
             report(f"tls/load: after the {LOAD_CONNS} close, the heap's live bytes are back within 160 KiB "
                    "of the warm-up baseline (spare buffers and session cache included there)",
                    live1 - live0 <= 160 * 1024, f"{live0:.0f} -> {live1:.0f} ({(live1 - live0) / LOAD_CONNS:.0f} B "
