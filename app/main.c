@@ -36,7 +36,7 @@ static void start_task(void *arg)
 	uint32_t a = net_ipv4_addr(); /* network byte order */
 	log_info("http", "listening on http://%u.%u.%u.%u:%u/", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff,
 		 a >> 24, http.port);
-	if (http.tls_accept)
+	if (http_https_serving())
 		log_info("http", "listening on https://%u.%u.%u.%u:%u/", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff,
 			 a >> 24, http.tls_port);
 }
@@ -56,6 +56,16 @@ void app_main(void)
 	if (!root) {
 		log_err("app", "no memory for the middleware: not serving");
 		return;
+	}
+	/* redirect_http=on: the plain port's requests go through the same
+	 * middleware (access log, request id), then to HTTPS. */
+	static struct http_handler redirect;
+	if (http.tls_accept && http.redirect_http) {
+		redirect = (struct http_handler){http_https_redirect, (void *)(uintptr_t)http.tls_port};
+		if (!(http.plain_root = app_wrap(&redirect))) {
+			log_err("app", "no memory for the middleware: not serving");
+			return;
+		}
 	}
 	int err = net_init(http.max_conns);
 	if (err < 0) {

@@ -70,6 +70,8 @@ static void tls_metrics(struct http_rw *w)
 	for (int i = 0; i < TLS_NFAIL; i++)
 		http_printf(w, "keel_tls_handshake_failures_total{reason=\"%s\"} %lu\n", tls_fail_names[i],
 			    ts.failed[i]);
+	counter(w, "keel_tls_connection_failures_total",
+		"Established TLS connections ended by a fatal alert or an error (not a hang-up).", ts.broken);
 	gauge(w, "keel_tls_handshaking", "TLS handshakes under way.", ts.handshaking);
 	gauge(w, "keel_tls_connections", "Open TLS connections.", ts.open);
 	gauge(w, "keel_tls_connections_idle_released", "Open TLS connections holding no record buffers.",

@@ -123,6 +123,10 @@ struct http_config {
 	 * (tls/tls.h's tls_accept), NULL to refuse it. The appliance sets it
 	 * when HTTPS can start. */
 	struct stream *(*tls_accept)(struct stream *tcp);
+	/* The plain port's handler when it differs from the HTTPS one
+	 * (redirect_http: middleware around http_https_redirect); NULL: the
+	 * same root serves both. */
+	const struct http_handler *plain_root;
 	void (*conn_state_hook)(uint32_t conn_id, enum http_conn_state from, enum http_conn_state to);
 };
 
@@ -132,9 +136,15 @@ void http_config_from_cmdline(struct http_config *c);
 /* Start serving: every request goes to `root` (usually middleware around
  * http_mux_handler). Registers the graceful-shutdown hook. */
 int http_serve(const struct http_config *c, struct http_handler root);
-/* The plain port's handler under redirect_http=on: 301 to the same path
- * and query on https://host[:port] (arg: the HTTPS port as a uintptr_t);
- * 400 without a Host, 414 if the URL would not fit a header. */
+/* HTTPS will start: tls_accept and tls_port set, tls_port not the plain
+ * port (that conflict is logged). */
+bool http_https_wanted(const struct http_config *c);
+/* http_serve started the HTTPS listener. */
+bool http_https_serving(void);
+/* The plain port's handler under redirect_http=on: the same path and
+ * query on https://host[:port] (arg: the HTTPS port as a uintptr_t), 301
+ * for GET and HEAD, 308 for other methods (which must not turn into a
+ * GET); 400 without a Host, 414 if the URL would not fit a header. */
 void http_https_redirect(struct http_rw *w, struct http_req *r, void *arg);
 /* A handler routing through mux, whose registered handlers are struct
  * http_handler pointers; answers 301/404/405/414 itself. */

@@ -25,6 +25,7 @@
 #include "kernel/cpu.h"
 #include "kernel/log.h"
 #include "kernel/random.h"
+#include "kernel/wipe.h"
 
 /* SP 800-90A §10.1.2 (Table 2): a 256-bit security strength needs 256
  * bits of entropy plus a 128-bit nonce to instantiate; each source gives
@@ -52,15 +53,6 @@ static struct random_state {
 	uint64_t weak;        /* xorshift state for random_u32_weak without hardware */
 	struct random_stats stats;
 } rs;
-
-/* The compiler may drop a memset of a buffer that is dead afterwards;
- * volatile stores it must keep. Seeds never outlive their use. */
-static void random_wipe(void *p, size_t n)
-{
-	volatile uint8_t *v = p;
-	while (n--)
-		*v++ = 0;
-}
 
 /* ---- CPU sources (Intel SDM Vol. 1 §7.3.17) ---- */
 
@@ -90,7 +82,7 @@ int random_cpu_fill(bool (*step)(uint64_t *v), int retries, uint64_t *prev, void
 		*prev = v;
 		size_t k = n < sizeof v ? n : sizeof v;
 		memcpy(p, &v, k);
-		random_wipe(&v, sizeof v);
+		wipe(&v, sizeof v);
 		p += k;
 		n -= k;
 	}
@@ -193,7 +185,7 @@ int random_seed_from(const struct random_source *srcs, int nsrcs)
 	len += RANDOM_JITTER_BYTES;
 	random_name_append(names, sizeof names, "tsc");
 	br_hmac_drbg_init(&rs.drbg, &br_sha256_vtable, seed, len);
-	random_wipe(seed, sizeof seed);
+	wipe(seed, sizeof seed);
 	rs.ready = rs.nlive > 0;
 	if (rs.ready)
 		log_info("random", "seeded from %s", names);
@@ -251,7 +243,7 @@ static void random_reseed(void)
 	random_tsc_jitter(in + len, RANDOM_RESEED_JITTER);
 	len += RANDOM_RESEED_JITTER;
 	br_hmac_drbg_update(&rs.drbg, in, len);
-	random_wipe(in, sizeof in);
+	wipe(in, sizeof in);
 	/* Counters restart even if every source failed: the DRBG stays as
 	 * strong as its last seed, and retrying on every call would poll a
 	 * dead virtio-rng for its full timeout each time. */

@@ -11,14 +11,17 @@
  *            have been sent); the bytes may wait in the stream's buffer
  *            until flush (TLS fills records)
  *   flush    everything written is on its way to the peer: 0 or < 0
- *   close    graceful end (TLS: close_notify, then FIN); frees the stream
+ *   close    graceful end (TLS: close_notify, then FIN); frees the stream.
+ *            It may wait briefly for room to send, except after unpark
  *   abort    reset (RST), nothing more is sent; frees the stream
  *   cancel_reads   reads return -ECANCELED once what is buffered is
  *                  consumed, and a parked reader wakes (graceful shutdown)
  *   park     an idle stream waits without a task: false if it is readable
  *            now; otherwise ready(arg) is called once, from the net
  *            poller, when it becomes readable (see conn_park)
- *   unpark   withdraw that callback (before closing a parked stream)
+ *   unpark   withdraw that callback, before closing a parked stream from
+ *            a task that does not own it (idle timeout, shutdown): that
+ *            close never waits
  *   peer     the remote IPv4 address (host order) and port
  *   info     what the access log says about the stream: NULL for plain
  *            TCP, else e.g. "TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 h2 new" */

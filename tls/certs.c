@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "kernel/wipe.h"
 #include "tls/certs.h"
 
 #define DER_MAX 65536    /* one certificate or key; real ones are a few KiB */
@@ -29,14 +30,19 @@ static void der_append(void *ctx, const void *data, size_t len)
 		d->failed = true;
 		return;
 	}
-	if (d->len + len > d->cap) {
+	if (d->len + len > d->cap) { /* grown by hand: realloc would leave key bytes behind */
 		size_t cap = d->cap ? d->cap * 2 : 2048;
 		while (cap < d->len + len)
 			cap *= 2;
-		unsigned char *p = realloc(d->p, cap);
+		unsigned char *p = malloc(cap);
 		if (!p) {
 			d->failed = true;
 			return;
+		}
+		if (d->p) {
+			memcpy(p, d->p, d->len);
+			wipe(d->p, d->cap);
+			free(d->p);
 		}
 		d->p = p;
 		d->cap = cap;
@@ -85,7 +91,10 @@ static int pem_each(const char *text, size_t len, pem_object_fn fn, void *ctx)
 			}
 		}
 	}
+	if (der.p)
+		wipe(der.p, der.cap); /* it may have held a private key */
 	free(der.p);
+	wipe(&pc, sizeof pc);
 	return err ? err : in_obj ? -EINVAL : 0;
 }
 
@@ -192,7 +201,7 @@ void tls_cert_free(struct tls_cert *c)
 		free(c->chain[i].data);
 	free(c->chain);
 	if (c->key)
-		memset(c->key, 0, sizeof *c->key); /* the private key does not linger in freed memory */
+		wipe(c->key, sizeof *c->key); /* the private key does not linger in freed memory */
 	free(c->key);
 	memset(c, 0, sizeof *c);
 }

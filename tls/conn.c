@@ -9,13 +9,16 @@
  * while it is busy. An idle keep-alive connection gives them back when
  * it parks (see release()), so it costs the context and no buffer. */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "kernel/clock.h"
+#include "kernel/list.h"
 #include "kernel/log.h"
 #include "kernel/random.h"
+#include "kernel/wipe.h"
 #include "net/stream.h"
 #include "tls/internal.h"
 
@@ -29,7 +32,18 @@
 #define BUF_LEN (IBUF_LEN + OBUF_LEN)
 #define SPARE_BUFS 8         /* released buffers kept for the next busy connection */
 #define CLOSE_NS (NSEC_PER_SEC / 2) /* to put our close_notify on the wire */
+/* At tls_max_handshakes, a handshake older than this makes room for a new
+ * connection; a younger one is still likely a real client's. */
+#define EVICT_AGE_NS NSEC_PER_SEC
 #define ENGINE_IO_INOUT 3    /* BearSSL's private BR_IO_INOUT (src/inner.h): both ways open */
+
+/* release() reads these private fields of BearSSL 0.6's engine: a new
+ * version that moves them stops the build here. */
+_Static_assert(offsetof(br_ssl_engine_context, ibuf) == 8 && offsetof(br_ssl_engine_context, obuf) == 16 &&
+		   offsetof(br_ssl_engine_context, ixa) == 48 && offsetof(br_ssl_engine_context, ixc) == 64 &&
+		   offsetof(br_ssl_engine_context, oxa) == 72 && offsetof(br_ssl_engine_context, oxc) == 88 &&
+		   offsetof(br_ssl_engine_context, iomode) == 96,
+	       "BearSSL's engine layout changed: review release()");
 
 struct tls_conn {
 	struct stream st; /* first: the stream the HTTP server sees */
@@ -37,16 +51,22 @@ struct tls_conn {
 	br_ssl_server_context sc;
 	struct stream *lower;
 	unsigned char *buf;     /* record buffers; NULL while parked idle */
-	uint64_t hs_deadline;   /* end of the handshake's time */
-	bool handshaken;
+	uint64_t hs_start;      /* accepted at */
+	struct list_node hs_link; /* in `handshakes` while it may be evicted */
+	bool handshaking;       /* counted in stats.handshaking */
+	bool established;       /* the handshake completed */
+	bool evicted;           /* its reads were cancelled to make room */
+	bool quiet;             /* closed by another task: no close_notify */
 	int err;                /* sticky: 0 while healthy */
 	char info[72];          /* for the access log */
 };
 
-const char *const tls_fail_names[TLS_NFAIL] = {"timeout", "closed", "version", "cipher",
-					      "alert",   "protocol", "busy",  "memory"};
+const char *const tls_fail_names[TLS_NFAIL] = {"timeout", "closed", "version", "cipher", "alert",
+					      "protocol", "evicted", "busy", "memory"};
 
 static struct tls_stats stats;
+static struct list_node handshakes = LIST_INIT(handshakes); /* oldest first */
+static uint32_t evictable;                                  /* on that list */
 static unsigned char *spare[SPARE_BUFS];
 static unsigned nspare;
 static const struct stream_ops tls_ops;
@@ -88,7 +108,7 @@ static bool release(struct tls_conn *t)
 	const br_ssl_engine_context *e = &t->sc.eng;
 	if (!t->buf)
 		return true;
-	if (!t->handshaken || e->iomode != ENGINE_IO_INOUT || e->ixa || e->ixb || e->ixc != 5 || e->oxa != e->oxc)
+	if (!t->established || e->iomode != ENGINE_IO_INOUT || e->ixa || e->ixb || e->ixc != 5 || e->oxa != e->oxc)
 		return false;
 	buf_put(t->buf);
 	t->buf = NULL;
@@ -133,6 +153,7 @@ static enum tls_fail fail_reason(int e)
 	if (e >= BR_ERR_RECV_FATAL_ALERT)
 		return TLS_FAIL_ALERT;
 	switch (e) {
+	case BR_ERR_OK: /* the client's close_notify before the handshake ended */
 	case BR_ERR_IO:
 		return TLS_FAIL_CLOSED;
 	case BR_ERR_UNSUPPORTED_VERSION:
@@ -162,15 +183,27 @@ static void log_end(const struct tls_conn *t, const char *what, int e)
 		 ip & 0xff, port, what, e % 256, alert);
 }
 
-/* The handshake ended without a session: count it once, by reason. */
-static void handshake_failed(struct tls_conn *t, enum tls_fail why, int e)
+/* The handshake is over, one way or the other: it stops counting. */
+static void handshake_over(struct tls_conn *t)
 {
-	stats.failed[why]++;
+	t->handshaking = false;
 	stats.handshaking--;
-	t->handshaken = true; /* accounted for: no second count */
+	if (!t->evicted) {
+		list_remove(&t->hs_link);
+		evictable--;
+	}
+}
+
+/* It ended without a session: counted once, by reason, and logged. The
+ * connection is finished (err). */
+static int handshake_failed(struct tls_conn *t, enum tls_fail why, int e, int err)
+{
+	handshake_over(t);
+	stats.failed[t->evicted ? TLS_FAIL_EVICTED : why]++;
 	char what[48];
-	snprintf(what, sizeof what, "handshake failed: %s", tls_fail_names[why]);
+	snprintf(what, sizeof what, "handshake failed: %s", tls_fail_names[t->evicted ? TLS_FAIL_EVICTED : why]);
 	log_end(t, what, e);
+	return t->err = err;
 }
 
 static void handshake_done(struct tls_conn *t)
@@ -183,39 +216,48 @@ static void handshake_done(struct tls_conn *t)
 	bool resumed = !t->chooser.cert;
 	snprintf(t->info, sizeof t->info, "TLSv1.2 %s %s %s", tls_suite_name(sp.cipher_suite),
 		 proto ? proto : "-", resumed ? "resumed" : "new");
-	t->handshaken = true;
-	stats.handshaking--;
+	handshake_over(t);
+	t->established = true;
 	stats.handshakes++;
 	stats.resumed += resumed;
 }
 
-/* The engine closed: 0 after the client's close_notify, else the error
- * (logged: a fatal alert either way, one line). */
+/* An established connection broke on our side or by a fatal alert (not a
+ * plain hang-up): counted and logged once; err is sticky. */
+static int broken(struct tls_conn *t, int err, int e)
+{
+	if (t->handshaking)
+		return handshake_failed(t, e ? fail_reason(e) : TLS_FAIL_PROTOCOL, e, err);
+	if (!t->err) {
+		stats.broken++;
+		log_end(t, err == -ENOMEM ? "no memory for record buffers" : "connection failed", e);
+	}
+	return t->err = err;
+}
+
+/* The engine closed: 1 after the client's close_notify (every read then
+ * sees the end of the stream), else the error. */
 static int engine_closed(struct tls_conn *t)
 {
 	int e = br_ssl_engine_last_error(&t->sc.eng);
-	if (!t->handshaken)
-		handshake_failed(t, fail_reason(e), e);
-	else if (e != BR_ERR_OK && e != BR_ERR_IO)
-		log_end(t, "connection failed", e);
-	if (!t->err)
-		t->err = e == BR_ERR_OK ? -ENOTCONN : -ECONNRESET;
-	return e == BR_ERR_OK ? 1 : t->err;
+	if (t->handshaking)
+		return handshake_failed(t, fail_reason(e), e, -ECONNRESET);
+	return e == BR_ERR_OK ? 1 : broken(t, -ECONNRESET, e);
 }
-
-/* ---- the engine pump ---- */
 
 /* The lower stream failed or ended: the engine cannot go on, except
  * after a read that timed out (nothing was taken from the stream). */
 static int lower_failed(struct tls_conn *t, ssize_t r)
 {
 	int err = r ? (int)r : -ECONNRESET; /* EOF inside TLS: no close_notify */
-	if (err == -ETIMEDOUT && t->handshaken)
+	if (err == -ETIMEDOUT && t->established)
 		return err; /* a late peer: the session is still usable */
-	if (!t->handshaken)
-		handshake_failed(t, err == -ETIMEDOUT ? TLS_FAIL_TIMEOUT : TLS_FAIL_CLOSED, BR_ERR_IO);
-	return t->err = err; /* sticky: the engine is not called again */
+	if (t->handshaking)
+		return handshake_failed(t, err == -ETIMEDOUT ? TLS_FAIL_TIMEOUT : TLS_FAIL_CLOSED, BR_ERR_IO, err);
+	return t->err = err; /* the peer went away: not the connection's fault */
 }
+
+/* ---- the engine pump ---- */
 
 /* Run the engine until one of `want` (BR_SSL_SENDAPP, BR_SSL_RECVAPP) is
  * possible: 0, 1 if the client closed cleanly, < 0 error. Records the
@@ -226,17 +268,17 @@ static int pump(struct tls_conn *t, unsigned want, uint64_t deadline)
 	if (t->err)
 		return t->err;
 	if (attach(t) < 0)
-		return t->err = -ENOMEM;
+		return broken(t, -ENOMEM, BR_ERR_OK);
 	bool flushed = false; /* and nothing moved since */
 	for (;;) {
 		unsigned st = br_ssl_engine_current_state(e);
 		if (st & BR_SSL_CLOSED)
 			return engine_closed(t);
-		if (!t->handshaken && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
+		if (t->handshaking && (st & (BR_SSL_SENDAPP | BR_SSL_RECVAPP)))
 			handshake_done(t);
 		uint64_t dl = deadline;
-		if (!t->handshaken && (!dl || t->hs_deadline < dl))
-			dl = t->hs_deadline;
+		if (t->handshaking && (!dl || t->hs_start + tls_opt.handshake_ns < dl))
+			dl = t->hs_start + tls_opt.handshake_ns;
 		size_t len;
 		if (st & BR_SSL_SENDREC) {
 			unsigned char *rec = br_ssl_engine_sendrec_buf(e, &len);
@@ -249,8 +291,10 @@ static int pump(struct tls_conn *t, unsigned want, uint64_t deadline)
 		}
 		if (st & want)
 			return 0;
+		/* Application data blocks the way out: only a renegotiation
+		 * could do that, and it is refused (ssl_io.c fails here too). */
 		if (st & BR_SSL_RECVAPP)
-			return t->err = -EPROTO; /* cannot happen without renegotiation: ssl_io.c */
+			return broken(t, -EPROTO, BR_ERR_OK);
 		if (st & BR_SSL_RECVREC) {
 			unsigned char *rec = br_ssl_engine_recvrec_buf(e, &len);
 			ssize_t n = stream_read(t->lower, rec, len, dl);
@@ -263,10 +307,9 @@ static int pump(struct tls_conn *t, unsigned want, uint64_t deadline)
 		/* Neither way can move: push a partial record out. If that
 		 * changes nothing the engine is stuck: fail rather than spin. */
 		if (flushed)
-			return t->err = -EPROTO;
+			return broken(t, -EPROTO, BR_ERR_OK);
 		br_ssl_engine_flush(e, 0);
 		flushed = true;
-		continue;
 	}
 }
 
@@ -314,26 +357,35 @@ static int tls_flush(struct stream *s, uint64_t deadline)
 	return r > 0 ? -EPIPE : r;
 }
 
+/* Count an unfinished handshake as the client's hang-up, while the lower
+ * stream (its peer address, for the log line) is still there. */
+static void tls_end(struct tls_conn *t)
+{
+	if (t->handshaking)
+		handshake_failed(t, TLS_FAIL_CLOSED, BR_ERR_IO, -ENOTCONN);
+}
+
 static void tls_free(struct tls_conn *t)
 {
-	if (!t->handshaken)
-		handshake_failed(t, TLS_FAIL_CLOSED, BR_ERR_IO);
 	if (t->buf)
 		buf_put(t->buf);
 	else
 		stats.idle_released--;
 	stats.open--;
-	memset(&t->sc, 0, sizeof t->sc); /* session keys do not linger in freed memory */
+	wipe(&t->sc, sizeof t->sc); /* session keys do not linger in freed memory */
 	free(t);
 }
 
 /* close_notify (RFC 5246 §7.2.1) goes out; the client's reply is not
- * awaited (the TCP close that follows discards it). */
+ * awaited (the TCP close that follows discards it). Not for a connection
+ * closed by another task (quiet: idle timeout, shutdown): waiting for
+ * room to send would park that task, so such a connection just ends, as
+ * nginx ends timed-out ones. */
 static void tls_close(struct stream *s)
 {
 	struct tls_conn *t = of(s);
 	br_ssl_engine_context *e = &t->sc.eng;
-	if (!t->err && t->handshaken && attach(t) == 0) {
+	if (!t->err && t->established && !t->quiet && attach(t) == 0) {
 		br_ssl_engine_close(e);
 		uint64_t dl = clock_now() + CLOSE_NS;
 		size_t len;
@@ -345,6 +397,7 @@ static void tls_close(struct stream *s)
 			br_ssl_engine_sendrec_ack(e, (size_t)n);
 		}
 	}
+	tls_end(t);
 	stream_close(t->lower);
 	tls_free(t);
 }
@@ -352,6 +405,7 @@ static void tls_close(struct stream *s)
 static void tls_abort(struct stream *s)
 {
 	struct tls_conn *t = of(s);
+	tls_end(t);
 	stream_abort(t->lower);
 	tls_free(t);
 }
@@ -364,7 +418,13 @@ static bool tls_park(struct stream *s, void (*ready)(void *arg), void *arg)
 	return !t->err && release(t) && stream_park(t->lower, ready, arg);
 }
 
-static void tls_unpark(struct stream *s) { stream_unpark(of(s)->lower); }
+/* Unpark precedes closing a parked stream from another task (stream.h):
+ * that close must not wait. */
+static void tls_unpark(struct stream *s)
+{
+	of(s)->quiet = true;
+	stream_unpark(of(s)->lower);
+}
 
 static void tls_peer(const struct stream *s, uint32_t *ip, uint16_t *port) { stream_peer(of(s)->lower, ip, port); }
 
@@ -385,9 +445,27 @@ static const struct stream_ops tls_ops = {
 
 /* ---- a new connection ---- */
 
+/* At the cap, the oldest handshake makes room if it has had its second:
+ * idle connections then cannot hold every slot for tls_handshake_timeout
+ * (an attacker must open them faster than real clients finish). Its
+ * reads end with -ECANCELED and its task closes it. */
+static bool make_room(void)
+{
+	if (evictable < tls_opt.max_handshakes)
+		return true;
+	struct tls_conn *old = list_entry(handshakes.next, struct tls_conn, hs_link);
+	if (clock_now() - old->hs_start < EVICT_AGE_NS)
+		return false;
+	list_remove(&old->hs_link);
+	evictable--;
+	old->evicted = true;
+	stream_cancel_reads(old->lower);
+	return true;
+}
+
 struct stream *tls_accept(struct stream *lower)
 {
-	if (stats.handshaking >= tls_opt.max_handshakes) {
+	if (!make_room()) {
 		stats.failed[TLS_FAIL_BUSY]++;
 		return NULL;
 	}
@@ -405,16 +483,17 @@ struct stream *tls_accept(struct stream *lower)
 	t->st.ops = &tls_ops;
 	t->lower = lower;
 	t->buf = b;
-	t->hs_deadline = clock_now() + tls_opt.handshake_ns;
+	t->hs_start = clock_now();
 	tls_policy_apply(&t->sc, &t->chooser);
 	br_ssl_engine_set_buffers_bidi(&t->sc.eng, b, IBUF_LEN, b + IBUF_LEN, OBUF_LEN);
 	br_ssl_engine_inject_entropy(&t->sc.eng, seed, sizeof seed);
-	memset(seed, 0, sizeof seed);
+	wipe(seed, sizeof seed);
 	stats.open++;
 	stats.handshaking++;
-	if (!br_ssl_server_reset(&t->sc)) { /* only on a bad configuration */
-		log_err("tls", "engine reset failed (BearSSL error %d)", br_ssl_engine_last_error(&t->sc.eng));
-		t->err = -EPROTO;
-	}
+	t->handshaking = true;
+	list_push_back(&handshakes, &t->hs_link);
+	evictable++;
+	if (!br_ssl_server_reset(&t->sc)) /* only on a bad configuration */
+		broken(t, -EPROTO, br_ssl_engine_last_error(&t->sc.eng));
 	return &t->st;
 }

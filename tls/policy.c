@@ -99,9 +99,9 @@ void tls_policy_apply(br_ssl_server_context *sc, struct tls_chooser *ch)
 		br_ssl_engine_set_suites(eng, suites_soft, sizeof suites_soft / sizeof suites_soft[0]);
 	br_ssl_engine_set_default_ec(eng);
 	/* Hashes for the TLS 1.2 PRF and for signatures the client accepts
-	 * (RFC 5246 §7.4.1.4.1); no MD5, and SHA-1 only as a last resort of
-	 * the client's list. */
-	br_ssl_engine_set_hash(eng, br_sha1_ID, &br_sha1_vtable);
+	 * (RFC 5246 §7.4.1.4.1). No MD5 or SHA-1 (RFC 9155 §2): a client
+	 * that offers only those, or sends no signature_algorithms (which
+	 * means SHA-1), gets handshake_failure. */
 	br_ssl_engine_set_hash(eng, br_sha224_ID, &br_sha224_vtable);
 	br_ssl_engine_set_hash(eng, br_sha256_ID, &br_sha256_vtable);
 	br_ssl_engine_set_hash(eng, br_sha384_ID, &br_sha384_vtable);

@@ -22,17 +22,72 @@ static const struct cmdline_option options[] = {
     CMDLINE_SECONDS_ROW("tls_handshake_timeout", tls_opt.handshake_ns, 5, 1, 600,
 			"seconds a client has to complete the TLS handshake (then the connection is closed)"),
     CMDLINE_UINT_ROW("tls_max_handshakes", tls_opt.max_handshakes, 128, 1, 100000,
-		     "TLS handshakes under way at once; more connections are reset"),
+		     "TLS handshakes under way at once; then the oldest past a second is dropped, or new ones reset"),
     CMDLINE_UINT_ROW("tls_session_cache", tls_opt.session_cache, 256, 0, 100000,
-		     "TLS sessions kept for resumption (100 bytes each); 0: no resumption"),
+		     "TLS sessions kept for resumption, shared by the certificates (100 bytes each); 0: none"),
 };
 CMDLINE_TABLE(tls, options);
 
-static br_ssl_session_cache_lru cache;
-static bool have_cache;
 static struct tls_cert certs[MAX_CERTS];
 
-const br_ssl_session_cache_class **tls_session_cache(void) { return have_cache ? &cache.vtable : NULL; }
+/* ---- session cache ---- */
+
+/* A session resumes only under the certificate it was made with: RFC
+ * 6066 §3 forbids resuming it for another server name. BearSSL's LRU
+ * cache keys by session ID alone, so each certificate has one, and this
+ * front picks it by the client's SNI, as the handshake picks the
+ * certificate (tls_cert_for). */
+static br_ssl_session_cache_lru caches[MAX_CERTS];
+static bool have_cache;
+
+static br_ssl_session_cache_lru *cache_for(const br_ssl_server_context *sc)
+{
+	const struct tls_cert *c = tls_cert_for(br_ssl_engine_get_server_name(&sc->eng));
+	return c ? &caches[c - certs] : NULL;
+}
+
+static void cache_save(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+		       const br_ssl_session_parameters *params)
+{
+	(void)ctx;
+	br_ssl_session_cache_lru *c = cache_for(sc);
+	if (c)
+		c->vtable->save(&c->vtable, sc, params);
+}
+
+static int cache_load(const br_ssl_session_cache_class **ctx, br_ssl_server_context *sc,
+		      br_ssl_session_parameters *params)
+{
+	(void)ctx;
+	br_ssl_session_cache_lru *c = cache_for(sc);
+	return c ? c->vtable->load(&c->vtable, sc, params) : 0;
+}
+
+static const br_ssl_session_cache_class cache_front = {sizeof(br_ssl_session_cache_class *), cache_save,
+						       cache_load};
+static const br_ssl_session_cache_class *cache_front_ptr = &cache_front;
+
+const br_ssl_session_cache_class **tls_session_cache(void)
+{
+	return have_cache ? &cache_front_ptr : NULL;
+}
+
+/* tls_session_cache entries, shared evenly by the certificates. */
+static bool cache_init(size_t ncerts)
+{
+	size_t per = tls_opt.session_cache / ncerts, bytes = per * CACHE_ENTRY_BYTES;
+	if (!per)
+		return false;
+	for (size_t i = 0; i < ncerts; i++) {
+		unsigned char *store = malloc(bytes);
+		if (!store) {
+			log_warn("tls", "no memory for the session cache: no resumption");
+			return false; /* the stores already made stay unused: boot-time, bounded */
+		}
+		br_ssl_session_cache_lru_init(&caches[i], store, bytes);
+	}
+	return true;
+}
 
 /* NAME of "tls/NAME.ext", if f is one; false otherwise. */
 static bool cert_name(const struct bundle_file *f, const char *ext, char *name, size_t cap)
@@ -100,15 +155,8 @@ int tls_init(void)
 		return n ? n : -ENOENT;
 	}
 	tls_certs_set(certs, (size_t)n);
-	size_t bytes = (size_t)tls_opt.session_cache * CACHE_ENTRY_BYTES;
-	unsigned char *store = bytes ? malloc(bytes) : NULL;
-	if (store) {
-		br_ssl_session_cache_lru_init(&cache, store, bytes);
-		have_cache = true;
-	} else if (bytes) {
-		log_warn("tls", "no memory for a session cache of %zu bytes: no resumption", bytes);
-	}
-	log_info("tls", "%d certificate%s; session cache %u entries; AES-NI %s", n, n == 1 ? "" : "s",
-		 have_cache ? tls_opt.session_cache : 0, br_aes_x86ni_ctr_get_vtable() ? "yes" : "no");
+	have_cache = cache_init((size_t)n);
+	log_info("tls", "%d certificate%s; session cache %u entries each; AES-NI %s", n, n == 1 ? "" : "s",
+		 have_cache ? tls_opt.session_cache / (unsigned)n : 0, br_aes_x86ni_ctr_get_vtable() ? "yes" : "no");
 	return 0;
 }

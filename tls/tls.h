@@ -25,7 +25,8 @@ int tls_init(void);
 /* Begin a TLS server connection over `lower` (a new TCP stream), which it
  * then owns. The handshake runs inside the first read, bounded by
  * tls_handshake_timeout. NULL, with `lower` left to the caller, when
- * tls_max_handshakes are under way or memory is short (counted). */
+ * tls_max_handshakes are under way (none older than a second, else the
+ * oldest is evicted) or memory is short (counted). */
 struct stream *tls_accept(struct stream *lower);
 
 enum tls_fail {
@@ -35,7 +36,8 @@ enum tls_fail {
 	TLS_FAIL_CIPHER,    /* no suite, curve or signature in common */
 	TLS_FAIL_ALERT,     /* the client sent a fatal alert */
 	TLS_FAIL_PROTOCOL,  /* any other protocol violation */
-	TLS_FAIL_BUSY,      /* refused: tls_max_handshakes under way */
+	TLS_FAIL_EVICTED,   /* unfinished after a second, it made room at tls_max_handshakes */
+	TLS_FAIL_BUSY,      /* refused: tls_max_handshakes under way, all younger than a second */
 	TLS_FAIL_MEMORY,    /* refused: no memory for the engine */
 	TLS_NFAIL
 };
@@ -43,7 +45,8 @@ extern const char *const tls_fail_names[TLS_NFAIL];
 
 struct tls_stats {
 	uint64_t handshakes, resumed;     /* completed: all, by session resumption */
-	uint64_t failed[TLS_NFAIL];
+	uint64_t failed[TLS_NFAIL];       /* handshakes, by reason */
+	uint64_t broken;                  /* established connections ended by a fatal alert or error */
 	uint32_t handshaking, open;       /* now */
 	uint32_t idle_released;           /* open connections holding no record buffers */
 	size_t conn_bytes, buffer_bytes;  /* per connection: engine state, record buffers */

@@ -97,7 +97,7 @@ static const struct cmdline_option options[] = {
     CMDLINE_UINT_ROW("tls_port", opt.tls_port, 443, 0, 65535,
 		     "TCP port HTTPS listens on when the boot bundle has a certificate; 0: no HTTPS"),
     CMDLINE_ENUM_ROW("redirect_http", opt.redirect_http, "off", on_off,
-		     "on: the plain port answers every request with a 301 to the same URL over HTTPS"),
+		     "on: the plain port redirects every request to the same URL over HTTPS (301; 308 but for GET, HEAD)"),
     CMDLINE_SECONDS_ROW("hsts", opt.hsts_ns, 0, 0, 63072000,
 			"Strict-Transport-Security max-age sent over HTTPS (RFC 6797); 0: none"),
 };
@@ -351,7 +351,8 @@ static void unparked(void *arg)
 }
 
 /* Close a connection parked without a task (idle past its time, or at
- * shutdown). */
+ * shutdown). It never parks the caller (stream.h: close after unpark), so
+ * the keeper and the shutdown walk keep their place in the lists. */
 static void close_parked(struct http_session *s)
 {
 	list_remove(&s->link);
@@ -494,6 +495,13 @@ static void accept_loop(void *arg)
 	}
 }
 
+static void close_listener(struct http_listener *hl)
+{
+	if (hl->l)
+		conn_listener_close(hl->l);
+	hl->l = NULL;
+}
+
 /* The keeper: hands parked connections that became readable to a new
  * task, and closes those idle past idle_timeout (oldest first). */
 static void keeper(void *arg)
@@ -514,6 +522,8 @@ static void keeper(void *arg)
 				break;
 			close_parked(s);
 		}
+		if (!list_empty(&ready))
+			continue; /* a wake-up while it was closing is not kept by the wait queue */
 		uint64_t next = list_empty(&parked)
 				    ? 0
 				    : list_entry(parked.next, struct http_session, link)->idle_deadline;
@@ -522,13 +532,6 @@ static void keeper(void *arg)
 }
 
 /* ---- start and graceful shutdown ---- */
-
-static void close_listener(struct http_listener *hl)
-{
-	if (hl->l)
-		conn_listener_close(hl->l);
-	hl->l = NULL;
-}
 
 /* Power button: stop accepting, hang up on idle connections, give the
  * in-flight requests up to shutdown_ns to finish (they close after their
@@ -558,6 +561,18 @@ static void http_shutdown(void *arg)
 	log_info("http", "stopped: %u connection%s still open", open_count(), open_count() == 1 ? "" : "s");
 }
 
+/* The appliance asked for HTTPS, on a port of its own. */
+bool http_https_wanted(const struct http_config *c)
+{
+	if (!c->tls_accept || !c->tls_port)
+		return false;
+	if (c->tls_port == c->port) {
+		log_err("http", "tls_port=%u is also the plain port: HTTPS off", c->tls_port);
+		return false;
+	}
+	return true;
+}
+
 static int start_listener(struct http_listener *hl, uint16_t port)
 {
 	int err = conn_listen(port, 128, &hl->l);
@@ -565,25 +580,34 @@ static int start_listener(struct http_listener *hl, uint16_t port)
 		log_err("http", "cannot listen on port %u: %d", port, err);
 		return err;
 	}
-	return task_spawn(hl->tls ? "https-accept" : "http-accept", accept_loop, hl, 0) ? 0 : -ENOMEM;
+	if (!task_spawn(hl->tls ? "https-accept" : "http-accept", accept_loop, hl, 0)) {
+		close_listener(hl);
+		return -ENOMEM;
+	}
+	return 0;
 }
+
+bool http_https_serving(void) { return secure.l != NULL; }
 
 int http_serve(const struct http_config *c, struct http_handler h)
 {
 	cfg = *c;
-	bool https = cfg.tls_accept && cfg.tls_port;
 	snprintf(hsts_value, sizeof hsts_value, "max-age=%lu", cfg.hsts_ns / NSEC_PER_SEC);
 	secure = (struct http_listener){.tls = true, .root = h};
 	plain = (struct http_listener){.root = h};
-	if (https && cfg.redirect_http)
-		plain.root = (struct http_handler){http_https_redirect, (void *)(uintptr_t)cfg.tls_port};
-	int err = start_listener(&plain, cfg.port);
-	if (!err && https)
-		err = start_listener(&secure, cfg.tls_port);
-	if (err < 0)
-		return err;
 	if (!task_spawn("http-keeper", keeper, NULL, 0))
 		return -ENOMEM;
+	/* HTTPS failing to start leaves plain HTTP serving, and says so; the
+	 * plain port redirects only to an HTTPS port that is there. */
+	if (http_https_wanted(&cfg) && start_listener(&secure, cfg.tls_port) < 0)
+		log_err("http", "HTTPS not started: plain HTTP only");
+	if (secure.l && cfg.plain_root)
+		plain.root = *cfg.plain_root;
+	int err = start_listener(&plain, cfg.port);
+	if (err < 0) {
+		close_listener(&secure);
+		return err;
+	}
 	shutdown_register("http server", http_shutdown, NULL);
 	return 0;
 }

@@ -1,6 +1,8 @@
 /* redirect_http=on: the plain port sends every request to HTTPS, the
- * same path and query (RFC 9110 §15.4.2: 301; RFC 6797 §7.2: a plain
- * response carries no Strict-Transport-Security, the HTTPS one does). */
+ * same path and query. 301 (RFC 9110 §15.4.2) lets a client turn a POST
+ * into a GET, so other methods get 308 (§15.4.9), which keeps them.
+ * RFC 6797 §7.2: a plain response carries no Strict-Transport-Security,
+ * the HTTPS one does. */
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,5 +47,7 @@ void http_https_redirect(struct http_rw *w, struct http_req *r, void *arg)
 		http_error(w, 400, "bad Host for an HTTPS redirect");
 		return;
 	}
-	http_error(w, 301, "moved permanently");
+	bool safe = (m->method.n == 3 && !memcmp(m->method.p, "GET", 3)) ||
+		    (m->method.n == 4 && !memcmp(m->method.p, "HEAD", 4));
+	http_error(w, safe ? 301 : 308, safe ? "moved permanently" : "permanent redirect");
 }

@@ -157,7 +157,8 @@ def register(case, report):
 
     def failures(m):
         return {r: m.get(f'keel_tls_handshake_failures_total{{reason="{r}"}}', 0)
-                for r in ("timeout", "closed", "version", "cipher", "alert", "protocol", "busy", "memory")}
+                for r in ("timeout", "closed", "version", "cipher", "alert", "protocol", "evicted", "busy",
+                          "memory")}
 
     def serves(ns):
         """True if a fresh HTTPS request still gets its 200."""
@@ -462,10 +463,30 @@ def register(case, report):
                 loc = re.search(r"^Location: (\S*)\s*$", out, re.M | re.I)
                 report(f"tls/{tag}: the Location names the request's Host",
                        loc is not None and loc.group(1) == f"https://{HOST_NAME}{suffix}/", out, g)
+                rc, out = curl(ns, "-D", "-", "-o", "/dev/null", "-d", "x=1", f"http://{GUEST}/echo")
+                report(f"tls/{tag}: POST -> 308, which keeps the method (RFC 9110 §15.4.9)",
+                       re.match(r"HTTP/1\.1 308 ", out) is not None, out, g)
+                report(f"tls/{tag}: the redirects go through the access log",
+                       re.search(r"^keel: access: 10\.0\.2\.2 GET /a/b 301 ", g.text(), re.M) is not None,
+                       "no access line for GET /a/b", g)
                 rc, out = curl(ns, "-L", "--cacert", cacert("default"), "--resolve", f"{HOST_NAME}:80:{GUEST}",
                                "--resolve", f"{HOST_NAME}:{suffix[1:] or 443}:{GUEST}", f"http://{HOST_NAME}/healthz")
                 report(f"tls/{tag}: curl -L follows it to HTTPS{suffix} and gets 200", rc == 0 and out == "ok\n",
                        f"curl exit {rc}: {out[-300:]}", g)
+
+    @case
+    def tls_port_conflict():
+        """tls_port equal to the plain port: HTTPS off, said once, plain HTTP
+        serves (and redirect_http does not send clients to a dead port)."""
+        with booted("conflict", "tls_port=80 redirect_http=on", https=False) as (ns, g):
+            if not g:
+                return
+            report("tls/conflict: the console says tls_port is the plain port and HTTPS is off",
+                   re.search(r"^keel: http: tls_port=80 is also the plain port: HTTPS off$", g.text(), re.M)
+                   is not None, "no conflict line", g)
+            rc, out = curl(ns, "-D", "-", "-o", "/dev/null", f"http://{GUEST}/healthz")
+            report("tls/conflict: plain HTTP serves (no redirect to the missing HTTPS port)",
+                   re.match(r"HTTP/1\.1 200 ", out) is not None, out, g)
 
     @case
     def tls_bad_bundle():
