@@ -17,7 +17,12 @@ this file (run inside the namespace as `python3 tls_tests.py SCENARIO`).
   tls_load        1,000 concurrent keep-alive HTTPS connections, idle ones
                   holding no record buffers; 10,000 sequential full
                   handshakes; the heap back where it started after each
+  tls_handshake_slots  tls_max_handshakes held by silent connections: a
+                  new client is reset while they are young, then evicts
+                  the oldest once it has had a second
   tls_redirect    redirect_http=on: 301 to https://host[:tls_port]/path?query
+                  (308 for POST), through the access log
+  tls_port_conflict  tls_port equal to port: HTTPS off, plain HTTP serves
   tls_bad_bundle  a key that does not match its certificate, a garbage
                   PEM: HTTPS off with a console line, plain HTTP serves
 
@@ -475,6 +480,26 @@ def register(case, report):
                        f"curl exit {rc}: {out[-300:]}", g)
 
     @case
+    def tls_handshake_slots():
+        """tls_max_handshakes=4 held by connections that say nothing: a new
+        client is reset while they are young, and gets through once the
+        oldest has had its second (evicted), long before the timeout."""
+        with booted("slots", "tls_max_handshakes=4 tls_handshake_timeout=30") as (ns, g):
+            if not g:
+                return
+            before = failures(metrics(ns))
+            r = client(ns, "crowd", "4", "0.1")
+            report("tls/slots: with 4 silent handshakes under a second old, a fifth client is reset (busy)",
+                   not r.get("ok") and r.get("error"), str(r), g)
+            r = client(ns, "crowd", "4", "1.5")
+            report("tls/slots: once they are past a second, the oldest makes room and the client gets its 200",
+                   r.get("ok"), str(r), g)
+            after = failures(settled(ns))
+            grew = {k: after[k] - before[k] for k in after if after[k] != before[k]}
+            report("tls/slots: /metrics counts the refusal as busy and the dropped one as evicted",
+                   grew.get("busy", 0) >= 1 and grew.get("evicted", 0) >= 1, f"grew: {grew}", g)
+
+    @case
     def tls_port_conflict():
         """tls_port equal to the plain port: HTTPS off, said once, plain HTTP
         serves (and redirect_http does not send clients to a dead port)."""
@@ -592,6 +617,25 @@ def raw(what, wait="10"):
                       "handshake_bytes": got[:1] == b"\x16", "error": err}))
 
 
+def crowd(k, delay):
+    """k TCP connections to 443 that send nothing, then after `delay`
+    seconds one real handshake and GET /healthz: did it get its 200?"""
+    import socket
+    silent = [socket.create_connection((GUEST, 443), timeout=10) for _ in range(int(k))]
+    time.sleep(float(delay))
+    ok, err = False, ""
+    try:
+        with socket.create_connection((GUEST, 443), timeout=10) as raw_s, \
+                client_context().wrap_socket(raw_s, server_hostname=HOST_NAME) as s:
+            s.sendall(f"GET /healthz HTTP/1.1\r\nHost: {HOST_NAME}\r\nConnection: close\r\n\r\n".encode())
+            ok = s.recv(4096).startswith(b"HTTP/1.1 200 ")
+    except OSError as e:
+        err = repr(e)
+    for s in silent:
+        s.close()
+    print(json.dumps({"ok": ok, "error": err}))
+
+
 def refused():
     import socket
     try:
@@ -707,4 +751,4 @@ def seq(n, limit):
 
 
 if __name__ == "__main__":
-    {"raw": raw, "refused": refused, "load": load, "seq": seq}[sys.argv[1]](*sys.argv[2:])
+    {"raw": raw, "refused": refused, "load": load, "seq": seq, "crowd": crowd}[sys.argv[1]](*sys.argv[2:])
