@@ -19,6 +19,7 @@
 #include "kernel/cpio.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
+#include "kernel/wipe.h"
 
 static struct bundle_file *files;
 static size_t nfiles;
@@ -152,23 +153,37 @@ void bundle_init(const struct boot_info *bi)
 		log_debug("bundle", "  %s (%zu bytes)", files[i].name, files[i].size);
 }
 
-const void *bundle_file(const char *path, size_t *size)
+static struct bundle_file *find(const char *path)
 {
 	size_t lo = 0, hi = nfiles;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(files[mid].name, path);
-		if (!c) {
-			if (size)
-				*size = files[mid].size;
-			return files[mid].data;
-		}
+		if (!c)
+			return &files[mid];
 		if (c < 0)
 			lo = mid + 1;
 		else
 			hi = mid;
 	}
 	return NULL;
+}
+
+const void *bundle_file(const char *path, size_t *size)
+{
+	const struct bundle_file *f = find(path);
+	if (f && size)
+		*size = f->size;
+	return f ? f->data : NULL;
+}
+
+void bundle_erase(const char *path)
+{
+	struct bundle_file *f = find(path);
+	if (!f)
+		return;
+	wipe((void *)(uintptr_t)f->data, f->size); /* the module's own pages: ours to write */
+	f->size = 0;
 }
 
 const char *bundle_cmdline(void)

@@ -54,6 +54,10 @@ void bundle_init(const struct boot_info *bi);
  * bundle or no such file. *size (if not NULL) gets its length. */
 const void *bundle_file(const char *path, size_t *size);
 
+/* Zero a file's bytes where they lie and make it empty (a private key,
+ * once decoded: its PEM does not stay in memory). */
+void bundle_erase(const char *path);
+
 /* The bundle's command line, NUL-terminated ("" without one). */
 const char *bundle_cmdline(void);
 

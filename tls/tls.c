@@ -137,13 +137,28 @@ static int load_certs(void)
 	return (int)n;
 }
 
+/* The keys' PEM is not needed once decoded (or refused): erased from the
+ * bundle's memory, so a private key exists once, in its decoder state. */
+static void erase_keys(void)
+{
+	size_t n;
+	const struct bundle_file *f = bundle_list("tls/", &n);
+	for (size_t i = 0; i < n; i++) {
+		size_t len = strlen(f[i].name);
+		if (len > 4 && !strcmp(f[i].name + len - 4, ".key"))
+			bundle_erase(f[i].name);
+	}
+}
+
 int tls_init(void)
 {
 	if (!random_ready()) {
 		log_err("tls", "no hardware entropy source (RDSEED, RDRAND or virtio-rng): HTTPS off");
+		erase_keys();
 		return -ENODEV;
 	}
 	int n = load_certs();
+	erase_keys();
 	if (n <= 0) {
 		for (int i = 0; i < MAX_CERTS; i++)
 			if (certs[i].chain)
