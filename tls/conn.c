@@ -352,6 +352,8 @@ static int tls_flush(struct stream *s, uint64_t deadline)
 	struct tls_conn *t = of(s);
 	if (t->err)
 		return t->err;
+	if (attach(t) < 0) /* the engine's buffer pointers are only valid attached */
+		return broken(t, -ENOMEM, BR_ERR_OK);
 	br_ssl_engine_flush(&t->sc.eng, 0);
 	int r = pump(t, BR_SSL_SENDAPP | BR_SSL_RECVAPP, deadline);
 	return r > 0 ? -EPIPE : r;
