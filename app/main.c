@@ -1,5 +1,7 @@
 /* The default appliance: network up, routes registered, HTTP server on
  * port 80 (port=N). Routes live in app/routes.c. */
+#include <stdio.h>
+
 #include "app/app.h"
 #include "app/handlers.h"
 #include "http/server.h"
@@ -34,11 +36,11 @@ static void start_task(void *arg)
 		return;
 	}
 	uint32_t a = net_ipv4_addr(); /* network byte order */
-	log_info("http", "listening on http://%u.%u.%u.%u:%u/", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff,
-		 a >> 24, http.port);
+	char addr[16];
+	snprintf(addr, sizeof addr, "%u.%u.%u.%u", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff, a >> 24);
+	log_info("http", "listening on http://%s:%u/", addr, http.port);
 	if (http_https_serving())
-		log_info("http", "listening on https://%u.%u.%u.%u:%u/", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff,
-			 a >> 24, http.tls_port);
+		log_info("http", "listening on https://%s:%u/", addr, http.tls_port);
 }
 
 void app_main(void)

@@ -136,9 +136,6 @@ void http_config_from_cmdline(struct http_config *c);
 /* Start serving: every request goes to `root` (usually middleware around
  * http_mux_handler). Registers the graceful-shutdown hook. */
 int http_serve(const struct http_config *c, struct http_handler root);
-/* HTTPS will start: tls_accept and tls_port set, tls_port not the plain
- * port (that conflict is logged). */
-bool http_https_wanted(const struct http_config *c);
 /* http_serve started the HTTPS listener. */
 bool http_https_serving(void);
 /* The plain port's handler under redirect_http=on: the same path and

@@ -199,9 +199,11 @@ static void handshake_over(struct tls_conn *t)
 static int handshake_failed(struct tls_conn *t, enum tls_fail why, int e, int err)
 {
 	handshake_over(t);
-	stats.failed[t->evicted ? TLS_FAIL_EVICTED : why]++;
+	if (t->evicted)
+		why = TLS_FAIL_EVICTED;
+	stats.failed[why]++;
 	char what[48];
-	snprintf(what, sizeof what, "handshake failed: %s", tls_fail_names[t->evicted ? TLS_FAIL_EVICTED : why]);
+	snprintf(what, sizeof what, "handshake failed: %s", tls_fail_names[why]);
 	log_end(t, what, e);
 	return t->err = err;
 }

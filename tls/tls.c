@@ -89,11 +89,18 @@ static bool cache_init(size_t ncerts)
 	return true;
 }
 
-/* NAME of "tls/NAME.ext", if f is one; false otherwise. */
+/* Is f "tls/NAME.ext" with a NAME? (bundle_list("tls/") gave the prefix) */
+static bool has_ext(const struct bundle_file *f, const char *ext)
+{
+	size_t n = strlen(f->name), e = strlen(ext);
+	return n > 4 + e && !strcmp(f->name + n - e, ext);
+}
+
+/* NAME of "tls/NAME.ext", if f is one and NAME fits; false otherwise. */
 static bool cert_name(const struct bundle_file *f, const char *ext, char *name, size_t cap)
 {
 	size_t n = strlen(f->name), e = strlen(ext);
-	if (n <= 4 + e || strcmp(f->name + n - e, ext) || n - 4 - e >= cap)
+	if (!has_ext(f, ext) || n - 4 - e >= cap)
 		return false;
 	memcpy(name, f->name + 4, n - 4 - e);
 	name[n - 4 - e] = 0;
@@ -143,11 +150,9 @@ static void erase_keys(void)
 {
 	size_t n;
 	const struct bundle_file *f = bundle_list("tls/", &n);
-	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(f[i].name);
-		if (len > 4 && !strcmp(f[i].name + len - 4, ".key"))
+	for (size_t i = 0; i < n; i++)
+		if (has_ext(&f[i], ".key"))
 			bundle_erase(f[i].name);
-	}
 }
 
 int tls_init(void)

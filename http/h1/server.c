@@ -562,7 +562,7 @@ static void http_shutdown(void *arg)
 }
 
 /* The appliance asked for HTTPS, on a port of its own. */
-bool http_https_wanted(const struct http_config *c)
+static bool https_wanted(const struct http_config *c)
 {
 	if (!c->tls_accept || !c->tls_port)
 		return false;
@@ -599,7 +599,7 @@ int http_serve(const struct http_config *c, struct http_handler h)
 		return -ENOMEM;
 	/* HTTPS failing to start leaves plain HTTP serving, and says so; the
 	 * plain port redirects only to an HTTPS port that is there. */
-	if (http_https_wanted(&cfg) && start_listener(&secure, cfg.tls_port) < 0)
+	if (https_wanted(&cfg) && start_listener(&secure, cfg.tls_port) < 0)
 		log_err("http", "HTTPS not started: plain HTTP only");
 	if (secure.l && cfg.plain_root)
 		plain.root = *cfg.plain_root;

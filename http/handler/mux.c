@@ -997,7 +997,7 @@ static void set_values(const struct walk *w, uint16_t leaf, struct mux_match *ou
 /* Go's stripHostPort: "host:port" -> "host"; what net.SplitHostPort would
  * refuse ("a:b:c") stays as it is. Unlike Go, "[v6]:port" keeps its
  * brackets, so the pattern "[::1]/" matches with and without a port. */
-static void strip_port(const char **host, size_t *hlen)
+void mux_strip_port(const char **host, size_t *hlen)
 {
 	const char *h = *host, *colon = NULL;
 	size_t n = *hlen, colons = 0;
@@ -1054,7 +1054,7 @@ int mux_match(const struct mux *m, const char *method, size_t mlen, const char *
 	/* CONNECT's target is an authority, not a path: no canonicalising. */
 	bool connect = eq(method, mlen, "CONNECT", 7);
 	if (!connect)
-		strip_port(&host, &hlen);
+		mux_strip_port(&host, &hlen);
 	if (!connect && !path_is_clean(path, plen))
 		return redirect_clean(m, host, hlen, method, mlen, path, plen, query, qlen, buf, cap, out);
 	walk_start(&w, m, path, plen, false);

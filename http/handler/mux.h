@@ -143,6 +143,11 @@ int mux_match(const struct mux *m, const char *method, size_t mlen, const char *
 	      const char *path, size_t plen, const char *query, size_t qlen, char *redirect,
 	      size_t redirect_cap, struct mux_match *out);
 
+/* A Host value without its port, as matching sees it (Go's
+ * stripHostPort): "example.com:8080" -> "example.com", "[::1]:80" ->
+ * "[::1]"; shortens *hlen. */
+void mux_strip_port(const char **host, size_t *hlen);
+
 /* The methods the mux serves, for OPTIONS * (RFC 9110 §9.3.7): every
  * pattern's method, HEAD with GET, sorted and joined as an Allow list into
  * allow[MUX_ALLOW_MAX]. Empty when a pattern without a method takes every

@@ -11,22 +11,13 @@
 
 #define LOCATION_MAX 768 /* fits the response's header space with room to spare */
 
-/* The host of a Host value without its port: "[::1]:80" -> "[::1]". */
-static size_t host_len(const char *h, size_t n)
-{
-	if (n && h[0] == '[') {
-		const char *end = memchr(h, ']', n);
-		return end ? (size_t)(end - h) + 1 : n;
-	}
-	const char *colon = memchr(h, ':', n);
-	return colon ? (size_t)(colon - h) : n;
-}
-
 void http_https_redirect(struct http_rw *w, struct http_req *r, void *arg)
 {
 	unsigned port = (unsigned)(uintptr_t)arg;
 	const struct http_request *m = r->msg;
-	size_t hn = host_len(m->host.p, m->host.n);
+	const char *host = m->host.p;
+	size_t hn = m->host.n;
+	mux_strip_port(&host, &hn); /* the HTTPS port replaces it */
 	if (!hn) {
 		http_error(w, 400, "a Host is needed to redirect to HTTPS");
 		return;
@@ -37,7 +28,7 @@ void http_https_redirect(struct http_rw *w, struct http_req *r, void *arg)
 	/* The path as received, still percent-encoded: the same resource. */
 	const char *path = m->path.n ? m->path.p : "/";
 	size_t pn = m->path.n ? m->path.n : 1;
-	int n = snprintf(loc, sizeof loc, "https://%.*s%s%.*s%s%.*s", (int)hn, m->host.p, portpart, (int)pn, path,
+	int n = snprintf(loc, sizeof loc, "https://%.*s%s%.*s%s%.*s", (int)hn, host, portpart, (int)pn, path,
 			 m->query.n ? "?" : "", (int)m->query.n, m->query.p);
 	if (n < 0 || (size_t)n >= sizeof loc) {
 		http_error(w, 414, "URI too long to redirect");
