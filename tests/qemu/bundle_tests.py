@@ -142,7 +142,7 @@ def register(case, report):
             with Guest("bundle-bad", append="log=info port=80", extra=["-initrd", str(path), *user_net(port)]) as g:
                 up = g.wait_for(r"^keel: http: listening on", 90)
                 report(f"bundle/{what}: the appliance boots and listens", up is not None, "no listening line", g)
-                lines = re.findall(r"^keel: bundle: .*$", g.text(), re.M)
+                lines = re.findall(r"^keel: bundle: .*$", g.lines(), re.M)
                 report(f"bundle/{what}: one 'keel: bundle: rejected' line naming the problem",
                        len(lines) == 1 and re.search(r"rejected the initrd.*" + why, lines[0]) is not None,
                        f"bundle lines: {lines}", g)

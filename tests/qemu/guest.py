@@ -56,13 +56,20 @@ class Guest:
         except FileNotFoundError:
             return ""
 
+    def lines(self):
+        """The serial log up to its last newline: a line the guest is still
+        writing is not matched half-written ("keel: random: seeded" of
+        "keel: random: seeded from virtio-rng+tsc")."""
+        text = self.text()
+        return text[:text.rfind("\n") + 1]
+
     def wait_for(self, pattern, timeout=60):
-        """Wait until the serial log matches pattern; the match, or None on
-        timeout or if QEMU exits first."""
+        """Wait until a whole line of the serial log matches pattern; the
+        match, or None on timeout or if QEMU exits first."""
         rx = re.compile(pattern, re.M)
         end = time.monotonic() + timeout
         while time.monotonic() < end:
-            m = rx.search(self.text())
+            m = rx.search(self.lines())
             if m:
                 return m
             if self.proc.poll() is not None:
@@ -71,17 +78,24 @@ class Guest:
         return None
 
     def monitor(self, command):
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(5)
-        for _ in range(100):
-            try:
-                s.connect(str(self.sock))
-                break
-            except OSError:
-                time.sleep(0.05)
-        s.sendall(command.encode() + b"\n")
-        time.sleep(0.2)
-        s.close()
+        """Send one HMP command once the monitor's prompt has appeared (a
+        command sent before it can be dropped)."""
+        with socket.socket(socket.AF_UNIX) as s:
+            s.settimeout(5)
+            for _ in range(100):
+                try:
+                    s.connect(str(self.sock))
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            seen = b""
+            while b"(qemu)" not in seen:
+                chunk = s.recv(4096)
+                if not chunk:
+                    return
+                seen += chunk
+            s.sendall(command.encode() + b"\n")
+            time.sleep(0.2)
 
     def wait_exit(self, timeout=60):
         """QEMU's exit status, or None if it had to be killed."""

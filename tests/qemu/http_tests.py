@@ -148,7 +148,7 @@ def register_nic(case, report, nic):
             secs = time.monotonic() - t0
             report(f"http: shutdown: QEMU exits 0 within shutdown_timeout ({SHUTDOWN_TIMEOUT} s) + a few seconds",
                    status == 0 and secs <= SHUTDOWN_TIMEOUT + 8, f"exit status {status} after {secs:.1f} s", g)
-            stopped = re.search(r"^keel: http: stopped.*$", g.text(), re.M)
+            stopped = re.search(r"^keel: http: stopped.*$", g.lines(), re.M)
             report("http: shutdown: the serial log shows 'keel: http: stopped'", stopped is not None,
                    "no 'http: stopped' line", g)
             if stopped:

@@ -164,7 +164,7 @@ def run_walk(p, port, log, report):
     # The README's clean shutdown: Ctrl-A C opens QEMU's monitor.
     p.stdin.write(b"\x01c")
     p.stdin.flush()
-    time.sleep(0.5)
+    wait_for(log, r"\(qemu\)", 10)  # a command typed before the prompt can be dropped
     p.stdin.write(b"system_powerdown\n")
     p.stdin.flush()
     try:

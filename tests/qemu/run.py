@@ -136,7 +136,7 @@ def cmdline_rejects_bad_values():
 
 def ktest_lines(g, suite, status):
     """Report each in-kernel case of a finished guest, then the suite."""
-    lines = re.findall(rf"^keel: ktest: (PASS|FAIL) {suite}: (.*)$", g.text(), re.M)
+    lines = re.findall(rf"^keel: ktest: (PASS|FAIL) {suite}: (.*)$", g.lines(), re.M)
     for verdict, name in lines:
         report(f"{suite}/{g.name}: {name}", verdict == "PASS", "in-kernel check failed", g)
     report(f"{suite}/{g.name}: suite completes and powers off", status == 0 and lines,

@@ -202,7 +202,7 @@ def register(case, report):
                    re.search(r"subject: CN ?= ?keel\.test", out) is not None, out[-600:], g)
             report("tls/https: keep-alive: the second URL reuses the connection (one handshake)",
                    "Re-using existing connection" in out and out.count("SSL connection using") == 1, out[-600:], g)
-            access = re.findall(r"^keel: access: 10\.0\.2\.2 GET /healthz 200 .*$", g.text(), re.M)
+            access = re.findall(r"^keel: access: 10\.0\.2\.2 GET /healthz 200 .*$", g.lines(), re.M)
             report("tls/https: access log lines end with TLSv1.2, the suite, the ALPN protocol and new",
                    len(access) >= 2 and all(a.endswith(" TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 http/1.1 new")
                                             for a in access[:2]), f"access lines: {access}", g)
@@ -248,7 +248,7 @@ def register(case, report):
                    after.get("keel_tls_resumed_total", 0) - before.get("keel_tls_resumed_total", 0) == 1,
                    f"{before.get('keel_tls_resumed_total')} -> {after.get('keel_tls_resumed_total')}", g)
             # (the access log leaves the query out: the last /healthz line is s_client's)
-            lines = re.findall(r"^keel: access: .* GET /healthz 200 .*$", g.text(), re.M)
+            lines = re.findall(r"^keel: access: .* GET /healthz 200 .*$", g.lines(), re.M)
             report("tls/https: the resumed request's access line says TLSv1.2 ... resumed",
                    lines and re.search(r" TLSv1\.2 ECDHE-ECDSA-AES128-GCM-SHA256 \S+ resumed$", lines[-1]) is not None,
                    lines[-1] if lines else "no access line for /healthz", g)
