@@ -7,6 +7,8 @@
 #                   (NIC=virtio|e1000, BENCH_PEERS, BENCH_SECONDS, MEM=256M)
 #   make bundle     a boot bundle (cpio) for -initrd or GRUB module2: SITE=dir
 #                   CERT=file KEY=file TLS_DIR=dir CMDLINE='...' BUNDLE=out
+#   make images     VM images in build/images/: keel.iso (BIOS+UEFI), keel.raw and
+#                   keel.qcow2 (GPT disks, BIOS+UEFI); BUNDLE=file CMDLINE='...'
 #   make clean      remove build/ outputs except the fetched dependencies
 .DEFAULT_GOAL := all
 
@@ -60,7 +62,7 @@ CORE_OBJS := $(call obj,$(CORE_SRCS)) $(LWIP_OBJS) $(SITE_OBJ)
 APP_OBJS := $(call obj,$(APP_SRCS))
 KTEST_OBJS := $(call obj,$(KTEST_SRCS))
 
-.PHONY: all run test soak bench bundle clean deps tools version FORCE
+.PHONY: all run test soak bench bundle images clean deps tools version FORCE
 all: $(BUILD)/keel.elf
 
 # ---- tools and dependencies (Debian packages only) ----
@@ -177,6 +179,20 @@ BUNDLE ?= $(BUILD)/bundle.cpio
 
 bundle: | $(TOOLS_STAMP)
 	@images/mkbundle.sh $(BUNDLE)
+
+# ---- VM images (images/mkiso.sh, images/mkdisk.sh; README "VM images") ----
+# The kernel with CMDLINE as its command line and, when BUNDLE is given
+# on the command line, that bundle as GRUB's module2. Only the kernel is
+# a prerequisite: another BUNDLE or CMDLINE repackages, never recompiles.
+# (CMDLINE reaches the scripts through the environment, quotes intact.)
+IMAGES := $(BUILD)/images
+IMAGE_BUNDLE := $(if $(filter command line,$(origin BUNDLE)),$(BUNDLE))
+
+images: $(BUILD)/keel.elf | $(TOOLS_STAMP)
+	@mkdir -p $(IMAGES)
+	@images/mkiso.sh $(if $(IMAGE_BUNDLE),-b "$(IMAGE_BUNDLE)") $< $(IMAGES)/keel.iso "$${CMDLINE:-}"
+	@images/mkdisk.sh $(if $(IMAGE_BUNDLE),-b "$(IMAGE_BUNDLE)") -q $(IMAGES)/keel.qcow2 \
+		$< $(IMAGES)/keel.raw "$${CMDLINE:-}"
 
 # ---- tests ----
 include tests/host/host.mk

@@ -1,11 +1,22 @@
 #!/usr/bin/env bash
 # usage: images/mkiso.sh [-b BUNDLE.cpio] KERNEL.elf OUT.iso [KERNEL COMMAND LINE]
 #
-# A BIOS-bootable ISO: GRUB (from Debian's grub-pc-bin) loads the kernel
-# through its multiboot2 header. The command line is baked into grub.cfg.
-# With -b, the boot bundle (images/mkbundle.sh) goes along as GRUB's
-# module2, which Keel reads as the initrd under -kernel.
+# A hybrid ISO that boots under BIOS (SeaBIOS: El Torito, or as a disk)
+# and under UEFI (OVMF: the EFI system image inside it), both through
+# GRUB (Debian's grub-pc-bin and grub-efi-amd64-bin), which loads the
+# kernel through its multiboot2 header. The command line is baked into
+# grub.cfg (images/grubcfg.sh). With -b, the boot bundle
+# (images/mkbundle.sh) goes along as GRUB's module2, which Keel reads as
+# the initrd under -kernel.
+#
+# grub-mkrescue by default installs every GRUB module of both platforms,
+# locales, fonts and a theme (22 MiB); only what grub.cfg and the ISO's
+# own early configs use are installed here (about 4.5 MiB, most of it the
+# 2.88 MB FAT image grub-mkrescue always makes for UEFI).
 set -euo pipefail
+here=$(dirname "${BASH_SOURCE[0]}")
+# shellcheck source=images/grubcfg.sh
+source "$here/grubcfg.sh"
 
 bundle=
 while getopts b: opt; do
@@ -15,31 +26,34 @@ while getopts b: opt; do
 	esac
 done
 shift $((OPTIND - 1))
+(($# >= 2)) || { echo "usage: $0 [-b BUNDLE.cpio] KERNEL.elf OUT.iso [CMDLINE]" >&2; exit 2; }
+[[ -z $bundle || -f $bundle ]] || { echo "keel: images: bundle $bundle not found" >&2; exit 1; }
 # A bundle may hold private keys: then the ISO is its owner's only, too.
 if [[ -n $bundle ]]; then umask 077; fi
 kernel=$1 out=$2
 shift 2
-cmdline=${*:-}
-stage=$(mktemp -d)
-trap 'rm -rf "$stage"' EXIT
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+stage=$work/iso
 
 mkdir -p "$stage/boot/grub"
-cp "$kernel" "$stage/boot/keel.elf"
-module=
+stage_kernel "$kernel" "$stage/boot/keel.elf"
 if [[ -n $bundle ]]; then
 	cp "$bundle" "$stage/boot/bundle.cpio"
-	module="module2 /boot/bundle.cpio"
 fi
-cat >"$stage/boot/grub/grub.cfg" <<CFG
-set timeout=0
-serial --unit=0 --speed=115200
-terminal_output serial
-menuentry "Keel" {
-	multiboot2 /boot/keel.elf $cmdline
-	$module
-	boot
-}
-CFG
-grub-mkrescue -o "$out" "$stage" >/dev/null 2>&1 ||
-	{ echo "keel: images: grub-mkrescue failed for $out" >&2; exit 1; }
-echo "keel: images: $out ($(du -k "$out" | cut -f1) KiB)"
+# The command line's words, split at blanks (never glob-expanded).
+read -ra words <<<"$*"
+grub_cfg "$bundle" "${words[@]}" >"$stage/boot/grub/grub.cfg"
+
+# grub.cfg's commands, the media (iso9660; fat and the partition maps for
+# the disk view of the hybrid image, and because the UEFI early config
+# probes every partition map it knows), and the early configs' search.
+modules="normal configfile serial terminal multiboot2 boot
+	iso9660 fat part_gpt part_msdos part_acorn part_amiga part_apple part_bsd
+	part_dfly part_dvh part_plan part_sun part_sunpc
+	search search_fs_uuid search_fs_file search_label"
+rm -f "$out"
+grub-mkrescue --install-modules="${modules//[$'\n\t']/ }" --locales= --fonts= --themes= \
+	--compress=xz -o "$out" "$stage" >"$work/log" 2>&1 ||
+	{ cat "$work/log" >&2; echo "keel: images: grub-mkrescue failed for $out" >&2; exit 1; }
+echo "keel: images: $out ($(du -k --apparent-size "$out" | cut -f1) KiB)"

@@ -10,11 +10,16 @@ set -euo pipefail
 
 # One package per word; extend here. (zlib1g-dev: the host tests check the
 # gzip compressor, http/core/deflate.c, against zlib. cpio: `make bundle`.
-# openssl, sslscan: the HTTPS tests make certificates and probe the server.)
+# openssl, sslscan: the HTTPS tests make certificates and probe the server.
+# `make images`: grub-pc-bin and grub-efi-amd64-bin are GRUB for BIOS and
+# UEFI, xorriso and mtools make the ISO, dosfstools (mkfs.fat), fdisk
+# (sfdisk) and qemu-utils (qemu-img) the disks; ovmf is the UEFI firmware
+# the image tests boot them under.)
 KEEL_TOOL_PACKAGES="gcc make binutils meson ninja-build python3 qemu-system-x86
 iproute2 curl wrk xz-utils bzip2 patch ca-certificates clang llvm
-libclang-rt-14-dev dpkg-dev iputils-ping grub-pc-bin grub-common xorriso mtools
-zlib1g-dev cpio openssl sslscan"
+libclang-rt-14-dev dpkg-dev iputils-ping grub-pc-bin grub-efi-amd64-bin
+grub-common xorriso mtools dosfstools fdisk qemu-utils ovmf zlib1g-dev cpio
+openssl sslscan"
 
 # `make bench` only: Go builds the Go peer, gnuplot draws the chart, and the
 # libraries are the ones nginx links (copied into its initramfs from here).
