@@ -12,6 +12,8 @@ ROOT = Path(__file__).resolve().parents[2]
 BUILD = ROOT / "build"
 OUT = BUILD / "test" / "qemu"
 QEMU = os.environ.get("QEMU", "qemu-system-x86_64")
+# UEFI firmware (Debian's ovmf): QEMU runs it as its BIOS for uefi=True.
+OVMF = "/usr/share/ovmf/OVMF.fd"
 
 # machine_halt(code) exits QEMU through isa-debug-exit with (code << 1) | 1.
 EXIT_TEST_FAILED, EXIT_PANIC, EXIT_TRAP = 3, 5, 7
@@ -26,7 +28,7 @@ def free_port():
 
 class Guest:
     def __init__(self, name, image="keel.elf", append="", mem="128M", extra=(), netns=None, iso=None,
-                 cpu="max"):
+                 disk=None, uefi=False, cpu="max"):
         OUT.mkdir(parents=True, exist_ok=True)
         self.name = name
         # The PID keeps two concurrent test runs from sharing a log or a
@@ -36,12 +38,20 @@ class Guest:
         for p in (self.log, self.sock):
             p.unlink(missing_ok=True)
         # cpu: "max" has RDRAND and AES-NI under TCG; a case may take features away.
+        # iso or disk (raw, or qcow2 by its name) boot through their own
+        # loader, under SeaBIOS or (uefi) OVMF; else QEMU loads the kernel.
+        if iso:
+            boot = ["-cdrom", str(iso)]
+        elif disk:
+            fmt = "qcow2" if str(disk).endswith(".qcow2") else "raw"
+            boot = ["-drive", f"file={disk},format={fmt},snapshot=on"]  # the image file is never written
+        else:
+            boot = ["-kernel", str(BUILD / image), "-append", append]
         cmd = [QEMU, "-accel", "tcg", "-cpu", cpu, "-m", mem, "-display", "none",
                "-no-reboot", "-serial", f"file:{self.log}",
                "-monitor", f"unix:{self.sock},server,nowait",
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-               *(["-cdrom", str(iso)] if iso else ["-kernel", str(BUILD / image), "-append", append]),
-               *extra]
+               *(["-bios", OVMF] if uefi else []), *boot, *extra]
         if "-netdev" not in extra:
             cmd += ["-nic", "none"]  # no default NIC: kernel tests stay off the network
         if netns:

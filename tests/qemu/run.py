@@ -453,6 +453,10 @@ register_http(case, report)
 from bundle_tests import register as register_bundle  # noqa: E402
 register_bundle(case, report)
 
+# VM images: ISO and disks under SeaBIOS and OVMF (image_tests.py).
+from image_tests import register as register_images  # noqa: E402
+register_images(case, report)
+
 # HTTPS: certificates in the bundle, refusals, sslscan, load (tls_tests.py).
 from tls_tests import register as register_tls  # noqa: E402
 register_tls(case, report)
