@@ -8,8 +8,8 @@ results.json and ratios.png. A metric that cannot be measured is recorded
 as null with the reason; the run goes on.
 
 usage: bench.py [--nic virtio|e1000] [--peers keel,nginx,go] [--seconds 10]
-                [--mem 256M] [--idle-conns 10000] [--sections http,https]
-                [--tls-rounds 3] [--tls-idle-conns 2000]
+                [--mem 256M] [--idle-conns 10000] [--sections http,https,images]
+                [--tls-rounds 3] [--tls-idle-conns 2000] [--image-boots 3]
        bench.py --smoke   a quick run of the rig for `make test`: Keel, plus
                           the nginx peer when it is already built; 2-second
                           wrk runs, no -m bisection, one HTTPS keep-alive
@@ -17,7 +17,10 @@ usage: bench.py [--nic virtio|e1000] [--peers keel,nginx,go] [--seconds 10]
 
 The HTTPS section (https.py) runs after the plain one: --tls-rounds rounds,
 each booting every peer afresh in turn with the same certificate, so each
-figure is a median of interleaved runs with its min-max.
+figure is a median of interleaved runs with its min-max. The images
+section (images.py) boots Keel's VM images (`make images`) through GRUB
+under SeaBIOS and OVMF: boot to first 200 of each, median of
+--image-boots boots.
 """
 import argparse
 import datetime
@@ -36,6 +39,7 @@ sys.path.insert(0, str(HERE.parent / "qemu"))
 
 import guest  # noqa: E402  (tests/qemu, on the path above)
 import https  # noqa: E402
+import images  # noqa: E402
 import measure  # noqa: E402
 import peers  # noqa: E402
 import report  # noqa: E402
@@ -103,16 +107,17 @@ def prepare(ns):
 
 
 @contextmanager
-def booted(peer, nic, mem_mib, tag):
+def booted(peer, nic, mem_mib, tag, **media):
     """A fresh namespace and the peer booting in it: (ns, guest). Both are
-    torn down on exit (QEMU killed by PID, namespace deleted)."""
+    torn down on exit (QEMU killed by PID, namespace deleted). media: Guest's
+    iso=, disk= and uefi= to boot an image instead of -kernel."""
     with Netns(f"bench-{peer.name}") as ns:
         prepare(ns)
         net = ns.qemu_net(nic)
         net[-1] += f",mac={MAC}"
         extra = [*net, *(["-initrd", peer.initrd] if peer.initrd else [])]
         with Guest(f"bench-{peer.name}-{tag}", image=peer.kernel, append=peer.append, mem=f"{mem_mib}M",
-                   extra=extra, netns=ns.name) as g:
+                   extra=extra, netns=ns.name, **media) as g:
             yield ns, g
 
 
@@ -271,6 +276,8 @@ def run(args):
                                       for k in ALL_KEYS}
     if "https" in args.sections and available:
         https_section(results, available, args)
+    if "images" in args.sections and "keel" in available:
+        images.section(results, available["keel"], args, booted, BOOT_TIMEOUT, progress)
     return results
 
 
@@ -425,17 +432,18 @@ def parse_args():
     ap.add_argument("--idle-conns", type=int, default=10000, help="idle keep-alive connections to try")
     ap.add_argument("--idle-seconds", type=float, default=120, help="time allowed to open them")
     ap.add_argument("--tries", type=int, default=3, help="downloads of 10 MiB, best counts")
-    ap.add_argument("--sections", default="http,https", type=lambda s: [x for x in s.split(",") if x],
-                    help="http (the plain metrics), https (the HTTPS section), or both")
+    ap.add_argument("--sections", default="http,https,images", type=lambda s: [x for x in s.split(",") if x],
+                    help="any of http (the plain metrics), https (the HTTPS section), images (Keel's VM images)")
     ap.add_argument("--tls-rounds", type=int, default=3, help="interleaved fresh boots per peer for HTTPS")
     ap.add_argument("--tls-idle-conns", type=int, default=2000, help="idle HTTPS connections to try")
+    ap.add_argument("--image-boots", type=int, default=3, help="boots of each VM image format")
     ap.add_argument("--smoke", action="store_true")
     args = ap.parse_args()
     unknown = set(args.peers) - set(report.PEER_LABELS)
     if unknown or not re.fullmatch(r"\d+M", args.mem):
         ap.error(f"unknown peers {sorted(unknown)}" if unknown else "--mem wants NNNM")
-    if set(args.sections) - {"http", "https"} or not args.sections:
-        ap.error("--sections wants http, https or http,https")
+    if set(args.sections) - {"http", "https", "images"} or not args.sections:
+        ap.error("--sections wants any of http, https, images, comma-separated")
     if args.smoke:
         cached = peers.cached("nginx", args.nic) is not None
         args.peers, args.seconds, args.idle_conns, args.tries = ["keel", *(["nginx"] if cached else [])], 2, 200, 1

@@ -58,6 +58,11 @@ resumed: the same with -reuse (checked: every connection but the first resumed).
 c1 latency: wrk over https. CPU per request: QEMU's user+sys time (/proc/PID/stat) over the run divided
 by the requests it served. Idle HTTPS connections: idle.py --tls on a fresh boot (a full handshake and
 one GET each), memory as for plain HTTP."""
+IMAGES_METHOD = """How (tests/bench/images.py): `images/mkiso.sh` and `images/mkdisk.sh` build the images with the same
+kernel and command line as the -kernel boot, no bundle; each boots through GRUB (multiboot2) under
+SeaBIOS or OVMF (`-bios OVMF.fd`) on a fresh namespace, the formats and -kernel in turn; boot to first 200
+as above, so the firmware and GRUB are inside it. A cell is the median of the boots with min-max. The
+ISO's file holds GRUB for both firmwares; the kernel in the images has no debug sections."""
 
 
 def value(results, peer, key):
@@ -110,6 +115,17 @@ def tls_table(results, peers, ratio_peers, notes):
     return out
 
 
+def images_table(results, notes):
+    """The VM images section: per format its file and boot to first 200."""
+    out = ["| boot | file (KiB) | boot to first 200 (s) |", "| --- | --- | --- |"]
+    for name, entry in results["images"].items():
+        size = entry.get("file_kib")
+        out.append(f"| {name} | {'n/a' if size is None else f'{size:,.0f}'} | {cell(entry, '{:.2f}')} |")
+        if entry.get("why"):
+            notes.setdefault(("keel", entry["why"]), []).append(f"image {name}")
+    return out
+
+
 def markdown(results):
     meta = results["meta"]
     peers = [p for p in PEER_LABELS if p in results["peers"]]
@@ -143,9 +159,11 @@ def markdown(results):
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     if meta.get("tls"):
         out += ["", "## HTTPS", "", *tls_table(results, peers, ratio_peers, notes)]
+    if results.get("images"):
+        out += ["", "## VM images", "", *images_table(results, notes)]
     if notes:
         out += ["", "Notes:", *(f"- {PEER_LABELS[p]}, {'; '.join(labels)}: {why}" for (p, why), labels in notes.items())]
-    out += ["", METHOD] + (["", TLS_METHOD] if meta.get("tls") else [])
+    out += ["", METHOD] + (["", TLS_METHOD] if meta.get("tls") else []) + (["", IMAGES_METHOD] if results.get("images") else [])
     return "\n".join(out) + "\n"
 
 
