@@ -185,6 +185,7 @@ bundle: | $(TOOLS_STAMP)
 # on the command line, that bundle as GRUB's module2. Only the kernel is
 # a prerequisite: another BUNDLE or CMDLINE repackages, never recompiles.
 # (CMDLINE reaches the scripts through the environment, quotes intact.)
+# IMAGES=dir writes them elsewhere (tests/qemu/image_tests.py does).
 IMAGES := $(BUILD)/images
 IMAGE_BUNDLE := $(if $(filter command line,$(origin BUNDLE)),$(BUNDLE))
 
