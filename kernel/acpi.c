@@ -427,3 +427,17 @@ noreturn void acpi_poweroff(void)
 	}
 	machine_halt(0);
 }
+
+/* Devices are described in the DSDT (QEMU's microvm puts its virtio-mmio
+ * transports there); SSDTs are not searched. */
+int acpi_find_devices(const char *hid, struct acpi_aml_device *out, int max)
+{
+	uint32_t len;
+	const uint8_t *t = st.have_fadt ? map_table(st.fadt.dsdt, "DSDT", &len) : NULL;
+	if (!t)
+		return 0;
+	int n = acpi_aml_find_devices(t + ACPI_SDT_HDR_LEN, len - ACPI_SDT_HDR_LEN, hid, out, max);
+	if (n > max)
+		log_warn("acpi", "DSDT: %d %s devices, the first %d used", n, hid, max);
+	return n < max ? n : max;
+}

@@ -3,6 +3,7 @@
 #ifndef KEEL_ACPI_H
 #define KEEL_ACPI_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
 
@@ -25,6 +26,21 @@ const struct acpi_ioapic *acpi_ioapic_get(int i);
 /* Map an ISA IRQ to its GSI through the MADT overrides; *flags gets
  * IRQ_LEVEL / IRQ_ACTIVE_LOW from irq.h (ISA default: edge, active-high). */
 unsigned acpi_isa_to_gsi(unsigned isa_irq, unsigned *flags);
+
+/* A device found in the DSDT by its _HID, with the first Memory32Fixed
+ * range and the first Extended Interrupt of its _CRS (ACPI 6.5 §6.4.3.4,
+ * §6.4.3.6). */
+struct acpi_aml_device {
+	uint64_t mem_base;
+	uint32_t mem_len; /* 0: no Memory32Fixed descriptor */
+	uint32_t gsi;
+	unsigned irq_flags; /* IRQ_LEVEL / IRQ_ACTIVE_LOW */
+	bool has_irq;
+};
+
+/* Devices whose _HID is the string `hid` in the DSDT, at most max of them
+ * into out. Returns how many, 0 without a DSDT. */
+int acpi_find_devices(const char *hid, struct acpi_aml_device *out, int max);
 
 /* Switch to ACPI mode if needed, route the SCI and enable the fixed power
  * button event. `on_press` runs in IRQ context: it must only wake a task.

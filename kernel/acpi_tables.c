@@ -469,3 +469,140 @@ int acpi_aml_find_s5(const void *aml, size_t len, struct acpi_s5 *out)
 	}
 	return err;
 }
+
+/* ---- Devices by _HID (acpi_aml_find_devices) ---- */
+
+#define AML_EXT_OP_PREFIX 0x5b /* §20.2.5.2: ExtOpPrefix, then DeviceOp 0x82 */
+#define AML_DEVICE_OP 0x82
+#define AML_STRING_PREFIX 0x0d /* §20.2.3 */
+#define AML_BUFFER_OP 0x11     /* §20.2.5.4 DefBuffer */
+#define AML_PARENT_CHAR 0x5e   /* §20.2.2 '^' */
+#define AML_DUAL_NAME 0x2e
+#define AML_MULTI_NAME 0x2f
+
+/* Resource descriptors (§6.4): small ones keep their type in bits 6:3 of
+ * the tag and their length in bits 2:0; large ones are the whole tag byte
+ * followed by a 16-bit length. */
+#define RES_LARGE 0x80u
+#define RES_SMALL_END 0x0fu      /* §6.4.2.9 End Tag (0x79) */
+#define RES_MEMORY32_FIXED 0x86u /* §6.4.3.4: info, base, length */
+#define RES_EXT_IRQ 0x89u        /* §6.4.3.6: flags, count, interrupts */
+#define RES_EXT_IRQ_EDGE 0x02u   /* flags bit 1: edge (else level) */
+#define RES_EXT_IRQ_LOW 0x04u    /* flags bit 2: active-low (else high) */
+
+static const uint8_t device_op[2] = { AML_EXT_OP_PREFIX, AML_DEVICE_OP };
+static const uint8_t hid_name[6] = { AML_NAME_OP, '_', 'H', 'I', 'D', AML_STRING_PREFIX };
+static const uint8_t crs_name[6] = { AML_NAME_OP, '_', 'C', 'R', 'S', AML_BUFFER_OP };
+
+/* Offset of needle[0, n) in p[from, end), or end if it is not there. */
+static size_t find_bytes(const uint8_t *p, size_t from, size_t end, const uint8_t *needle, size_t n)
+{
+	for (size_t i = from; i < end && end - i >= n; i++)
+		if (memcmp(p + i, needle, n) == 0)
+			return i;
+	return end;
+}
+
+/* Length of the NameString (§20.2.2) at p[at], or 0 if it runs past end. */
+static size_t name_string_len(const uint8_t *p, size_t end, size_t at)
+{
+	size_t i = at, segs = 1;
+	if (i < end && p[i] == AML_ROOT_CHAR)
+		i++;
+	while (i < end && p[i] == AML_PARENT_CHAR)
+		i++;
+	if (i >= end)
+		return 0;
+	if (p[i] == 0) /* NullName */
+		return i + 1 - at;
+	if (p[i] == AML_DUAL_NAME) {
+		segs = 2;
+		i++;
+	} else if (p[i] == AML_MULTI_NAME) {
+		if (end - i < 2)
+			return 0;
+		segs = p[i + 1];
+		i += 2;
+	}
+	return (end - i) / 4 >= segs ? i + 4 * segs - at : 0;
+}
+
+/* The descriptors of a resource template in p[at, end), up to its End
+ * Tag; the first of each kind Keel reads is kept. A descriptor running
+ * past the template ends the walk. */
+static void crs_descriptors(const uint8_t *p, size_t at, size_t end, struct acpi_aml_device *d)
+{
+	while (at < end) {
+		uint8_t tag = p[at];
+		size_t body = at + 1, n = tag & 7u;
+		if (tag & RES_LARGE) {
+			if (end - at < 3)
+				return;
+			body = at + 3;
+			n = (size_t)le(p + at + 1, 2);
+		} else if ((tag >> 3 & 0x0fu) == RES_SMALL_END) {
+			return;
+		}
+		if (end - body < n)
+			return;
+		if (tag == RES_MEMORY32_FIXED && n >= 9 && !d->mem_len) {
+			d->mem_base = le(p + body + 1, 4);
+			d->mem_len = (uint32_t)le(p + body + 5, 4);
+		} else if (tag == RES_EXT_IRQ && n >= 6 && p[body + 1] >= 1 && !d->has_irq) {
+			d->has_irq = true;
+			d->gsi = (uint32_t)le(p + body + 2, 4);
+			d->irq_flags = (p[body] & RES_EXT_IRQ_EDGE ? 0 : IRQ_LEVEL) |
+				       (p[body] & RES_EXT_IRQ_LOW ? IRQ_ACTIVE_LOW : 0);
+		}
+		at = body + n;
+	}
+}
+
+/* Name(_CRS, Buffer(){...}) in p[from, end): DefBuffer := BufferOp
+ * PkgLength BufferSize ByteList (§19.6.10); the bytes are the template. */
+static bool device_crs(const uint8_t *p, size_t from, size_t end, struct acpi_aml_device *d)
+{
+	size_t k = find_bytes(p, from, end, crs_name, sizeof crs_name);
+	uint32_t plen = 0;
+	uint64_t size;
+	size_t n = k < end ? pkg_length(p, end, k + sizeof crs_name, &plen) : 0;
+	size_t start = k + sizeof crs_name, i = start + n;
+	if (n == 0 || plen < n || plen > end - start || aml_integer(p, start + plen, &i, &size) < 0)
+		return false;
+	crs_descriptors(p, i, size < start + plen - i ? i + size : start + plen, d);
+	return d->mem_len || d->has_irq;
+}
+
+/* Name(_HID, "hid") in p[from, end). */
+static bool device_hid_is(const uint8_t *p, size_t from, size_t end, const char *hid)
+{
+	size_t k = find_bytes(p, from, end, hid_name, sizeof hid_name), n = strlen(hid) + 1;
+	return k < end && end - (k + sizeof hid_name) >= n && memcmp(p + k + sizeof hid_name, hid, n) == 0;
+}
+
+int acpi_aml_find_devices(const void *aml, size_t len, const char *hid, struct acpi_aml_device *out, int max)
+{
+	const uint8_t *p = aml;
+	int found = 0;
+	/* A byte search, not a parse, like acpi_aml_find_s5: DefDevice :=
+	 * DeviceOp PkgLength NameString TermList (§19.6.31). A device's own
+	 * Name()s come before its first nested Device (QEMU and iasl emit
+	 * them first); nested devices are found by the search on their own. */
+	for (size_t i = find_bytes(p, 0, len, device_op, 2); i < len; i = find_bytes(p, i + 1, len, device_op, 2)) {
+		uint32_t plen = 0;
+		size_t start = i + 2, n = pkg_length(p, len, start, &plen);
+		if (n == 0 || plen < n || plen > len - start)
+			continue;
+		size_t end = start + plen, name = start + n, nlen = name_string_len(p, end, name);
+		if (nlen == 0)
+			continue;
+		size_t own_end = find_bytes(p, name + nlen, end, device_op, 2);
+		struct acpi_aml_device d = { 0 };
+		if (!device_hid_is(p, name + nlen, own_end, hid) || !device_crs(p, name + nlen, own_end, &d))
+			continue;
+		if (found < max)
+			out[found] = d;
+		found++;
+	}
+	return found;
+}

@@ -136,4 +136,13 @@ unsigned acpi_madt_isa_to_gsi(const struct acpi_madt_info *m, unsigned isa_irq, 
  * malformed or not literal packages (e.g. a method). */
 int acpi_aml_find_s5(const void *aml, size_t len, struct acpi_s5 *out);
 
+/* Find Device (§19.6.31) scopes in an AML byte stream whose own _HID is
+ * the string `hid` and whose own _CRS is a literal resource template
+ * holding a Memory32Fixed and/or an Extended Interrupt descriptor, e.g.
+ * QEMU microvm's virtio-mmio transports (_HID "LNRO0005"). Stores up to
+ * max of them in out, in stream order, and returns how many were found
+ * (which may exceed max). A device's "own" names are those before its
+ * first nested Device; malformed scopes and templates are skipped. */
+int acpi_aml_find_devices(const void *aml, size_t len, const char *hid, struct acpi_aml_device *out, int max);
+
 #endif

@@ -161,6 +161,8 @@ static int parse_value(const struct cmdline_option *o, const char *v, size_t n)
 		return -EINVAL;
 	case CMDLINE_WORD:
 		return parse_word(o, v, n);
+	case CMDLINE_CUSTOM:
+		return o->parse(o->field, v, n);
 	}
 	return -EINVAL;
 }
@@ -387,6 +389,8 @@ size_t cmdline_format_value(const struct cmdline_option *o, char *buf, size_t ca
 		return fitted(cap, snprintf(buf, cap, "?"));
 	case CMDLINE_WORD:
 		return fitted(cap, snprintf(buf, cap, "%s", (const char *)o->field));
+	case CMDLINE_CUSTOM:
+		return o->format(o->field, buf, cap);
 	}
 	return fitted(cap, snprintf(buf, cap, "?"));
 }
@@ -409,6 +413,8 @@ size_t cmdline_format_range(const struct cmdline_option *o, char *buf, size_t ca
 		return n;
 	case CMDLINE_WORD:
 		return fitted(cap, snprintf(buf, cap, "0..%zu printable characters", o->size - 1));
+	case CMDLINE_CUSTOM:
+		return fitted(cap, snprintf(buf, cap, "%s", o->syntax));
 	}
 	return fitted(cap, snprintf(buf, cap, "?"));
 }

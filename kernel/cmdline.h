@@ -18,7 +18,9 @@
  *
  * Grammar: tokens separated by spaces, tabs, CR or LF; each token is
  * KEY=VALUE, split at the first '='. There is no quoting, so no value can
- * contain whitespace. The bare token `help` asks for the option list
+ * contain whitespace. A key given twice sets its field twice, so the last
+ * wins, except for a CMDLINE_CUSTOM row, whose parser decides (a list
+ * appends; see virtio_mmio.device=). The bare token `help` asks for the option list
  * (cmdline_wants_help). A bad option never stops the parse: it is reported
  * through the warn callback and the field keeps the value it had, so a typo
  * on the command line still boots a kernel with sane settings.
@@ -52,6 +54,7 @@ enum cmdline_type {
 	CMDLINE_IPV4_NET, /* dhcp or A.B.C.D[/N] (missing /N: 24) into a struct cmdline_ipv4 */
 	CMDLINE_ENUM,     /* one of `words`, stored as its index in an int */
 	CMDLINE_WORD,     /* printable ASCII shorter than `size`, into a char array */
+	CMDLINE_CUSTOM,   /* the row's own parse/format functions, e.g. a repeatable list */
 };
 
 struct cmdline_option {
@@ -63,6 +66,12 @@ struct cmdline_option {
 	uint64_t min, max, scale; /* CMDLINE_UINT: bounds in the option's unit; field = value * scale */
 	const char *const *words; /* CMDLINE_ENUM: NULL-terminated */
 	const char *help;         /* one line for `help` and the README's option table */
+	/* CMDLINE_CUSTOM: parse v[0, n) into field (0, or -EINVAL with the
+	 * field unchanged); write the value as text as cmdline_format_value
+	 * does; `syntax` is the range text. */
+	int (*parse)(void *field, const char *v, size_t n);
+	size_t (*format)(const void *field, char *buf, size_t cap);
+	const char *syntax;
 };
 
 struct cmdline_table {
@@ -119,6 +128,12 @@ struct cmdline_table {
 						     !__builtin_types_compatible_p(__typeof__(var),          \
 										   __typeof__(&(var)[0]))),  \
 		.def = (dflt), .help = (text)                                                                \
+	}
+
+#define CMDLINE_CUSTOM_ROW(key, var, dflt, parse_fn, format_fn, syntax_text, text)                         \
+	{                                                                                                    \
+		.name = (key), .type = CMDLINE_CUSTOM, .field = &(var), .size = sizeof(var), .def = (dflt),  \
+		.parse = (parse_fn), .format = (format_fn), .syntax = (syntax_text), .help = (text)          \
 	}
 
 /* Register `rows` (an array of struct cmdline_option) as `sub`'s table.

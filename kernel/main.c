@@ -3,6 +3,7 @@
 
 #include "app/app.h"
 #include "drivers/pci/pci.h"
+#include "drivers/virtio/virtio_mmio.h"
 #include "http/handler/static.h"
 #include "kernel/acpi.h"
 #include "kernel/apic.h"
@@ -84,6 +85,7 @@ void kmain(uint32_t loader, uint64_t info_pa)
 	sched_init();    /* this context becomes the idle task */
 	shutdown_init(); /* power button -> hooks -> S5 */
 	pci_init();      /* enumerate devices for the drivers */
+	virtio_mmio_init(); /* virtio-mmio transports: the DSDT's, virtio_mmio.device= */
 	random_init();   /* entropy: RDSEED/RDRAND, virtio-rng; seeds the DRBG TLS uses */
 	netdev_probe();  /* first supported NIC: virtio-net, then e1000 */
 	app_main();      /* the appliance (or test image): net_init, its tasks */

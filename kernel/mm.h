@@ -24,6 +24,10 @@ struct boot_info;
 void pmm_init(const struct boot_info *bi);
 uint64_t pmm_alloc(void);            /* one zeroed 4 KiB page; 0 if none */
 void pmm_free(uint64_t pa);
+/* n physically contiguous zeroed pages (device rings that must be one
+ * block); 0 if no range has them left. Freed with pmm_free_contig. */
+uint64_t pmm_alloc_contig(size_t n);
+void pmm_free_contig(uint64_t pa, size_t n);
 size_t pmm_free_pages(void);
 size_t pmm_total_pages(void);
 

@@ -107,5 +107,29 @@ void pmm_free(uint64_t pa)
 	nfree++;
 }
 
+/* Only the never-used part of a range is known to be contiguous: freed
+ * pages sit on the list in any order. Boot-time drivers are the callers,
+ * when the ranges are still nearly whole. */
+uint64_t pmm_alloc_contig(size_t n)
+{
+	for (int i = 0; i < nranges; i++) {
+		uint64_t pa = ranges[i].next;
+		if (n == 0 || (ranges[i].end - pa) / PAGE_SIZE < n)
+			continue;
+		ranges[i].next += n * PAGE_SIZE;
+		nfree -= n;
+		memset(phys_to_virt(pa), 0, n * PAGE_SIZE);
+		return pa;
+	}
+	return 0;
+}
+
+/* Each page goes back on its own: the list does not need them together. */
+void pmm_free_contig(uint64_t pa, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		pmm_free(pa + i * PAGE_SIZE);
+}
+
 size_t pmm_free_pages(void) { return nfree; }
 size_t pmm_total_pages(void) { return ntotal; }

@@ -29,12 +29,13 @@ void netdev_irq(struct netdev *dev)
 
 struct netdev *netdev_probe(void)
 {
-	/* Each probe claims its PCI function and registers on success. */
+	/* Each probe claims its device (a PCI function or a virtio-mmio
+	 * transport) and registers on success. */
 	if (!the_dev)
 		virtio_net_probe();
 	if (!the_dev)
 		e1000_probe();
 	if (!the_dev)
-		log_warn("net", "no supported NIC found (virtio-net-pci or e1000)");
+		log_warn("net", "no supported NIC found (virtio-net on PCI or virtio-mmio, or e1000)");
 	return the_dev;
 }

@@ -1,9 +1,11 @@
-/* virtio-net (virtio 1.1 §5.1) over the modern PCI transport, one receive
- * and one transmit queue. Section numbers are from virtio 1.1.
+/* virtio-net (virtio 1.1 §5.1), one receive and one transmit queue, over
+ * the transport seam (virtio.h). Section numbers are from virtio 1.1.
  *
  * QEMU: -netdev user,id=n0 -device virtio-net-pci,netdev=n0[,disable-legacy=on]
  * (device 1af4:1041 modern-only, or 1af4:1000 transitional; either way only
- * the modern capabilities are used, never the legacy I/O ports).
+ * the modern capabilities are used, never the legacy I/O ports), or on
+ * -M microvm: -device virtio-net-device,netdev=n0 (virtio-mmio, legacy
+ * unless -global virtio-mmio.force-legacy=false).
  *
  * Buffers are per descriptor: descriptor i of a queue owns the 2 KiB
  * buffer i of that queue's pool (two per page, so no buffer crosses a page
@@ -25,16 +27,13 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "drivers/virtio/virtio.h"
 #include "drivers/virtio/virtio_net.h"
-#include "drivers/virtio/virtio_pci.h"
 #include "drivers/virtio/virtqueue.h"
 #include "kernel/cpu.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
 #include "net/netdev.h"
-
-#define VIRTIO_NET_DEV_MODERN 0x1041       /* §4.1.2: 0x1040 + device type 1 */
-#define VIRTIO_NET_DEV_TRANSITIONAL 0x1000 /* §4.1.2.3: transitional network card */
 
 /* §5.1.3 Feature bits. */
 #define VIRTIO_NET_F_CSUM (1ull << 0)
@@ -65,7 +64,8 @@ _Static_assert(offsetof(struct virtio_net_config, mtu) == 10, "virtio 1.1 §5.1.
 
 /* §5.1.6 Device Operation: the header in front of every frame. With
  * VERSION_1 it is always 12 bytes, num_buffers included, whether or not
- * MRG_RXBUF is negotiated. */
+ * MRG_RXBUF is negotiated; a legacy device without MRG_RXBUF uses the 10
+ * bytes before num_buffers (§5.1.6.1, legacy interface). */
 struct virtio_net_hdr {
 	uint8_t flags;        /* VIRTIO_NET_HDR_F_*: zero without checksum offload */
 	uint8_t gso_type;     /* VIRTIO_NET_HDR_GSO_NONE without segmentation offload */
@@ -88,6 +88,7 @@ _Static_assert(offsetof(struct virtio_net_hdr, num_buffers) == 10, "virtio 1.1 �
 #define VIRTIO_NET_BUFS_PER_PAGE (PAGE_SIZE / VIRTIO_NET_BUF_SIZE)
 #define VIRTIO_NET_POOL_PAGES (VIRTIO_NET_QUEUE_MAX / VIRTIO_NET_BUFS_PER_PAGE)
 #define VIRTIO_NET_HDR_LEN sizeof(struct virtio_net_hdr)
+#define VIRTIO_NET_LEGACY_HDR_LEN offsetof(struct virtio_net_hdr, num_buffers)
 #define VIRTIO_NET_ETH_HLEN 14u
 
 /* §5.1.6.3.1: without MRG_RXBUF or guest offloads each RX buffer must hold
@@ -98,9 +99,10 @@ _Static_assert(PAGE_SIZE % VIRTIO_NET_BUF_SIZE == 0, "buffers never straddle a p
 
 struct virtio_net {
 	struct netdev nd;
-	struct virtio_pci vp;
+	struct virtio_dev *dev;
 	struct virtq rxq, txq;
 	uint64_t features;                             /* negotiated */
+	uint32_t hdr_len;                              /* VIRTIO_NET_HDR_LEN, or the legacy one */
 	uint64_t rx_pool[VIRTIO_NET_POOL_PAGES];       /* physical pages of RX buffers */
 	uint64_t tx_pool[VIRTIO_NET_POOL_PAGES];
 	const char *irq_kind;
@@ -126,7 +128,7 @@ static bool virtio_net_link_up(const struct virtio_net *vn)
 	/* §5.1.4: without VIRTIO_NET_F_STATUS the link is assumed up. */
 	if (!virtio_net_has(vn, VIRTIO_NET_F_STATUS))
 		return true;
-	return virtio_pci_cfg16(&vn->vp, offsetof(struct virtio_net_config, status)) & VIRTIO_NET_S_LINK_UP;
+	return virtio_cfg16(vn->dev, offsetof(struct virtio_net_config, status)) & VIRTIO_NET_S_LINK_UP;
 }
 
 /* IRQ context: one config read and two stores, no logging. */
@@ -159,19 +161,21 @@ static void virtio_net_link_log(struct virtio_net *vn)
 static void virtio_net_irq(void *arg)
 {
 	struct virtio_net *vn = arg;
-	/* INTx (or MSI): reading the ISR is the ack (§4.1.4.5) and tells us
-	 * whether a shared line is ours. It comes first, even before the
-	 * queues exist: a level-triggered line left asserted would storm.
-	 * With MSI-X the ISR is unused (§4.1.5.1.2) and not read. */
-	uint8_t isr = vn->vp.msix ? 0 : virtio_pci_isr(&vn->vp);
+	/* INTx, MSI or an mmio line: the ack (PCI: reading the ISR,
+	 * §4.1.4.5; mmio: InterruptACK, §4.2.2) tells us whether a shared
+	 * line is ours. It comes first, even before the queues exist: a
+	 * level-triggered line left asserted would storm. With MSI-X the ISR
+	 * is unused (§4.1.5.1.2) and not read. */
+	bool msix = vn->dev->msix;
+	uint8_t isr = msix ? 0 : virtio_irq_ack(vn->dev);
 	if (!vn->ready)
 		return;
-	if (!vn->vp.msix && !(isr & (VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG)))
+	if (!msix && !(isr & (VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG)))
 		return;
 	/* A config change is flagged in the ISR; with MSI-X our one vector
 	 * carries config changes too, unflagged, so re-read the link state
 	 * (one config read per interrupt, and interrupts come per batch). */
-	if (vn->vp.msix || (isr & VIRTIO_ISR_CONFIG))
+	if (msix || (isr & VIRTIO_ISR_CONFIG))
 		virtio_net_link_update(vn);
 	virtq_irq_disable(&vn->rxq);
 	virtq_irq_disable(&vn->txq);
@@ -200,14 +204,14 @@ static int virtio_net_rx_copy(struct virtio_net *vn, int id, uint32_t len, void 
 	/* Device data: a length outside the buffer, a runt, a frame larger
 	 * than the caller's buffer, or offload metadata we never negotiated
 	 * (a GSO frame or a partial checksum would be corrupt to the stack). */
-	if (len > VIRTIO_NET_BUF_SIZE || len < VIRTIO_NET_HDR_LEN + VIRTIO_NET_ETH_HLEN ||
-	    len - VIRTIO_NET_HDR_LEN > cap || len - VIRTIO_NET_HDR_LEN > NETDEV_FRAME_MAX ||
+	if (len > VIRTIO_NET_BUF_SIZE || len < vn->hdr_len + VIRTIO_NET_ETH_HLEN || len - vn->hdr_len > cap ||
+	    len - vn->hdr_len > NETDEV_FRAME_MAX ||
 	    hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE || (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
 		vn->nd.stats.rx_dropped++;
 		return 0;
 	}
-	size_t n = len - VIRTIO_NET_HDR_LEN;
-	memcpy(buf, p + VIRTIO_NET_HDR_LEN, n);
+	size_t n = len - vn->hdr_len;
+	memcpy(buf, p + vn->hdr_len, n);
 	vn->nd.stats.rx_packets++;
 	vn->nd.stats.rx_bytes += n;
 	return (int)n;
@@ -296,10 +300,10 @@ static int virtio_net_tx(struct netdev *nd, const struct netdev_seg *segs, int n
 	}
 	uint64_t pa = virtio_net_buf_pa(vn->tx_pool, id);
 	uint8_t *p = phys_to_virt(pa);
-	memset(p, 0, VIRTIO_NET_HDR_LEN); /* §5.1.6.2: no offloads, so an all-zero header */
-	for (size_t off = VIRTIO_NET_HDR_LEN, i = 0; i < (size_t)nsegs; off += segs[i].len, i++)
+	memset(p, 0, vn->hdr_len); /* §5.1.6.2: no offloads, so an all-zero header */
+	for (size_t off = vn->hdr_len, i = 0; i < (size_t)nsegs; off += segs[i].len, i++)
 		memcpy(p + off, segs[i].data, segs[i].len);
-	struct virtq_seg seg = { pa, (uint32_t)(VIRTIO_NET_HDR_LEN + total), false };
+	struct virtq_seg seg = { pa, (uint32_t)(vn->hdr_len + total), false };
 	virtq_add(&vn->txq, &seg, 1);
 	virtq_publish(&vn->txq);
 	nd->stats.tx_packets++;
@@ -358,10 +362,10 @@ static void virtio_net_read_mac(struct virtio_net *vn)
 {
 	const uint32_t mac = offsetof(struct virtio_net_config, mac);
 	for (int tries = 0; tries < 16; tries++) {
-		uint8_t gen = virtio_pci_cfg_generation(&vn->vp);
+		uint8_t gen = virtio_cfg_generation(vn->dev);
 		for (uint32_t i = 0; i < 6; i++)
-			vn->nd.mac[i] = virtio_pci_cfg8(&vn->vp, mac + i);
-		if (gen == virtio_pci_cfg_generation(&vn->vp))
+			vn->nd.mac[i] = virtio_cfg8(vn->dev, mac + i);
+		if (gen == virtio_cfg_generation(vn->dev))
 			return;
 	}
 }
@@ -384,13 +388,12 @@ static void virtio_net_config(struct virtio_net *vn)
 static int virtio_net_setup(struct virtio_net *vn)
 {
 	bool event_idx = virtio_net_has(vn, VIRTIO_F_EVENT_IDX);
-	vn->irq_kind = virtio_pci_irq_setup(&vn->vp, virtio_net_irq, vn);
+	vn->irq_kind = virtio_irq_setup(vn->dev, virtio_net_irq, vn);
 	if (!vn->irq_kind)
 		return -EIO;
-	int err = virtio_pci_setup_queue(&vn->vp, &vn->rxq, VIRTIO_NET_RXQ, VIRTIO_NET_QUEUE_MAX, event_idx);
+	int err = virtio_setup_queue(vn->dev, &vn->rxq, VIRTIO_NET_RXQ, VIRTIO_NET_QUEUE_MAX, event_idx);
 	if (!err)
-		err = virtio_pci_setup_queue(&vn->vp, &vn->txq, VIRTIO_NET_TXQ, VIRTIO_NET_QUEUE_MAX,
-					     event_idx);
+		err = virtio_setup_queue(vn->dev, &vn->txq, VIRTIO_NET_TXQ, VIRTIO_NET_QUEUE_MAX, event_idx);
 	if (!err)
 		err = virtio_net_alloc_pool(vn->rx_pool, vn->rxq.size);
 	if (!err)
@@ -411,8 +414,8 @@ static int virtio_net_setup(struct virtio_net *vn)
 static void virtio_net_abort(struct virtio_net *vn)
 {
 	vn->ready = false;
-	bool quiet = virtio_pci_reset(&vn->vp) == 0;
-	virtio_pci_fail(&vn->vp);
+	bool quiet = virtio_reset(vn->dev) == 0;
+	virtio_fail(vn->dev);
 	if (!quiet)
 		return; /* the device may still DMA: leak rather than reuse the pages */
 	virtio_net_free_pool(vn->rx_pool);
@@ -423,26 +426,27 @@ static void virtio_net_abort(struct virtio_net *vn)
 		virtq_destroy(&vn->txq);
 }
 
-/* §3.1.1 Device Initialization, one step per comment. */
-static int virtio_net_start(struct virtio_net *vn, struct pci_dev *pci)
+/* §3.1.1 Device Initialization, one step per comment. The transport is
+ * found and mapped (virtio_probe); no device register is written yet. */
+static int virtio_net_start(struct virtio_dev *dev, void *arg)
 {
-	*vn = (struct virtio_net){ .nd = { .name = "virtio-net", .ops = &virtio_net_ops, .priv = vn } };
-	int err = virtio_pci_init(&vn->vp, pci); /* find the modern structures; no device writes yet */
-	if (err)
-		return err;
+	struct virtio_net *vn = arg;
+	*vn = (struct virtio_net){ .nd = { .name = "virtio-net", .ops = &virtio_net_ops, .priv = vn }, .dev = dev };
 	/* 1. Reset the device. */
-	err = virtio_pci_reset(&vn->vp);
+	int err = virtio_reset(dev);
 	/* 2. ACKNOWLEDGE: we have noticed the device. */
 	if (!err)
-		virtio_pci_add_status(&vn->vp, VIRTIO_STATUS_ACKNOWLEDGE);
+		virtio_add_status(dev, VIRTIO_STATUS_ACKNOWLEDGE);
 	/* 3. DRIVER: we know how to drive it. */
 	if (!err)
-		virtio_pci_add_status(&vn->vp, VIRTIO_STATUS_DRIVER);
+		virtio_add_status(dev, VIRTIO_STATUS_DRIVER);
 	/* 4-6. Read the offered features, write our subset, set FEATURES_OK
-	 * and re-read it (inside virtio_pci_negotiate). VERSION_1 is required:
-	 * without it the device would use the legacy layouts. */
+	 * and re-read it (inside virtio_negotiate). A modern device must
+	 * offer VERSION_1; a legacy one (virtio-mmio v1) uses the legacy
+	 * header. */
 	if (!err)
-		err = virtio_pci_negotiate(&vn->vp, VIRTIO_NET_WANTED, VIRTIO_F_VERSION_1, &vn->features);
+		err = virtio_negotiate(dev, VIRTIO_NET_WANTED, &vn->features);
+	vn->hdr_len = dev->legacy ? VIRTIO_NET_LEGACY_HDR_LEN : VIRTIO_NET_HDR_LEN;
 	/* 7. Device-specific setup: interrupt, virtqueues, RX buffers, config. */
 	if (!err)
 		err = virtio_net_setup(vn);
@@ -452,8 +456,8 @@ static int virtio_net_start(struct virtio_net *vn, struct pci_dev *pci)
 	}
 	/* 8. DRIVER_OK: the device is live. The handler may run from here. */
 	vn->ready = true;
-	virtio_pci_add_status(&vn->vp, VIRTIO_STATUS_DRIVER_OK);
-	if (virtio_pci_status(&vn->vp) & VIRTIO_STATUS_NEEDS_RESET) { /* §2.1.1: it hit an error in setup */
+	virtio_add_status(dev, VIRTIO_STATUS_DRIVER_OK);
+	if (virtio_status(dev) & VIRTIO_STATUS_NEEDS_RESET) { /* §2.1.1: it hit an error in setup */
 		virtio_net_abort(vn);
 		return -EIO;
 	}
@@ -463,43 +467,22 @@ static int virtio_net_start(struct virtio_net *vn, struct pci_dev *pci)
 
 static void virtio_net_report(const struct virtio_net *vn)
 {
-	const struct pci_dev *d = vn->vp.pci;
 	size_t pool_kib = (size_t)(vn->rxq.size + vn->txq.size) * VIRTIO_NET_BUF_SIZE / 1024;
-	log_info("virtio-net", "%02x:%02x.%x %04x:%04x modern, irq %s, features%s%s%s%s (0x%lx)", d->bus,
-		 d->slot, d->fn, d->vendor, d->device, vn->irq_kind,
+	log_info("virtio-net", "%s, irq %s, features%s%s%s%s (0x%lx)", vn->dev->where, vn->irq_kind,
 		 virtio_net_has(vn, VIRTIO_F_VERSION_1) ? " VERSION_1" : "",
 		 virtio_net_has(vn, VIRTIO_NET_F_MAC) ? " MAC" : "",
 		 virtio_net_has(vn, VIRTIO_NET_F_STATUS) ? " STATUS" : "",
 		 virtio_net_has(vn, VIRTIO_F_EVENT_IDX) ? " EVENT_IDX" : "", (unsigned long)vn->features);
-	log_info("virtio-net", "rx %u x %u B, tx %u x %u B buffers (%zu KiB), 6 ring pages%s", vn->rxq.size,
-		 VIRTIO_NET_BUF_SIZE, vn->txq.size, VIRTIO_NET_BUF_SIZE, pool_kib,
-		 vn->vp.tcg ? "; QEMU TCG: ring barriers via register read" : "");
-}
-
-static bool virtio_net_match(const struct pci_dev *d)
-{
-	return d->vendor == VIRTIO_PCI_VENDOR && !d->driver &&
-	       (d->device == VIRTIO_NET_DEV_MODERN || d->device == VIRTIO_NET_DEV_TRANSITIONAL);
+	log_info("virtio-net", "rx %u x %u B, tx %u x %u B buffers (%zu KiB), %u ring pages%s", vn->rxq.size,
+		 VIRTIO_NET_BUF_SIZE, vn->txq.size, VIRTIO_NET_BUF_SIZE, pool_kib, vn->rxq.pages + vn->txq.pages,
+		 vn->dev->tcg ? "; QEMU TCG: ring barriers via register read" : "");
 }
 
 int virtio_net_probe(void)
 {
-	int err = -ENODEV;
-	for (int i = 0; i < pci_count(); i++) {
-		struct pci_dev *d = pci_get(i);
-		if (!virtio_net_match(d))
-			continue;
-		err = virtio_net_start(&vnet, d);
-		if (err) { /* try the next one */
-			log_warn("virtio-net", "%02x:%02x.%x: %s (error %d)", d->bus, d->slot, d->fn,
-				 err == -ENODEV ? "no virtio 1.0 interface (legacy-only device), skipped"
-						: "initialisation failed, device marked FAILED",
-				 err);
-			continue;
-		}
-		d->driver = "virtio-net";
-		virtio_net_report(&vnet);
-		return netdev_register(&vnet.nd);
-	}
-	return err;
+	int err = virtio_probe("virtio-net", VIRTIO_ID_NET, virtio_net_start, &vnet);
+	if (err)
+		return err;
+	virtio_net_report(&vnet);
+	return netdev_register(&vnet.nd);
 }

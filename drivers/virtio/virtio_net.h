@@ -1,4 +1,4 @@
-/* virtio-net over the virtio 1.0+ modern PCI transport. */
+/* virtio-net on the modern PCI or the virtio-mmio transport. */
 #ifndef KEEL_VIRTIO_NET_H
 #define KEEL_VIRTIO_NET_H
 

@@ -2,9 +2,10 @@
  * virtio 1.1. Every structure is reached through a vendor capability
  * (§4.1.4) that names a BAR, an offset and a length; all of them are
  * memory BARs here, accessed uncached with the field's natural width
- * (§4.1.3.1). */
+ * (§4.1.3.1). Drivers reach it through the seam (virtio.h). */
 #include <errno.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "drivers/virtio/virtio_pci.h"
 #include "kernel/cpu.h"
@@ -58,20 +59,29 @@ static int virtio_pci_find_caps(struct virtio_pci *vp, struct virtio_pci_region 
 	return 0;
 }
 
-/* QEMU's TCG announces itself in the hypervisor CPUID leaf. */
-static bool virtio_pci_under_tcg(void)
+static const struct virtio_ops virtio_pci_ops;
+
+/* §4.1.2.3: transitional devices keep the legacy IDs, which are not
+ * 0x1000 + type - 1 throughout; only the types Keel drives are listed. */
+static uint16_t virtio_pci_transitional_id(uint32_t type)
 {
-	uint32_t r[4];
-	cpuid(1, 0, r);
-	if (!(r[2] & (1u << 31))) /* no hypervisor: leaf 0x40000000 is not defined */
-		return false;
-	cpuid(0x40000000, 0, r);
-	return r[1] == 0x54474354 && r[2] == 0x43544743 && r[3] == 0x47435447; /* "TCGTCGTCGTCG" */
+	switch (type) {
+	case VIRTIO_ID_NET: return 0x1000;
+	case VIRTIO_ID_RNG: return 0x1005;
+	}
+	return 0;
+}
+
+bool virtio_pci_match(const struct pci_dev *d, uint32_t type)
+{
+	uint16_t transitional = virtio_pci_transitional_id(type);
+	return d->vendor == VIRTIO_PCI_VENDOR && !d->driver &&
+	       (d->device == 0x1040 + type || (transitional && d->device == transitional));
 }
 
 int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci)
 {
-	*vp = (struct virtio_pci){ .pci = pci };
+	*vp = (struct virtio_pci){ .dev = { .ops = &virtio_pci_ops }, .pci = pci };
 	struct virtio_pci_region r[5] = { 0 };
 	int err = virtio_pci_find_caps(vp, r);
 	if (err)
@@ -91,7 +101,9 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci)
 	vp->isr = r[VIRTIO_PCI_CAP_ISR_CFG].base;
 	vp->device_cfg = r[VIRTIO_PCI_CAP_DEVICE_CFG].base;
 	vp->device_cfg_len = r[VIRTIO_PCI_CAP_DEVICE_CFG].len;
-	vp->tcg = virtio_pci_under_tcg();
+	vp->dev.tcg = virtio_under_tcg();
+	snprintf(vp->dev.where, sizeof vp->dev.where, "%02x:%02x.%x %04x:%04x modern", pci->bus, pci->slot,
+		 pci->fn, pci->vendor, pci->device);
 	/* Memory decoding for the BARs, bus mastering for the device's DMA to
 	 * the rings. I/O decoding stays as the firmware left it: the legacy
 	 * port interface is not ours. */
@@ -99,8 +111,12 @@ int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci)
 	return 0;
 }
 
-int virtio_pci_reset(struct virtio_pci *vp)
+/* The transport behind the seam's handle: dev is vp's first member. */
+static struct virtio_pci *to_pci(struct virtio_dev *d) { return (struct virtio_pci *)d; }
+
+static int virtio_pci_reset(struct virtio_dev *d)
 {
+	struct virtio_pci *vp = to_pci(d);
 	vp->common->device_status = 0;
 	/* §4.1.4.3.2: the reset may complete asynchronously; the device is not
 	 * ours to reinitialise until status reads back 0. */
@@ -112,56 +128,36 @@ int virtio_pci_reset(struct virtio_pci *vp)
 	return -ETIMEDOUT;
 }
 
-uint8_t virtio_pci_status(const struct virtio_pci *vp) { return vp->common->device_status; }
+static uint8_t virtio_pci_status(struct virtio_dev *d) { return to_pci(d)->common->device_status; }
 
-void virtio_pci_add_status(struct virtio_pci *vp, uint8_t bits)
+static void virtio_pci_set_status(struct virtio_dev *d, uint8_t status) { to_pci(d)->common->device_status = status; }
+
+static uint64_t virtio_pci_device_features(struct virtio_dev *d)
 {
-	/* §3.1.1: each step adds its bit to those already set. */
-	vp->common->device_status = (uint8_t)(vp->common->device_status | bits);
-}
-
-void virtio_pci_fail(struct virtio_pci *vp) { virtio_pci_add_status(vp, VIRTIO_STATUS_FAILED); }
-
-static uint64_t virtio_pci_device_features(struct virtio_pci *vp)
-{
-	volatile struct virtio_pci_common_cfg *c = vp->common;
+	volatile struct virtio_pci_common_cfg *c = to_pci(d)->common;
 	c->device_feature_select = 0;
 	uint64_t lo = c->device_feature;
 	c->device_feature_select = 1;
 	return (uint64_t)c->device_feature << 32 | lo;
 }
 
-static void virtio_pci_set_driver_features(struct virtio_pci *vp, uint64_t f)
+static void virtio_pci_set_driver_features(struct virtio_dev *d, uint64_t f)
 {
-	volatile struct virtio_pci_common_cfg *c = vp->common;
+	volatile struct virtio_pci_common_cfg *c = to_pci(d)->common;
 	c->driver_feature_select = 0;
 	c->driver_feature = (uint32_t)f;
 	c->driver_feature_select = 1;
 	c->driver_feature = (uint32_t)(f >> 32);
 }
 
-int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted, uint64_t required, uint64_t *out)
+static const char *virtio_pci_irq_setup(struct virtio_dev *d, irq_fn fn, void *arg)
 {
-	uint64_t accept = virtio_pci_device_features(vp) & wanted;
-	if ((accept & required) != required)
-		return -ENOTSUP;
-	virtio_pci_set_driver_features(vp, accept);
-	virtio_pci_add_status(vp, VIRTIO_STATUS_FEATURES_OK);
-	/* §3.1.1 step 6: the device clears FEATURES_OK if it cannot work with
-	 * the subset we accepted; only the re-read tells us. */
-	if (!(virtio_pci_status(vp) & VIRTIO_STATUS_FEATURES_OK))
-		return -EIO;
-	*out = accept;
-	return 0;
-}
-
-const char *virtio_pci_irq_setup(struct virtio_pci *vp, irq_fn fn, void *arg)
-{
+	struct virtio_pci *vp = to_pci(d);
 	const char *kind = pci_irq_setup(vp->pci, fn, arg);
 	if (!kind)
 		return NULL;
-	vp->msix = kind[0] == 'm' && kind[3] == '-'; /* "msi-x" */
-	if (!vp->msix)
+	d->msix = kind[0] == 'm' && kind[3] == '-'; /* "msi-x" */
+	if (!d->msix)
 		return kind;
 	/* §4.1.5.1.2: with MSI-X enabled the ISR is unused and an event mapped
 	 * to NO_VECTOR (the state after reset) raises no interrupt at all. All
@@ -203,9 +199,10 @@ static int virtio_pci_doorbell(struct virtio_pci *vp, struct virtq *vq)
 	return 0;
 }
 
-int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq, uint16_t index, uint16_t max_size,
-			   bool event_idx)
+static int virtio_pci_setup_queue(struct virtio_dev *d, struct virtq *vq, uint16_t index, uint16_t max_size,
+				  bool event_idx)
 {
+	struct virtio_pci *vp = to_pci(d);
 	volatile struct virtio_pci_common_cfg *c = vp->common;
 	c->queue_select = index;
 	uint16_t dev_max = c->queue_size;
@@ -217,7 +214,7 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq, uint16_t ind
 		return err;
 	c->queue_size = size;
 	virtio_pci_queue_addrs(c, vq);
-	if (vp->msix) {
+	if (d->msix) {
 		c->queue_msix_vector = 0; /* same table entry as config changes; see virtio_pci_irq_setup */
 		if (c->queue_msix_vector != 0)
 			err = -EIO;
@@ -225,7 +222,7 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq, uint16_t ind
 	if (!err)
 		err = virtio_pci_doorbell(vp, vq);
 	/* config_generation: a read without side effects (virtqueue.c says why). */
-	vq->sync_reg = vp->tcg ? &vp->common->config_generation : NULL;
+	vq->sync_reg = d->tcg ? &vp->common->config_generation : NULL;
 	if (err) {
 		virtq_destroy(vq);
 		return err;
@@ -234,18 +231,35 @@ int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq, uint16_t ind
 	return 0;
 }
 
-uint8_t virtio_pci_isr(struct virtio_pci *vp) { return *vp->isr; }
+/* Reading the ISR clears it (§4.1.4.5): this is the INTx ack. */
+static uint8_t virtio_pci_isr(struct virtio_dev *d) { return *to_pci(d)->isr; }
 
-uint8_t virtio_pci_cfg8(const struct virtio_pci *vp, uint32_t off)
+static uint8_t virtio_pci_cfg8(struct virtio_dev *d, uint32_t off)
 {
+	struct virtio_pci *vp = to_pci(d);
 	return off < vp->device_cfg_len ? vp->device_cfg[off] : 0;
 }
 
-uint16_t virtio_pci_cfg16(const struct virtio_pci *vp, uint32_t off)
+static uint16_t virtio_pci_cfg16(struct virtio_dev *d, uint32_t off)
 {
+	struct virtio_pci *vp = to_pci(d);
 	if ((uint64_t)off + 2 > vp->device_cfg_len)
 		return 0;
 	return *(volatile const uint16_t *)(vp->device_cfg + off);
 }
 
-uint8_t virtio_pci_cfg_generation(const struct virtio_pci *vp) { return vp->common->config_generation; }
+static uint8_t virtio_pci_cfg_generation(struct virtio_dev *d) { return to_pci(d)->common->config_generation; }
+
+static const struct virtio_ops virtio_pci_ops = {
+	.reset = virtio_pci_reset,
+	.status = virtio_pci_status,
+	.set_status = virtio_pci_set_status,
+	.device_features = virtio_pci_device_features,
+	.set_driver_features = virtio_pci_set_driver_features,
+	.irq_setup = virtio_pci_irq_setup,
+	.irq_ack = virtio_pci_isr,
+	.setup_queue = virtio_pci_setup_queue,
+	.cfg8 = virtio_pci_cfg8,
+	.cfg16 = virtio_pci_cfg16,
+	.cfg_generation = virtio_pci_cfg_generation,
+};

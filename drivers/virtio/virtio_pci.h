@@ -2,7 +2,7 @@
  * notify, ISR and device configuration structures found through vendor
  * capabilities, the status handshake, feature negotiation and queue setup.
  * The legacy I/O-port interface is never used, even on transitional
- * devices. Device-agnostic: virtio-net is its first user. */
+ * devices. One implementation of the transport seam (virtio.h). */
 #ifndef KEEL_VIRTIO_PCI_H
 #define KEEL_VIRTIO_PCI_H
 
@@ -11,25 +11,9 @@
 #include <stdint.h>
 
 #include "drivers/pci/pci.h"
-#include "drivers/virtio/virtqueue.h"
+#include "drivers/virtio/virtio.h"
 
 #define VIRTIO_PCI_VENDOR 0x1af4
-
-/* §2.1 Device Status Field. */
-#define VIRTIO_STATUS_ACKNOWLEDGE 1u
-#define VIRTIO_STATUS_DRIVER 2u
-#define VIRTIO_STATUS_DRIVER_OK 4u
-#define VIRTIO_STATUS_FEATURES_OK 8u
-#define VIRTIO_STATUS_NEEDS_RESET 64u
-#define VIRTIO_STATUS_FAILED 128u
-
-/* §6 Reserved Feature Bits (device-independent). */
-#define VIRTIO_F_EVENT_IDX (1ull << 29) /* VIRTIO_RING_F_EVENT_IDX */
-#define VIRTIO_F_VERSION_1 (1ull << 32)
-
-/* §4.1.4.5 ISR status bits. */
-#define VIRTIO_ISR_QUEUE 1u
-#define VIRTIO_ISR_CONFIG 2u
 
 /* §4.1.4 Virtio Structure PCI Capabilities: cfg_type values. */
 #define VIRTIO_PCI_CAP_COMMON_CFG 1
@@ -88,6 +72,7 @@ _Static_assert(offsetof(struct virtio_pci_common_cfg, queue_device_lo) == 48, "v
 #define VIRTIO_MSI_NO_VECTOR 0xffffu
 
 struct virtio_pci {
+	struct virtio_dev dev; /* first: the seam's view of this transport */
 	struct pci_dev *pci;
 	volatile struct virtio_pci_common_cfg *common;
 	volatile uint8_t *notify; /* base of the notify structure */
@@ -96,40 +81,16 @@ struct virtio_pci {
 	volatile uint8_t *device_cfg; /* device-specific layout, e.g. virtio_net_config */
 	uint32_t device_cfg_len;
 	volatile uint8_t *bar_map[6]; /* each BAR mapped at most once */
-	bool msix;                    /* interrupts come through MSI-X table entry 0 */
-	bool tcg;                     /* QEMU TCG: queues order through a register read (virtqueue.c) */
 };
 
+/* Is d an unclaimed virtio function of device type `type` (§4.1.2: the
+ * modern ID 0x1040 + type, or the transitional ID of §4.1.2.3)? */
+bool virtio_pci_match(const struct pci_dev *d, uint32_t type);
 /* Locate the modern capabilities, map them and enable memory decoding and
- * bus mastering. -ENODEV if the function has no modern interface, -EIO if
- * a capability points outside its BAR, -ENOMEM if mapping fails. */
+ * bus mastering; vp->dev is then ready for the seam's operations. No
+ * device register is written. -ENODEV if the function has no modern
+ * interface, -EIO if a capability points outside its BAR, -ENOMEM if
+ * mapping fails. */
 int virtio_pci_init(struct virtio_pci *vp, struct pci_dev *pci);
-/* §4.1.4.3.2: write 0 and wait for the device to read back 0. 0 or -ETIMEDOUT. */
-int virtio_pci_reset(struct virtio_pci *vp);
-void virtio_pci_add_status(struct virtio_pci *vp, uint8_t bits);
-uint8_t virtio_pci_status(const struct virtio_pci *vp);
-/* Tell the device the driver gave up (status FAILED). */
-void virtio_pci_fail(struct virtio_pci *vp);
-/* Steps 4-6 of §3.1.1: accept `wanted` & offered, require `required`
- * (must be a subset of wanted), set FEATURES_OK and re-read it. Stores the
- * negotiated set in *out. 0, -ENOTSUP if a required bit is not offered, or
- * -EIO if the device refused FEATURES_OK. */
-int virtio_pci_negotiate(struct virtio_pci *vp, uint64_t wanted, uint64_t required, uint64_t *out);
-/* Set up the interrupt (MSI-X entry 0, MSI or INTx) and, for MSI-X, route
- * config changes to it. Returns the kind, or NULL. */
-const char *virtio_pci_irq_setup(struct virtio_pci *vp, irq_fn fn, void *arg);
-/* §4.1.5.1.3: size queue `index` as min(device max, max_size) rounded down
- * to a power of two, allocate it, tell the device where its parts are,
- * route its interrupt, find its doorbell and enable it. 0, -ENOENT if the
- * device has no such queue, -ENOMEM, or -EIO if the device refuses. */
-int virtio_pci_setup_queue(struct virtio_pci *vp, struct virtq *vq, uint16_t index, uint16_t max_size,
-			   bool event_idx);
-/* Read and thereby clear the ISR status (§4.1.4.5): this is the INTx ack. */
-uint8_t virtio_pci_isr(struct virtio_pci *vp);
-/* Device configuration reads, bounded by its length (0 past the end). */
-uint8_t virtio_pci_cfg8(const struct virtio_pci *vp, uint32_t off);
-uint16_t virtio_pci_cfg16(const struct virtio_pci *vp, uint32_t off);
-/* Config generation, for multi-field reads that must be consistent (§2.4.1). */
-uint8_t virtio_pci_cfg_generation(const struct virtio_pci *vp);
 
 #endif

@@ -1,9 +1,10 @@
-/* virtio-rng, the entropy device (virtio 1.1 §5.4), over the modern PCI
- * transport. Section numbers are from virtio 1.1.
+/* virtio-rng, the entropy device (virtio 1.1 §5.4), over the transport
+ * seam (virtio.h). Section numbers are from virtio 1.1.
  *
  * QEMU: -device virtio-rng-pci[,disable-legacy=on] (device 1af4:1005
- * transitional, or 1af4:1044 modern-only); its default backend is QEMU's
- * own getrandom-based generator. Only the modern capabilities are used.
+ * transitional, or 1af4:1044 modern-only; only the modern capabilities are
+ * used), or on -M microvm -device virtio-rng-device (virtio-mmio, legacy
+ * or modern); its default backend is QEMU's own getrandom-based generator.
  *
  * One queue, one page-sized device-writable buffer, one request in flight.
  * Polled: the driver posts the buffer, rings the doorbell and spins on the
@@ -19,7 +20,7 @@
 #include <stddef.h>
 #include <string.h>
 
-#include "drivers/virtio/virtio_pci.h"
+#include "drivers/virtio/virtio.h"
 #include "drivers/virtio/virtio_rng.h"
 #include "drivers/virtio/virtqueue.h"
 #include "kernel/clock.h"
@@ -27,13 +28,11 @@
 #include "kernel/log.h"
 #include "kernel/mm.h"
 
-#define VIRTIO_RNG_DEV_MODERN 0x1044       /* §4.1.2: 0x1040 + device type 4 */
-#define VIRTIO_RNG_DEV_TRANSITIONAL 0x1005 /* §4.1.2.3: transitional entropy source */
-
 #define VIRTIO_RNG_REQUESTQ 0 /* §5.4.2: requestq, the only queue */
-/* One request is ever in flight; the queue's parts get a page each anyway. */
+/* One request is ever in flight; the smallest queue takes two pages anyway. */
 #define VIRTIO_RNG_QUEUE_MAX 4
-/* §5.4.3: no device-specific feature bits; VERSION_1 keeps the modern layouts. */
+/* §5.4.3: no device-specific feature bits; VERSION_1 keeps the modern
+ * layouts (virtio_negotiate requires it of a modern device). */
 #define VIRTIO_RNG_WANTED VIRTIO_F_VERSION_1
 /* A whole read's budget. QEMU answers in microseconds; a rate-limited
  * backend (max-bytes/period) may stall for its period, and then boot must
@@ -49,7 +48,7 @@ struct virtio_rng_stats {
 };
 
 struct virtio_rng {
-	struct virtio_pci vp;
+	struct virtio_dev *dev;
 	struct virtq vq;
 	uint64_t features; /* negotiated */
 	uint64_t buf_pa;   /* the one buffer: a page the device writes */
@@ -92,7 +91,7 @@ static int virtio_rng_wait(struct virtio_rng *r, uint64_t deadline)
 	}
 	uint32_t len;
 	int id = virtq_get_used(&r->vq, &len);
-	(void)virtio_pci_isr(&r->vp); /* §4.1.4.5: the read clears (deasserts) a stray INTx */
+	(void)virtio_irq_ack(r->dev); /* deasserts a stray INTx or mmio line (§4.1.4.5, §4.2.2) */
 	if (id < 0) { /* device data naming no buffer of ours: ours may still be with it */
 		r->stats.bad_used++;
 		return -EIO;
@@ -152,8 +151,8 @@ int virtio_rng_read(void *buf, size_t n)
 static void virtio_rng_abort(struct virtio_rng *r)
 {
 	r->ready = false;
-	bool quiet = virtio_pci_reset(&r->vp) == 0;
-	virtio_pci_fail(&r->vp);
+	bool quiet = virtio_reset(r->dev) == 0;
+	virtio_fail(r->dev);
 	if (!quiet)
 		return; /* the device may still DMA: leak rather than reuse the pages */
 	if (r->buf_pa)
@@ -166,7 +165,7 @@ static void virtio_rng_abort(struct virtio_rng *r)
 /* §3.1.1 step 7 and §5.4.5: the one queue and its buffer; no interrupt. */
 static int virtio_rng_setup(struct virtio_rng *r)
 {
-	int err = virtio_pci_setup_queue(&r->vp, &r->vq, VIRTIO_RNG_REQUESTQ, VIRTIO_RNG_QUEUE_MAX, false);
+	int err = virtio_setup_queue(r->dev, &r->vq, VIRTIO_RNG_REQUESTQ, VIRTIO_RNG_QUEUE_MAX, false);
 	if (err)
 		return err;
 	/* Polled: ask the device never to interrupt for this queue (§2.6.7;
@@ -176,25 +175,24 @@ static int virtio_rng_setup(struct virtio_rng *r)
 	return r->buf_pa ? 0 : -ENOMEM;
 }
 
-/* §3.1.1 Device Initialization, one step per comment. */
-static int virtio_rng_start(struct virtio_rng *r, struct pci_dev *pci)
+/* §3.1.1 Device Initialization, one step per comment. The transport is
+ * found and mapped (virtio_probe); no device register is written yet. */
+static int virtio_rng_start(struct virtio_dev *dev, void *arg)
 {
-	*r = (struct virtio_rng){ 0 };
-	int err = virtio_pci_init(&r->vp, pci); /* find the modern structures; no device writes yet */
-	if (err)
-		return err;
+	struct virtio_rng *r = arg;
+	*r = (struct virtio_rng){ .dev = dev };
 	/* 1. Reset the device. */
-	err = virtio_pci_reset(&r->vp);
+	int err = virtio_reset(dev);
 	/* 2. ACKNOWLEDGE: we have noticed the device. */
 	if (!err)
-		virtio_pci_add_status(&r->vp, VIRTIO_STATUS_ACKNOWLEDGE);
+		virtio_add_status(dev, VIRTIO_STATUS_ACKNOWLEDGE);
 	/* 3. DRIVER: we know how to drive it. */
 	if (!err)
-		virtio_pci_add_status(&r->vp, VIRTIO_STATUS_DRIVER);
+		virtio_add_status(dev, VIRTIO_STATUS_DRIVER);
 	/* 4-6. Features: VERSION_1 only (§5.4.3 defines none), FEATURES_OK,
-	 * re-read (inside virtio_pci_negotiate). */
+	 * re-read (inside virtio_negotiate). */
 	if (!err)
-		err = virtio_pci_negotiate(&r->vp, VIRTIO_RNG_WANTED, VIRTIO_F_VERSION_1, &r->features);
+		err = virtio_negotiate(dev, VIRTIO_RNG_WANTED, &r->features);
 	/* 7. Device-specific setup: the request queue and the buffer page. */
 	if (!err)
 		err = virtio_rng_setup(r);
@@ -204,8 +202,8 @@ static int virtio_rng_start(struct virtio_rng *r, struct pci_dev *pci)
 	}
 	/* 8. DRIVER_OK: the device is live; requests may be posted from here
 	 * (§3.1.1: no notifications before it). */
-	virtio_pci_add_status(&r->vp, VIRTIO_STATUS_DRIVER_OK);
-	if (virtio_pci_status(&r->vp) & VIRTIO_STATUS_NEEDS_RESET) { /* §2.1.1: it hit an error in setup */
+	virtio_add_status(dev, VIRTIO_STATUS_DRIVER_OK);
+	if (virtio_status(dev) & VIRTIO_STATUS_NEEDS_RESET) { /* §2.1.1: it hit an error in setup */
 		virtio_rng_abort(r);
 		return -EIO;
 	}
@@ -213,32 +211,12 @@ static int virtio_rng_start(struct virtio_rng *r, struct pci_dev *pci)
 	return 0;
 }
 
-static bool virtio_rng_match(const struct pci_dev *d)
-{
-	return d->vendor == VIRTIO_PCI_VENDOR && !d->driver &&
-	       (d->device == VIRTIO_RNG_DEV_MODERN || d->device == VIRTIO_RNG_DEV_TRANSITIONAL);
-}
-
 int virtio_rng_probe(void)
 {
-	int err = -ENODEV;
-	for (int i = 0; i < pci_count(); i++) {
-		struct pci_dev *d = pci_get(i);
-		if (!virtio_rng_match(d))
-			continue;
-		err = virtio_rng_start(&rng, d);
-		if (err) { /* try the next one */
-			log_warn("virtio-rng", "%02x:%02x.%x: %s (error %d)", d->bus, d->slot, d->fn,
-				 err == -ENODEV ? "no virtio 1.0 interface (legacy-only device), skipped"
-						: "initialisation failed, device marked FAILED",
-				 err);
-			continue;
-		}
-		d->driver = "virtio-rng";
-		log_info("virtio-rng", "%02x:%02x.%x %04x:%04x modern, polled, queue of %u%s", d->bus, d->slot,
-			 d->fn, d->vendor, d->device, rng.vq.size,
-			 rng.vp.tcg ? "; QEMU TCG: ring barriers via register read" : "");
-		return 0;
-	}
-	return err;
+	int err = virtio_probe("virtio-rng", VIRTIO_ID_RNG, virtio_rng_start, &rng);
+	if (err)
+		return err;
+	log_info("virtio-rng", "%s, polled, queue of %u%s", rng.dev->where, rng.vq.size,
+		 rng.dev->tcg ? "; QEMU TCG: ring barriers via register read" : "");
+	return 0;
 }

@@ -1,5 +1,5 @@
-/* virtio-rng, the entropy device (virtio 1.1 §5.4), over the modern PCI
- * transport. Polled, never interrupt-driven: kernel/random.c is its only
+/* virtio-rng, the entropy device (virtio 1.1 §5.4), on PCI or
+ * virtio-mmio. Polled, never interrupt-driven: kernel/random.c is its only
  * user and reads it at boot and on each DRBG reseed. Task context only;
  * not reentrant (one request in flight). */
 #ifndef KEEL_VIRTIO_RNG_H

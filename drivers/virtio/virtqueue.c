@@ -8,8 +8,8 @@
 #include "kernel/mm.h"
 
 /* used_event sits after the avail ring, avail_event after the used ring
- * (§2.6.6, §2.6.8); both exist only with VIRTIO_F_EVENT_IDX, but the pages
- * have room either way. Addressed as bytes: the used ring's elements are
+ * (§2.6.6, §2.6.8); both exist only with VIRTIO_F_EVENT_IDX, but the
+ * layout (virtq_bytes) has room for them either way. Addressed as bytes: the used ring's elements are
  * not uint16_t, and type-punning them would break strict aliasing. */
 static volatile uint16_t *virtq_used_event(struct virtq *vq) { return &vq->avail->ring[vq->size]; }
 static volatile uint16_t *virtq_avail_event(struct virtq *vq)
@@ -44,15 +44,17 @@ static void virtq_device_mb(const struct virtq *vq)
 		(void)*vq->sync_reg;
 }
 
-static void virtq_free_pages(struct virtq *vq)
+uint32_t virtq_used_offset(uint16_t size)
 {
-	if (vq->desc_pa)
-		pmm_free(vq->desc_pa);
-	if (vq->avail_pa)
-		pmm_free(vq->avail_pa);
-	if (vq->used_pa)
-		pmm_free(vq->used_pa);
-	vq->desc_pa = vq->avail_pa = vq->used_pa = 0;
+	uint32_t avail_end = size * (uint32_t)sizeof(struct virtq_desc) + (uint32_t)sizeof(struct virtq_avail) +
+			     size * 2u + 2u; /* ring[size], then used_event */
+	return (avail_end + VIRTQ_ALIGN - 1) & ~(VIRTQ_ALIGN - 1);
+}
+
+uint32_t virtq_bytes(uint16_t size)
+{
+	return virtq_used_offset(size) + (uint32_t)sizeof(struct virtq_used) +
+	       size * (uint32_t)sizeof(struct virtq_used_elem) + 2u; /* ring[size], then avail_event */
 }
 
 int virtq_init(struct virtq *vq, uint16_t index, uint16_t size, bool event_idx)
@@ -60,15 +62,14 @@ int virtq_init(struct virtq *vq, uint16_t index, uint16_t size, bool event_idx)
 	if (!size || size > VIRTQ_MAX_SIZE || (size & (size - 1)))
 		return -EINVAL; /* §2.6: queue size is a power of two; our pages hold 256 */
 	*vq = (struct virtq){ .index = index, .size = size, .event_idx = event_idx };
-	/* One zeroed page per part: pmm pages are 4 KiB aligned, above the 16/2/4
-	 * byte alignment §2.6 asks of the table and rings. */
-	vq->desc_pa = pmm_alloc();
-	vq->avail_pa = pmm_alloc();
-	vq->used_pa = pmm_alloc();
-	if (!vq->desc_pa || !vq->avail_pa || !vq->used_pa) {
-		virtq_free_pages(vq);
+	/* §2.6.2 layout in zeroed contiguous pages: page alignment is above
+	 * the 16/2/4 bytes §2.6 asks of the table and rings. */
+	vq->pages = (uint16_t)((virtq_bytes(size) + PAGE_SIZE - 1) / PAGE_SIZE);
+	vq->desc_pa = pmm_alloc_contig(vq->pages);
+	if (!vq->desc_pa)
 		return -ENOMEM;
-	}
+	vq->avail_pa = vq->desc_pa + size * sizeof(struct virtq_desc);
+	vq->used_pa = vq->desc_pa + virtq_used_offset(size);
 	vq->desc = phys_to_virt(vq->desc_pa);
 	vq->avail = phys_to_virt(vq->avail_pa);
 	vq->used = phys_to_virt(vq->used_pa);
@@ -81,7 +82,9 @@ int virtq_init(struct virtq *vq, uint16_t index, uint16_t size, bool event_idx)
 
 void virtq_destroy(struct virtq *vq)
 {
-	virtq_free_pages(vq);
+	if (vq->desc_pa)
+		pmm_free_contig(vq->desc_pa, vq->pages);
+	vq->desc_pa = vq->avail_pa = vq->used_pa = 0;
 	vq->desc = NULL;
 	vq->avail = NULL;
 	vq->used = NULL;
@@ -139,7 +142,11 @@ bool virtq_publish(struct virtq *vq)
 				    : !(vq->used->flags & VIRTQ_USED_F_NO_NOTIFY);
 	if (!notify)
 		return false;
-	*vq->doorbell = vq->index; /* §4.1.4.4: without NOTIFICATION_DATA the value is the queue index */
+	/* §4.1.4.4, §4.2.2: without NOTIFICATION_DATA the value is the queue index. */
+	if (vq->doorbell32)
+		*vq->doorbell32 = vq->index;
+	else
+		*vq->doorbell = vq->index;
 	vq->stats.notifies++;
 	return true;
 }

@@ -2,10 +2,14 @@
  * ("available") ring and the device ("used") ring, with the driver's free
  * list and notification suppression (§2.6.7-2.6.10, VIRTIO_F_EVENT_IDX).
  *
- * Each of the three parts lives in its own zeroed 4 KiB page, so a queue
- * never needs physically contiguous memory; the modern PCI transport takes
- * three separate addresses (§4.1.4.3). That caps a queue at 256 entries:
- * 256 descriptors * 16 bytes fill one page exactly.
+ * One layout serves every transport: the legacy one of §2.6.2, where the
+ * avail ring directly follows the descriptor table and the used ring
+ * starts at the next VIRTQ_ALIGN boundary, in physically contiguous
+ * pages. A legacy device (virtio-mmio version 1, §4.2.4) is told only
+ * where the whole queue starts and derives the rest by this rule; modern
+ * transports take the three addresses (§4.1.4.3, §4.2.2), which still
+ * point into the same pages. A 256-entry queue takes 3 pages (the
+ * descriptor table fills one), smaller ones 2.
  *
  * Buffers are owned per descriptor: a driver that keeps one buffer per
  * descriptor id asks virtq_peek_free() which id the next virtq_add() will
@@ -19,6 +23,10 @@
 #include <stdint.h>
 
 #define VIRTQ_MAX_SIZE 256
+/* The used ring's boundary in the legacy layout (§2.6.2); legacy
+ * virtio-mmio is told it (QueueAlign). A page, as Linux uses. */
+#define VIRTQ_ALIGN 4096u
+#define VIRTQ_MAX_PAGES 3
 
 /* §2.6.5 The Virtqueue Descriptor Table. */
 struct virtq_desc {
@@ -64,11 +72,13 @@ _Static_assert(offsetof(struct virtq_used, ring) == 4, "virtio 1.1 §2.6.8");
 
 #define VIRTQ_USED_F_NO_NOTIFY 1u
 
-/* The device-visible parts must each fit the one page they get. */
-_Static_assert(VIRTQ_MAX_SIZE * sizeof(struct virtq_desc) <= 4096, "descriptor table fits a page");
-_Static_assert(sizeof(struct virtq_avail) + VIRTQ_MAX_SIZE * 2 + 2 <= 4096, "avail ring fits a page");
-_Static_assert(sizeof(struct virtq_used) + VIRTQ_MAX_SIZE * sizeof(struct virtq_used_elem) + 2 <= 4096,
-	       "used ring fits a page");
+/* The largest queue fits VIRTQ_MAX_PAGES: the table fills a page, the
+ * avail ring the next, the used ring the third (§2.6.2's alignment). */
+_Static_assert(VIRTQ_MAX_SIZE * sizeof(struct virtq_desc) + sizeof(struct virtq_avail) + VIRTQ_MAX_SIZE * 2 + 2 <=
+		       (VIRTQ_MAX_PAGES - 1) * VIRTQ_ALIGN,
+	       "descriptor table and avail ring fit before the used ring");
+_Static_assert(sizeof(struct virtq_used) + VIRTQ_MAX_SIZE * sizeof(struct virtq_used_elem) + 2 <= VIRTQ_ALIGN,
+	       "used ring fits the last page");
 
 /* One segment of a buffer handed to the device. */
 struct virtq_seg {
@@ -90,8 +100,12 @@ struct virtq {
 	volatile struct virtq_desc *desc;   /* driver writes, device reads */
 	volatile struct virtq_avail *avail; /* driver writes, device reads */
 	volatile struct virtq_used *used;   /* device writes, driver reads */
-	uint64_t desc_pa, avail_pa, used_pa;
-	volatile uint16_t *doorbell;        /* set by the transport */
+	uint64_t desc_pa, avail_pa, used_pa; /* desc_pa starts the queue's pages */
+	uint16_t pages;                     /* contiguous pages from desc_pa */
+	/* Set by the transport, one of the two: modern PCI's doorbell is 16
+	 * bits wide (§4.1.4.4), virtio-mmio's QueueNotify 32 (§4.2.2). */
+	volatile uint16_t *doorbell;
+	volatile uint32_t *doorbell32;
 	/* Set by the transport when mb() alone does not order our ring
 	 * stores against the device's loads: a device register whose read
 	 * has no side effects, read after mb() (see virtq_device_mb). */
@@ -109,6 +123,10 @@ struct virtq {
 /* Allocate and initialise queue `index` with `size` entries (a power of
  * two <= VIRTQ_MAX_SIZE). 0, -EINVAL or -ENOMEM. */
 int virtq_init(struct virtq *vq, uint16_t index, uint16_t size, bool event_idx);
+/* Bytes from the queue's start to its used ring and to its end, in the
+ * §2.6.2 layout, for `size` entries. */
+uint32_t virtq_used_offset(uint16_t size);
+uint32_t virtq_bytes(uint16_t size);
 /* Give the ring pages back; only once the device has been reset. */
 void virtq_destroy(struct virtq *vq);
 

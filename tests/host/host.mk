@@ -56,6 +56,10 @@ test_deflate_LIBS  := -lz
 fuzz_deflate_LIBS  := -lz
 # The virtqueue against a fake device; its ring pages come from a fake pmm.
 test_virtqueue_SRCS := drivers/virtio/virtqueue.c tests/host/fake_pmm.c
+# The DSDT device scanner lives with the other AML readers.
+test_acpi_devices_SRCS := kernel/acpi_tables.c
+# virtio_mmio.device= through the real command-line parser.
+test_virtio_mmio_cmdline_SRCS := drivers/virtio/virtio_mmio_cmdline.c kernel/cmdline.c
 # net/conn.c over the real lwIP core (fetched by `make deps`; the top
 # Makefile fetches it on demand) behind a fake wire, with a virtual clock
 # and a single-task fake of the scheduler's wait queues. The list is the

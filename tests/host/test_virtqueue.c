@@ -5,8 +5,11 @@
  * the driver would program (§4.1.4.3), takes chains from the avail ring,
  * walks their descriptors, writes used elements and decides, as the
  * negotiated features say, whether to interrupt (§2.6.7, VIRTIO_F_EVENT_IDX
- * used_event). The driver's kick decisions are read from its doorbell
- * and stats. Ring pages come from tests/host/fake_pmm.c. */
+ * used_event). It finds the rings as a legacy device does (§2.6.2, §4.2.4):
+ * from the queue's first address alone, by the legacy layout rule, and
+ * checks that the addresses a modern transport would program agree. The
+ * driver's kick decisions are read from its doorbell and stats. Ring
+ * pages come from tests/host/fake_pmm.c. */
 #include "tests/host/test.h"
 
 #include <errno.h>
@@ -39,6 +42,14 @@ struct fdev {
 };
 
 static volatile uint16_t doorbell; /* the queue notify register (§4.1.4.4) */
+
+/* §2.6.2 Legacy Interfaces: the avail ring follows the descriptor table;
+ * the used ring starts at the next 4096-byte boundary (QueueAlign). */
+static uint64_t legacy_avail(uint64_t desc, uint16_t size) { return desc + 16u * size; }
+static uint64_t legacy_used(uint64_t desc, uint16_t size)
+{
+	return (legacy_avail(desc, size) + 4 + 2u * size + 2 + 4095) & ~(uint64_t)4095;
+}
 
 /* used_event follows avail->ring[size], avail_event used->ring[size]
  * (§2.6.6, §2.6.8): computed here from the spec's layout, not by the
@@ -105,9 +116,10 @@ static bool setup(struct virtq *vq, struct fdev *d, uint16_t size, bool event_id
 	vq->doorbell = &doorbell;
 	*d = (struct fdev){.vq = vq, .size = size, .event_idx = event_idx};
 	d->desc = phys_to_virt(vq->desc_pa);
-	d->avail = phys_to_virt(vq->avail_pa);
-	d->used = phys_to_virt(vq->used_pa);
-	return true;
+	d->avail = phys_to_virt(legacy_avail(vq->desc_pa, size));
+	d->used = phys_to_virt(legacy_used(vq->desc_pa, size));
+	return CHECK(vq->avail_pa == legacy_avail(vq->desc_pa, size)) &&
+	       CHECK(vq->used_pa == legacy_used(vq->desc_pa, size));
 }
 
 static void teardown(struct virtq *vq)
@@ -162,30 +174,55 @@ static void t_init_bad_size(void)
 
 static void t_init_layout(void)
 {
-	struct virtq vq;
-	if (!CHECK(virtq_init(&vq, 1, VIRTQ_MAX_SIZE, true) == 0))
-		return;
-	CHECK(fake_pmm_outstanding() == 3);
-	/* §2.6: 16-, 2- and 4-byte alignment; a page each is more. */
-	CHECK((vq.desc_pa & 0xfff) == 0 && (vq.avail_pa & 0xfff) == 0 && (vq.used_pa & 0xfff) == 0);
-	CHECK(vq.desc_pa != vq.avail_pa && vq.avail_pa != vq.used_pa && vq.desc_pa != vq.used_pa);
-	CHECK(phys_to_virt(vq.desc_pa) == (void *)vq.desc && phys_to_virt(vq.used_pa) == (void *)vq.used);
-	CHECK(virtq_num_free(&vq) == VIRTQ_MAX_SIZE);
-	CHECK(virtq_peek_free(&vq) == 0);
-	CHECK(vq.avail->idx == 0 && vq.used->idx == 0 && vq.avail->flags == 0);
-	CHECK(!virtq_has_used(&vq));
-	teardown(&vq);
+	/* 256 entries: the table fills a page, the avail ring starts the
+	 * second, the used ring the third; smaller queues share the first. */
+	static const struct { uint16_t size, pages; } cases[] = {{VIRTQ_MAX_SIZE, 3}, {128, 2}, {4, 2}, {1, 2}};
+	for (size_t i = 0; i < TEST_COUNT(cases); i++) {
+		struct virtq vq;
+		uint16_t n = cases[i].size;
+		if (!CHECK(virtq_init(&vq, 1, n, true) == 0))
+			return;
+		CHECK(vq.pages == cases[i].pages && fake_pmm_outstanding() == cases[i].pages);
+		CHECK(virtq_bytes(n) <= cases[i].pages * 4096u && virtq_bytes(n) > (cases[i].pages - 1) * 4096u);
+		/* §2.6.2: page-aligned start, the legacy rule for the rest (which
+		 * also gives §2.6's 16-, 2- and 4-byte alignment). */
+		CHECK((vq.desc_pa & 0xfff) == 0 && (vq.used_pa & 0xfff) == 0);
+		CHECK(vq.avail_pa == legacy_avail(vq.desc_pa, n) && vq.used_pa == legacy_used(vq.desc_pa, n));
+		CHECK(virtq_used_offset(n) == vq.used_pa - vq.desc_pa);
+		CHECK(phys_to_virt(vq.desc_pa) == (void *)vq.desc && phys_to_virt(vq.used_pa) == (void *)vq.used);
+		CHECK(virtq_num_free(&vq) == n);
+		CHECK(virtq_peek_free(&vq) == 0);
+		CHECK(vq.avail->idx == 0 && vq.used->idx == 0 && vq.avail->flags == 0);
+		CHECK(!virtq_has_used(&vq));
+		teardown(&vq);
+	}
 }
 
 static void t_init_nomem(void)
 {
 	struct virtq vq;
-	for (int nth = 1; nth <= 3; nth++) { /* each of the three pages */
-		fake_pmm_fail_nth(nth);
-		CHECK(virtq_init(&vq, 0, 8, false) == -ENOMEM);
-		CHECK(fake_pmm_outstanding() == 0); /* pages taken before the failure went back */
-	}
+	fake_pmm_fail_nth(1); /* the one contiguous block */
+	CHECK(virtq_init(&vq, 0, 8, false) == -ENOMEM);
+	CHECK(fake_pmm_outstanding() == 0);
 	fake_pmm_fail_nth(0);
+}
+
+/* virtio-mmio's QueueNotify is a 32-bit register (§4.2.2): a transport
+ * that sets doorbell32 gets whole 32-bit writes of the queue index. */
+static void t_doorbell32(void)
+{
+	struct virtq vq;
+	struct fdev d;
+	volatile uint32_t notify = 0xffffffffu;
+	if (!setup(&vq, &d, 8, false))
+		return;
+	vq.doorbell = NULL;
+	vq.doorbell32 = &notify;
+	struct virtq_seg s = seg(0x2000, 100, false);
+	CHECK(virtq_add(&vq, &s, 1) == 0);
+	CHECK(virtq_publish(&vq));
+	CHECK(notify == 3 && vq.stats.notifies == 1);
+	teardown(&vq);
 }
 
 static void t_single(void)
@@ -627,8 +664,10 @@ static void t_sync_reg(void)
 
 static const struct test_case cases[] = {
     {"init: size not a power of two or above 256 is -EINVAL", t_init_bad_size},
-    {"init: three aligned zeroed pages, all descriptors free; destroy frees them", t_init_layout},
-    {"init: any page allocation failing is -ENOMEM with nothing leaked", t_init_nomem},
+    {"init: §2.6.2 legacy layout in 2-3 contiguous zeroed pages, all descriptors free; destroy frees them",
+     t_init_layout},
+    {"init: the page allocation failing is -ENOMEM with nothing leaked", t_init_nomem},
+    {"doorbell32: a 32-bit notify register gets the queue index", t_doorbell32},
     {"single buffer: invisible until published, one notify, reclaimed with its length", t_single},
     {"chain of 3: NEXT/WRITE flags and order as added; free list intact after reclaim", t_chain},
     {"full ring: -ENOSPC, -EINVAL for 0 or > size, reclaim in used order frees those ids", t_full},

@@ -65,7 +65,7 @@ def boot_and_power_button():
                "shutdown lines missing", g)
 
 
-HELP_LINE = re.compile(r"^keel: cmdline: option (\w+)=(\S*) \((.*?)\) \[(\w+)\]: (.*)$", re.M)
+HELP_LINE = re.compile(r"^keel: cmdline: option ([\w.]+)=(\S*) \((.*?)\) \[(\w+)\]: (.*)$", re.M)
 
 
 def options_table(log):
@@ -91,7 +91,7 @@ def cmdline_help():
         report("cmdline: every option's default parses, no key is registered twice",
                "a bug in its table" not in log, "a table warning on the console", g)
         readme = (ROOT / "README.md").read_text()
-        documented = [line for line in readme.splitlines() if re.match(r"^\| `\w+` \|", line)
+        documented = [line for line in readme.splitlines() if re.match(r"^\| `[\w.]+` \|", line)
                       and line.count(" | ") == 4]
         missing = [row for row in got if row not in documented]
         stale = [row for row in documented if row not in got]
@@ -456,6 +456,10 @@ register_bundle(case, report)
 # VM images: ISO and disks under SeaBIOS and OVMF (image_tests.py).
 from image_tests import register as register_images  # noqa: E402
 register_images(case, report)
+
+# virtio-mmio on QEMU's microvm machine, DSDT and command line (microvm_tests.py).
+from microvm_tests import register as register_microvm  # noqa: E402
+register_microvm(case, report)
 
 # HTTPS: certificates in the bundle, refusals, sslscan, load (tls_tests.py).
 from tls_tests import register as register_tls  # noqa: E402
