@@ -10,11 +10,16 @@ set -euo pipefail
 
 # One package per word; extend here. (zlib1g-dev: the host tests check the
 # gzip compressor, http/core/deflate.c, against zlib. cpio: `make bundle`.
-# openssl, sslscan: the HTTPS tests make certificates and probe the server.)
+# openssl, sslscan: the HTTPS tests make certificates and probe the server.
+# libvirt-daemon, libvirt-clients, virtinst, libxml2-utils, qemu-utils: the
+# libvirt test runs a private libvirtd, virsh, virt-install --print-xml,
+# virt-xml-validate and qemu-img; no systemd, no libvirt-daemon-system.
+# haproxy: `make cluster` and its rolling-restart test.)
 KEEL_TOOL_PACKAGES="gcc make binutils meson ninja-build python3 qemu-system-x86
 iproute2 curl wrk xz-utils bzip2 patch ca-certificates clang llvm
 libclang-rt-14-dev dpkg-dev iputils-ping grub-pc-bin grub-common xorriso mtools
-zlib1g-dev cpio openssl sslscan"
+zlib1g-dev cpio openssl sslscan libvirt-daemon libvirt-daemon-driver-qemu
+libvirt-clients virtinst libxml2-utils qemu-utils haproxy"
 
 # `make bench` only: Go builds the Go peer, gnuplot draws the chart, and the
 # libraries are the ones nginx links (copied into its initramfs from here).

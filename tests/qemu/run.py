@@ -499,6 +499,14 @@ register_bundle(case, report)
 from tls_tests import register as register_tls  # noqa: E402
 register_tls(case, report)
 
+# The README's libvirt domain, through a private libvirtd (libvirt_tests.py).
+from libvirt_tests import register as register_libvirt  # noqa: E402
+register_libvirt(case, report)
+
+# `make cluster`: a rolling restart under load, no request failed (cluster_tests.py).
+from cluster_tests import register as register_cluster  # noqa: E402
+register_cluster(case, report)
+
 # The README tried as a new user would, through `make run` (readme_walk.py).
 from readme_walk import register as register_readme  # noqa: E402
 register_readme(case, report)
