@@ -23,7 +23,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-n=3 port=8090 stats_port= kernel=$root/build/keel.elf extra=
+n=3 port=8090 stats_port='' kernel=$root/build/keel.elf extra=
 while getopts n:p:s:k:a: opt; do
 	case $opt in
 	n) n=$OPTARG ;;
@@ -53,6 +53,7 @@ log() { echo "keel: cluster: $*"; }
 # Ctrl-C reaches every process of the foreground group, SIGTERM from
 # timeout(1) too: some may be gone already, so nothing here may stop the
 # cleanup half-way.
+# shellcheck disable=SC2317 # called from the EXIT trap
 cleanup() {
 	trap - EXIT INT TERM
 	set +e
@@ -64,9 +65,9 @@ cleanup() {
 	# supervisor was stopped before it could stop it.
 	local left t
 	for ((t = 0; t < 50; t++)); do
-		left=$(ip netns pids "$ns" 2>/dev/null)
-		[[ -z $left ]] && break
-		kill -9 $left 2>/dev/null
+		mapfile -t left < <(ip netns pids "$ns" 2>/dev/null)
+		((${#left[@]})) || break
+		kill -9 "${left[@]}" 2>/dev/null
 		sleep 0.1
 	done
 	ip netns del "$ns" 2>/dev/null

@@ -221,6 +221,8 @@ def register(case, report):
                 daemon.virsh("destroy", name, timeout=30)
                 daemon.virsh("undefine", name, timeout=30)
                 kill_stray_qemu(name)
+                for image in ("lib/images/keel.qcow2", "keel.qcow2", "keel.iso"):  # logs stay
+                    (scratch / image).unlink(missing_ok=True)
 
 
 def boot(report, daemon, scratch, readme_xml, name):
