@@ -5,6 +5,8 @@
 #   make soak       mixed load for SOAK_SECONDS (600) on NIC (virtio|e1000); leaks, crashes, hangs
 #   make bench      Keel against nginx and Go on Linux under the same QEMU
 #                   (NIC=virtio|e1000, BENCH_PEERS, BENCH_SECONDS, MEM=256M)
+#   make cluster    N Keel instances (N=3) behind haproxy on 127.0.0.1:CLUSTER_PORT
+#                   (8090) until Ctrl-C (tools/cluster.sh)
 #   make bundle     a boot bundle (cpio) for -initrd or GRUB module2: SITE=dir
 #                   CERT=file KEY=file TLS_DIR=dir CMDLINE='...' BUNDLE=out
 #   make images     VM images in build/images/: keel.iso (BIOS+UEFI), keel.raw and
@@ -62,7 +64,7 @@ CORE_OBJS := $(call obj,$(CORE_SRCS)) $(LWIP_OBJS) $(SITE_OBJ)
 APP_OBJS := $(call obj,$(APP_SRCS))
 KTEST_OBJS := $(call obj,$(KTEST_SRCS))
 
-.PHONY: all run test soak bench bundle images clean deps tools version FORCE
+.PHONY: all run test soak bench bundle images cluster clean deps tools version FORCE
 all: $(BUILD)/keel.elf
 
 # ---- tools and dependencies (Debian packages only) ----
@@ -195,6 +197,13 @@ images: $(BUILD)/keel.elf | $(TOOLS_STAMP)
 	@images/mkdisk.sh $(if $(IMAGE_BUNDLE),-b "$(IMAGE_BUNDLE)") -q $(IMAGES)/keel.qcow2 \
 		$< $(IMAGES)/keel.raw "$${CMDLINE:-}"
 
+# ---- scale-out: N instances behind haproxy (tools/cluster.sh) ----
+N ?= 3
+CLUSTER_PORT ?= 8090
+
+cluster: $(BUILD)/keel.elf | $(TOOLS_STAMP)
+	@tools/cluster.sh -n $(N) -p $(CLUSTER_PORT) -a "$(APPEND)"
+
 # ---- tests ----
 include tests/host/host.mk
 
@@ -228,4 +237,5 @@ bench: $(BUILD)/keel.elf | $(BENCH_TOOLS_STAMP)
 		--mem $(BENCH_MEM) --idle-conns $(BENCH_IDLE_CONNS)
 
 clean:
-	rm -rf $(BUILD)/obj $(BUILD)/gen $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.map $(BUILD)/kernel.ld $(BUILD)/test
+	rm -rf $(BUILD)/obj $(BUILD)/gen $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.map $(BUILD)/kernel.ld $(BUILD)/test \
+		$(BUILD)/cluster

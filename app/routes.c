@@ -20,11 +20,18 @@
 #define ECHO_MAX_BODY (64ull << 20)
 #define GZIP_COMPRESSORS 8 /* responses gzipped at once; more go out as they are */
 
+/* 200 while serving; 503 once the power button was pressed, so a load
+ * balancer's health check takes the instance out while it drains. */
 static void healthz(struct http_rw *w, struct http_req *r, void *arg)
 {
 	(void)r, (void)arg;
 	http_set_header(w, "Content-Type", "text/plain; charset=utf-8");
 	http_set_header(w, "Cache-Control", "no-store");
+	if (http_draining()) {
+		http_write_header(w, 503);
+		http_write(w, "draining\n", 9);
+		return;
+	}
 	http_write(w, "ok\n", 3);
 }
 

@@ -113,6 +113,7 @@ struct http_config {
 	uint64_t idle_ns;            /* keep-alive wait for the next request */
 	uint64_t handler_ns;         /* handler run time before 503 */
 	uint64_t shutdown_ns;        /* in-flight requests' grace at power-off */
+	uint64_t drain_ns;           /* power-off: serve on, health check failing, first */
 	size_t max_header_bytes;     /* -> 431 */
 	size_t max_uri;              /* -> 414 */
 	uint64_t max_body;           /* default per-route body limit -> 413 */
@@ -138,6 +139,10 @@ void http_config_from_cmdline(struct http_config *c);
 int http_serve(const struct http_config *c, struct http_handler root);
 /* http_serve started the HTTPS listener. */
 bool http_https_serving(void);
+/* The power button was pressed: the server is draining (drain_delay) or
+ * stopping. A health check should fail now; every response carries
+ * Connection: close. */
+bool http_draining(void);
 /* The plain port's handler under redirect_http=on: the same path and
  * query on https://host[:port] (arg: the HTTPS port as a uintptr_t), 301
  * for GET and HEAD, 308 for other methods (which must not turn into a

@@ -14,12 +14,17 @@ set -euo pipefail
 # `make images`: grub-pc-bin and grub-efi-amd64-bin are GRUB for BIOS and
 # UEFI, xorriso and mtools make the ISO, dosfstools (mkfs.fat), fdisk
 # (sfdisk) and qemu-utils (qemu-img) the disks; ovmf is the UEFI firmware
-# the image tests boot them under.)
+# the image tests boot them under.
+# libvirt-daemon, libvirt-clients, virtinst, libxml2-utils: the libvirt
+# test runs a private libvirtd, virsh, virt-install --print-xml and
+# virt-xml-validate; no systemd, no libvirt-daemon-system.
+# haproxy: `make cluster` and its rolling-restart test.)
 KEEL_TOOL_PACKAGES="gcc make binutils meson ninja-build python3 qemu-system-x86
 iproute2 curl wrk xz-utils bzip2 patch ca-certificates clang llvm
 libclang-rt-14-dev dpkg-dev iputils-ping grub-pc-bin grub-efi-amd64-bin
 grub-common xorriso mtools dosfstools fdisk qemu-utils ovmf zlib1g-dev cpio
-openssl sslscan"
+openssl sslscan libvirt-daemon libvirt-daemon-driver-qemu libvirt-clients
+virtinst libxml2-utils haproxy"
 
 # `make bench` only: Go builds the Go peer, gnuplot draws the chart, and the
 # libraries are the ones nginx links (copied into its initramfs from here).

@@ -187,7 +187,7 @@ static size_t build_head(struct http_rw *w, char *h, size_t cap, bool final)
 		else
 			w->close = true;
 	}
-	if (!hc->msg.keep_alive)
+	if (!hc->msg.keep_alive || http_draining())
 		w->close = true;
 	size_t n = (size_t)snprintf(h, cap, "HTTP/1.1 %d %s\r\nDate: ", w->status, http_reason(w->status));
 	n += http_date(h + n, cap - n);

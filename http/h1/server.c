@@ -66,6 +66,7 @@ static struct http_stats stats;
 static uint32_t next_conn_id;
 static uint64_t next_request_id;
 static bool shutting_down;
+static bool draining; /* power button pressed, drain_delay running: still serving */
 
 /* The server's options: the only place their defaults are written. */
 static struct http_config opt;
@@ -87,6 +88,9 @@ static const struct cmdline_option options[] = {
 	"seconds a handler may run, its writes included (then 503, or 408 while a body is still due)"),
     CMDLINE_SECONDS_ROW("shutdown_timeout", opt.shutdown_ns, 5, 0, 3600,
 			"seconds of grace for in-flight requests at power-off"),
+    CMDLINE_SECONDS_ROW("drain_delay", opt.drain_ns, 0, 0, 3600,
+			"seconds at power-off of still serving with /healthz 503 and Connection: close, "
+			"for a load balancer to take the instance out"),
     CMDLINE_UINT_ROW("max_conns", opt.max_conns, 1000, 1, 1000000,
 		     "open connections; more get 503 and are closed (memory is taken as they come)"),
     CMDLINE_UINT_ROW("max_header_bytes", opt.max_header_bytes, 65536, 1024, 1048576,
@@ -533,12 +537,30 @@ static void keeper(void *arg)
 
 /* ---- start and graceful shutdown ---- */
 
-/* Power button: stop accepting, hang up on idle connections, give the
- * in-flight requests up to shutdown_ns to finish (they close after their
- * response: reusable() says no from now on). */
+bool http_draining(void) { return draining || shutting_down; }
+
+/* Power button, first drain_ns of it: keep accepting and serving, but fail
+ * the health check and close each connection after its response, so a
+ * load balancer takes the instance out and retires its pooled connections
+ * cleanly, before any of them is refused. Idle connections stay parked: a
+ * request that comes on one is served (and closes it). */
+static void drain(void)
+{
+	draining = true;
+	log_info("http", "draining for %lu s: /healthz answers 503, every response closes its connection",
+		 cfg.drain_ns / NSEC_PER_SEC);
+	sched_sleep(cfg.drain_ns);
+}
+
+/* Power button: drain (if drain_delay is set), stop accepting, hang up on
+ * idle connections, give the in-flight requests up to shutdown_ns to
+ * finish (they close after their response: reusable() says no from now
+ * on). */
 static void http_shutdown(void *arg)
 {
 	(void)arg;
+	if (cfg.drain_ns)
+		drain();
 	shutting_down = true;
 	/* New connections are refused from here on (RST), rather than accepted
 	 * and left unanswered when the machine powers off. */

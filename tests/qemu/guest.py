@@ -26,6 +26,27 @@ def free_port():
         return s.getsockname()[1]
 
 
+def hmp(sock, command):
+    """Send one HMP command to the QEMU monitor at UNIX socket `sock` once
+    its prompt has appeared (a command sent before it can be dropped)."""
+    with socket.socket(socket.AF_UNIX) as s:
+        s.settimeout(5)
+        for _ in range(100):
+            try:
+                s.connect(str(sock))
+                break
+            except OSError:
+                time.sleep(0.05)
+        seen = b""
+        while b"(qemu)" not in seen:
+            chunk = s.recv(4096)
+            if not chunk:
+                return
+            seen += chunk
+        s.sendall(command.encode() + b"\n")
+        time.sleep(0.2)
+
+
 class Guest:
     def __init__(self, name, image="keel.elf", append="", mem="128M", extra=(), netns=None, iso=None,
                  disk=None, uefi=False, cpu="max"):
@@ -88,24 +109,8 @@ class Guest:
         return None
 
     def monitor(self, command):
-        """Send one HMP command once the monitor's prompt has appeared (a
-        command sent before it can be dropped)."""
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            for _ in range(100):
-                try:
-                    s.connect(str(self.sock))
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            seen = b""
-            while b"(qemu)" not in seen:
-                chunk = s.recv(4096)
-                if not chunk:
-                    return
-                seen += chunk
-            s.sendall(command.encode() + b"\n")
-            time.sleep(0.2)
+        """Send one HMP command once the monitor's prompt has appeared."""
+        hmp(self.sock, command)
 
     def wait_exit(self, timeout=60):
         """QEMU's exit status, or None if it had to be killed."""

@@ -65,6 +65,48 @@ def boot_and_power_button():
                "shutdown lines missing", g)
 
 
+DRAINING = r"^keel: http: draining for 3 s: /healthz answers 503, every response closes its connection$"
+
+
+@case
+def drain_delay():
+    """drain_delay=3: after the power button the appliance keeps accepting
+    and serving for 3 s with /healthz failing and Connection: close on every
+    response (a load balancer takes it out), then stops and powers off."""
+    port = free_port()
+    with Guest("drain", append="drain_delay=3 log=info",
+               extra=["-netdev", f"user,id=n0,hostfwd=tcp:127.0.0.1:{port}-:80",
+                      "-device", "virtio-net-pci,netdev=n0"]) as g:
+        if not g.wait_for(r"^keel: http: listening on", 60):
+            report("drain: appliance starts", False, "no listening line", g)
+            return
+        kept = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+        kept.request("GET", "/healthz")
+        resp = kept.getresponse()
+        before = (resp.status, resp.getheader("Connection"), resp.read())
+        report("drain: before the power button /healthz is 200 on a keep-alive connection",
+               before == (200, None, b"ok\n"), str(before), g)
+        g.monitor("system_powerdown")
+        draining = g.wait_for(DRAINING, 30)
+        report("drain: the power button starts the drain, on the console", draining is not None,
+               "no draining line", g)
+        if not draining:
+            return
+        kept.request("GET", "/healthz")
+        resp = kept.getresponse()
+        during = (resp.status, resp.getheader("Connection"), resp.read())
+        kept.close()
+        report("drain: /healthz on the kept-alive connection answers 503 with Connection: close",
+               during == (503, "close", b"draining\n"), str(during), g)
+        status, headers, body = http_get(port, "/")
+        report("drain: a new connection is still accepted and served, with Connection: close",
+               status == 200 and headers.get("Connection") == "close" and b"<" in body, f"{status} {headers}", g)
+        exit_status = g.wait_exit(60)
+        report("drain: then the server stops and QEMU exits 0", exit_status == 0 and
+               re.search(DRAINING + r"(.*\n)*keel: http: stopped.*\n(.*\n)*keel: acpi: entering S5", g.text(),
+                         re.M) is not None, f"exit status {exit_status}", g)
+
+
 HELP_LINE = re.compile(r"^keel: cmdline: option ([\w.]+)=(\S*) \((.*?)\) \[(\w+)\]: (.*)$", re.M)
 
 
@@ -464,6 +506,14 @@ register_microvm(case, report)
 # HTTPS: certificates in the bundle, refusals, sslscan, load (tls_tests.py).
 from tls_tests import register as register_tls  # noqa: E402
 register_tls(case, report)
+
+# The README's libvirt domain, through a private libvirtd (libvirt_tests.py).
+from libvirt_tests import register as register_libvirt  # noqa: E402
+register_libvirt(case, report)
+
+# `make cluster`: a rolling restart under load, no request failed (cluster_tests.py).
+from cluster_tests import register as register_cluster  # noqa: E402
+register_cluster(case, report)
 
 # The README tried as a new user would, through `make run` (readme_walk.py).
 from readme_walk import register as register_readme  # noqa: E402
