@@ -10,9 +10,8 @@ bind mounts of a scratch directory, and listens on a socket there
 read or touched, no systemd is needed, and it is stopped by PID. (As root,
 qemu:///session is not offered: libvirt sends root to the system daemon.)
 
-The disk is KEEL_LIBVIRT_IMAGE, else build/images/keel.qcow2 (`make
-images`), else a stand-in: images/mkiso.sh's GRUB ISO of build/keel.elf
-converted to qcow2 (the ISO is hybrid, so it boots as a disk). It is
+The disk is KEEL_LIBVIRT_IMAGE, else the qcow2 `make images` builds
+from this tree's kernel into the test's scratch directory. It is
 linked to where the README's XML says, /var/lib/libvirt/images/keel.qcow2,
 as the daemon sees that directory.
 
@@ -92,20 +91,17 @@ def validate(xml_text, path):
 
 
 def disk_image(scratch):
-    """(path, what) of the qcow2 to boot, making the stand-in if needed."""
+    """(path, what) of the qcow2 to boot: KEEL_LIBVIRT_IMAGE, or the one
+    `make images` builds from this tree's kernel (never a stale one)."""
     env = os.environ.get("KEEL_LIBVIRT_IMAGE")
     if env:
         return env, "KEEL_LIBVIRT_IMAGE"
-    real = BUILD / "images" / "keel.qcow2"
-    if real.exists():
-        return str(real), "make images"
-    iso, qcow2 = scratch / "keel.iso", scratch / "keel.qcow2"
-    rc, out = run(str(ROOT / "images/mkiso.sh"), str(BUILD / "keel.elf"), str(iso), "log=info", timeout=120)
-    if rc == 0:
-        rc, out = run("qemu-img", "convert", "-O", "qcow2", str(iso), str(qcow2))
+    out = scratch / "images"
+    rc, text = run("make", "-C", str(ROOT), "--no-print-directory", "images", f"IMAGES={out}", "CMDLINE=log=info",
+                   timeout=300)
     if rc != 0:
-        raise RuntimeError(f"stand-in image: {out}")
-    return str(qcow2), "stand-in: mkiso.sh's hybrid ISO as qcow2"
+        raise RuntimeError(f"make images: {text}")
+    return str(out / "keel.qcow2"), "make images"
 
 
 def test_domain(readme_xml, name, serial, port):
