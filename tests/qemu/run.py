@@ -457,6 +457,10 @@ register_bundle(case, report)
 from tls_tests import register as register_tls  # noqa: E402
 register_tls(case, report)
 
+# Machines (pc, q35, microvm), memory sizes, vCPUs, clear power-off (platform_tests.py).
+from platform_tests import register as register_platform  # noqa: E402
+register_platform(case, report)
+
 # The README tried as a new user would, through `make run` (readme_walk.py).
 from readme_walk import register as register_readme  # noqa: E402
 register_readme(case, report)
