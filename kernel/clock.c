@@ -18,7 +18,8 @@
 #include "kernel/trap.h"
 
 #define PIT_HZ 1193182u
-#define CALIBRATE_MS 10u
+#define CALIBRATE_MS 5u
+#define CALIBRATE_RUNS 5 /* odd: the median is one of them */
 #define APIC_MAX_COUNT 0xffffffffu
 
 #define PIT_CH0 0x40
@@ -68,25 +69,25 @@ static void pit_arm(unsigned ch)
 
 /* Channel 2 through port 0x61 where it is wired: port B must not float
  * (0xff) and OUT2 must read low once mode 0 is armed. Else channel 0. */
-static bool (*pit_pick(const char **name))(void)
+static unsigned pit_pick(const char **name)
 {
 	if (inb(PORT_B) != 0xff) {
 		pit_arm(2);
 		if (!out2_high()) {
 			*name = "PIT channel 2 via port 0x61";
-			return out2_high;
+			return 2;
 		}
 	}
-	pit_arm(0);
 	*name = "PIT channel 0 read-back";
-	return out0_high;
+	return 0;
 }
 
-/* Count TSC and APIC-timer ticks across one PIT period. Returns false if
- * the PIT never expired or the rates are implausible. */
-static bool calibrate(const char **ref)
+/* TSC and APIC-timer ticks across one PIT period on channel ch. False if
+ * the PIT never expired. */
+static bool measure(unsigned ch, uint64_t *tsc, uint64_t *apic)
 {
-	bool (*expired)(void) = pit_pick(ref);
+	bool (*expired)(void) = ch == 2 ? out2_high : out0_high;
+	pit_arm(ch);
 	apic_timer_start(APIC_MAX_COUNT);
 	uint64_t t0 = rdtsc(), t1 = t0;
 	uint32_t a0 = apic_timer_count();
@@ -97,12 +98,38 @@ static bool calibrate(const char **ref)
 	}
 	uint32_t a1 = apic_timer_count();
 	apic_timer_start(0);
-	tsc_hz = (t1 - t0) * 1000 / CALIBRATE_MS;
-	apic_hz = (uint64_t)(a0 - a1) * 1000 / CALIBRATE_MS;
-	if (!done) {
-		log_err("clock", "%s never expired", *ref);
-		return false;
+	*tsc = t1 - t0;
+	*apic = a0 - a1;
+	return done;
+}
+
+static uint64_t median(uint64_t *v, int n)
+{
+	for (int i = 1; i < n; i++)
+		for (int j = i; j > 0 && v[j - 1] > v[j]; j--) {
+			uint64_t t = v[j];
+			v[j] = v[j - 1];
+			v[j - 1] = t;
+		}
+	return v[n / 2];
+}
+
+/* The median of CALIBRATE_RUNS periods: a vCPU descheduled by the host
+ * between arming the PIT and reading the TSC (or between expiry and the
+ * read) skews one period, not the median. Returns false if the PIT never
+ * expired or the rates are implausible. */
+static bool calibrate(const char **ref)
+{
+	uint64_t tsc[CALIBRATE_RUNS], apic[CALIBRATE_RUNS];
+	unsigned ch = pit_pick(ref);
+	for (int i = 0; i < CALIBRATE_RUNS; i++) {
+		if (!measure(ch, &tsc[i], &apic[i])) {
+			log_err("clock", "%s never expired", *ref);
+			return false;
+		}
 	}
+	tsc_hz = median(tsc, CALIBRATE_RUNS) * 1000 / CALIBRATE_MS;
+	apic_hz = median(apic, CALIBRATE_RUNS) * 1000 / CALIBRATE_MS;
 	if (tsc_hz < TSC_HZ_MIN || tsc_hz > TSC_HZ_MAX || apic_hz < APIC_HZ_MIN) {
 		log_err("clock", "%s gave implausible rates: TSC %lu Hz, APIC timer %lu Hz", *ref, tsc_hz, apic_hz);
 		return false;
@@ -164,7 +191,7 @@ void clock_init(void)
 	trap_set_handler(VEC_TIMER, timer_irq, NULL);
 	if (!calibrate(&ref))
 		shutdown_fatal("no usable timer to calibrate the TSC against: give the machine an i8254 PIT "
-			       "(QEMU: not -M ...,pit=off)");
+			       "(QEMU: drop pit=off from -M)");
 	boot_mono_ns = clock_now();
 	boot_wall_ns = (uint64_t)rtc_read() * NSEC_PER_SEC;
 	struct civil_time t;
