@@ -1,5 +1,6 @@
 /* The default appliance: network up, routes registered, HTTP server on
  * port 80 (port=N). Routes live in app/routes.c. */
+#include <errno.h>
 #include <stdio.h>
 
 #include "app/app.h"
@@ -9,6 +10,7 @@
 #include "kernel/cmdline.h"
 #include "kernel/log.h"
 #include "kernel/sched.h"
+#include "kernel/shutdown.h"
 #include "net/net.h"
 #include "tls/tls.h"
 
@@ -70,6 +72,9 @@ void app_main(void)
 		}
 	}
 	int err = net_init(http.max_conns);
+	if (err == -ENODEV)
+		shutdown_fatal("no usable NIC: give the machine a virtio-net or e1000 device "
+			       "(QEMU: -nic user,model=virtio-net-pci)");
 	if (err < 0) {
 		log_err("app", "network unavailable (%d): not serving", err);
 		return;

@@ -1,15 +1,22 @@
 /* ACPI, hardware side: find the tables (parsed by acpi_tables.c), then
  * drive the fixed hardware: the legacy-to-ACPI mode switch, the SCI, the
- * fixed power button and S5 soft-off. Section numbers are ACPI 6.5.
+ * fixed power button and S5 soft-off; on hardware-reduced platforms the
+ * Generic Event Device's power-down event and the sleep control register
+ * instead. Section numbers are ACPI 6.5.
  *
  * NOTE: Keel has no AML interpreter. \_S5 is read as a literal package,
- * only the fixed power button event is handled, and every GPE is left
- * disabled (nothing could run the _Lxx/_Exx methods that service them).
+ * the GED is found by a byte scan (acpi_ged.c), only the power button
+ * event is handled, and every GPE is left disabled (nothing could run the
+ * _Lxx/_Exx methods that service them).
  *
  * Under QEMU's pc machine (PIIX4 PM, SeaBIOS) the SCI is ISA IRQ 9, which
  * the MADT overrides to GSI 9 level/active-high; SMI_CMD 0xb2 with
  * ACPI_ENABLE 0xf1 sets SCI_EN; the monitor's system_powerdown sets
- * PWRBTN_STS; SLP_TYP 0 with SLP_EN makes QEMU exit with status 0.
+ * PWRBTN_STS; SLP_TYP 0 with SLP_EN makes QEMU exit with status 0. Under
+ * microvm (hardware-reduced) system_powerdown sets 0x2 (bit 1) in the GED's
+ * event selector at 0xfea00000 and pulses GSI 9 (edge, active-high);
+ * writing SLP_TYP 5 with SLP_EN to the sleep control register at
+ * 0xfea00200 makes QEMU exit with status 0.
  *
  * acpi_init needs vmm_init (tables are mapped with vmm_map_phys) and must
  * precede apic_init, which asks for the LAPIC and IOAPIC addresses. */
@@ -20,6 +27,7 @@
 #include <stddef.h>
 #include <string.h>
 
+#include "kernel/acpi_ged.h"
 #include "kernel/acpi_tables.h"
 #include "kernel/cpu.h"
 #include "kernel/irq.h"
@@ -48,6 +56,15 @@
 #define PM1_SLP_TYP (7u << 10)
 #define PM1_SLP_EN (1u << 13)
 
+/* QEMU's GED event selector bits (hw/acpi/generic_event_device.h:
+ * MEM_HOTPLUG 0x1, PWR_DOWN 0x2, NVDIMM_HOTPLUG 0x4; microvm's _EVT tests
+ * Local0 & 0x02 before Notify(PWRB, 0x80)). The power-down event is the
+ * only one Keel handles. Reading ESEL clears it. */
+#define GED_PWR_DOWN_EVT 0x2u
+/* §4.8.3.7 sleep control register: SLP_TYPx in bits 4:2, SLP_EN bit 5. */
+#define SLEEP_CTL_TYP_SHIFT 2
+#define SLEEP_CTL_SLP_EN (1u << 5)
+
 /* Fixed-hardware I/O goes over LPC at about 1 us per access, so counting
  * PM1_CNT reads bounds a wait to ~1 s without a timer. */
 #define PM_SPIN_READS 1000000u
@@ -62,7 +79,10 @@ static struct {
 	uint32_t root_len;
 	bool xsdt;
 	void (*on_press)(void);
-	unsigned sci_spurious; /* SCIs without PWRBTN_STS: a shared line, or noise */
+	unsigned sci_spurious; /* SCIs without PWRBTN_STS (GED interrupts without its event): noise */
+	bool have_ged;
+	struct acpi_ged ged;
+	volatile uint32_t *esel; /* mapped on arming */
 } st;
 
 /* A fixed-size log line; text beyond it is cut. */
@@ -210,6 +230,36 @@ static void load_s5(void)
 		log_warn("acpi", "no \\_S5 found: soft-off will use SLP_TYP 0");
 }
 
+/* Hardware-reduced platforms (§4.1) signal the power button through the
+ * Generic Event Device (§5.6.9) declared in the DSDT. */
+static void load_ged(void)
+{
+	uint32_t len;
+	const uint8_t *t = map_table(st.fadt.dsdt, "DSDT", &len);
+	int err = t ? acpi_aml_find_ged(t + ACPI_SDT_HDR_LEN, len - ACPI_SDT_HDR_LEN, &st.ged) : -ENOENT;
+	if (err < 0) {
+		log_warn("acpi", "hardware-reduced ACPI without a usable Generic Event Device (%d): no power button",
+			 err);
+		return;
+	}
+	st.have_ged = true;
+	log_info("acpi", "Generic Event Device: GSI %u %s/%s, event selector at %#lx", st.ged.gsi,
+		 st.ged.flags & IRQ_LEVEL ? "level" : "edge", st.ged.flags & IRQ_ACTIVE_LOW ? "low" : "high",
+		 (unsigned long)st.ged.esel);
+}
+
+/* Keel runs on the boot CPU only: application processors are never sent
+ * INIT-SIPI-SIPI and stay in the wait-for-SIPI state the firmware left. */
+static void log_cpus(void)
+{
+	unsigned n = st.madt.cpus;
+	if (n <= 1)
+		log_info("acpi", "%u vCPU present; Keel runs on the boot CPU", n ? n : 1);
+	else
+		log_info("acpi", "%u vCPUs present; Keel runs on the boot CPU, %u stay%s parked (never started)", n,
+			 n - 1, n == 2 ? "s" : "");
+}
+
 static void log_madt(void)
 {
 	struct line l = { .n = 0 };
@@ -247,14 +297,19 @@ void acpi_init(uint64_t rsdp_pa)
 	}
 	if (!walk_root(rsdp_pa))
 		return;
-	if (st.have_madt)
+	if (st.have_madt) {
 		log_madt();
-	else
+		log_cpus();
+	} else {
 		log_warn("acpi", "no MADT: LAPIC at %#x, identity ISA IRQs", LAPIC_DEFAULT_ADDR);
-	if (st.have_fadt)
-		load_s5();
-	else
+	}
+	if (!st.have_fadt) {
 		log_warn("acpi", "no FADT: no power button, no soft-off");
+		return;
+	}
+	load_s5();
+	if (st.fadt.flags & ACPI_FADT_HW_REDUCED)
+		load_ged();
 }
 
 uint64_t acpi_lapic_addr(void)
@@ -368,10 +423,6 @@ static int pm1_usable(void)
 {
 	if (!st.have_fadt)
 		return -ENODEV;
-	if (st.fadt.flags & ACPI_FADT_HW_REDUCED) {
-		log_warn("acpi", "hardware-reduced ACPI: no fixed power button");
-		return -ENODEV;
-	}
 	if (!st.fadt.pm1a_evt || !st.fadt.pm1a_cnt || st.fadt.pm1_evt_len < 4) {
 		log_warn("acpi", "no usable PM1a event/control block");
 		return -ENODEV;
@@ -381,8 +432,38 @@ static int pm1_usable(void)
 	return 0;
 }
 
+/* §5.6.9 GED: its interrupt says "read the event selector"; QEMU clears
+ * the selector on that 32-bit read. Runs in IRQ context. */
+static void ged_handler(void *arg)
+{
+	(void)arg;
+	if (*st.esel & GED_PWR_DOWN_EVT)
+		st.on_press();
+	else
+		st.sci_spurious++;
+}
+
+static int ged_arm(void)
+{
+	st.esel = vmm_map_phys(st.ged.esel, sizeof(uint32_t), VMM_UNCACHED);
+	if (!st.esel)
+		return -ENOMEM;
+	(void)*st.esel; /* drop an event from before boot */
+	int vec = irq_register_gsi(st.ged.gsi, st.ged.flags, ged_handler, NULL);
+	if (vec < 0) {
+		log_err("acpi", "cannot route the Generic Event Device (GSI %u): %d", st.ged.gsi, vec);
+		return vec;
+	}
+	log_info("acpi", "power button armed: Generic Event Device GSI %u, vector %d", st.ged.gsi, vec);
+	return 0;
+}
+
 int acpi_power_button_enable(void (*on_press)(void))
 {
+	if (on_press && st.have_fadt && (st.fadt.flags & ACPI_FADT_HW_REDUCED)) {
+		st.on_press = on_press; /* before the interrupt can fire */
+		return st.have_ged ? ged_arm() : -ENODEV;
+	}
 	int err = on_press ? pm1_usable() : -EINVAL;
 	if (err == 0) {
 		st.on_press = on_press; /* before the SCI can fire */
@@ -408,11 +489,32 @@ static void sleep_type(uint16_t cnt, uint8_t typ, uint16_t extra)
 	pm_out(cnt, (uint16_t)(v | (unsigned)typ << PM1_SLP_TYP_SHIFT | extra));
 }
 
+/* §4.8.3.7: on hardware-reduced platforms one write of SLP_TYPa and
+ * SLP_EN to the sleep control register (an 8-bit register, in memory or
+ * I/O space) enters the state. */
+static void sleep_ctl_s5(void)
+{
+	const struct acpi_gas *g = &st.fadt.sleep_ctl;
+	uint8_t v = (uint8_t)(st.s5.slp_typa << SLEEP_CTL_TYP_SHIFT | SLEEP_CTL_SLP_EN);
+	volatile uint8_t *r;
+	log_info("acpi", "entering S5: SLP_TYPa %u through the sleep control register (%s), %u spurious GED interrupts",
+		 st.s5.slp_typa, st.have_s5 ? st.s5_src : "no \\_S5: default", st.sci_spurious);
+	if (g->space == ACPI_GAS_SYSTEM_IO && g->address <= 0xffff)
+		outb((uint16_t)g->address, v);
+	else if (g->space == ACPI_GAS_SYSTEM_MEMORY && (r = vmm_map_phys(g->address, 1, VMM_UNCACHED)) != NULL)
+		*r = v;
+	for (unsigned i = 0; i < PM_SPIN_READS; i++)
+		cpu_relax();
+	log_err("acpi", "still running after the S5 request");
+}
+
 noreturn void acpi_poweroff(void)
 {
 	uint16_t a = st.have_fadt ? st.fadt.pm1a_cnt : 0, b = st.have_fadt ? st.fadt.pm1b_cnt : 0;
 	irq_disable();
-	if (a) {
+	if (st.have_fadt && (st.fadt.flags & ACPI_FADT_HW_REDUCED) && st.fadt.sleep_ctl.address) {
+		sleep_ctl_s5();
+	} else if (a) {
 		log_info("acpi", "entering S5: SLP_TYPa %u SLP_TYPb %u (%s), %u spurious SCIs", st.s5.slp_typa,
 			 st.s5.slp_typb, st.have_s5 ? st.s5_src : "no \\_S5: default", st.sci_spurious);
 		sleep_type(a, st.s5.slp_typa, 0);

@@ -1,5 +1,6 @@
-/* ACPI: table discovery (RSDP, XSDT/RSDT, FADT, MADT, DSDT \_S5), the SCI,
- * the fixed power button and soft-off (ACPI 6.5 §4.8, §5.2, §7.4.2). */
+/* ACPI: table discovery (RSDP, XSDT/RSDT, FADT, MADT, DSDT \_S5 and GED),
+ * the SCI, the fixed power button or the Generic Event Device's, and
+ * soft-off (ACPI 6.5 §4.8, §5.2, §5.6.9, §7.4.2). */
 #ifndef KEEL_ACPI_H
 #define KEEL_ACPI_H
 
@@ -43,11 +44,14 @@ struct acpi_aml_device {
 int acpi_find_devices(const char *hid, struct acpi_aml_device *out, int max);
 
 /* Switch to ACPI mode if needed, route the SCI and enable the fixed power
- * button event. `on_press` runs in IRQ context: it must only wake a task.
- * Returns 0 or a negative errno (no FADT, no PM1a block). */
+ * button event; on hardware-reduced platforms route the Generic Event
+ * Device's interrupt instead. `on_press` runs in IRQ context: it must only
+ * wake a task. Returns 0 or a negative errno (no FADT, no PM1a block, no
+ * GED). */
 int acpi_power_button_enable(void (*on_press)(void));
 
-/* Enter S5 through PM1a/PM1b control; halts if the platform ignores it. */
+/* Enter S5 through PM1a/PM1b control, or the sleep control register on
+ * hardware-reduced platforms; halts if the platform ignores it. */
 noreturn void acpi_poweroff(void);
 
 #endif

@@ -42,8 +42,8 @@ struct sdt_hdr {
 } __attribute__((packed));
 _Static_assert(sizeof(struct sdt_hdr) == ACPI_SDT_HDR_LEN, "SDT header");
 
-/* §5.2.9 FADT, Table "FADT Format", through X_GPE1_BLK; the later fields
- * (sleep control/status registers, hypervisor vendor) are not used. */
+/* §5.2.9 FADT, Table "FADT Format", through SLEEP_STATUS_REG; the
+ * hypervisor vendor identity that follows is not used. */
 struct fadt {
 	struct sdt_hdr hdr;
 	uint32_t firmware_ctrl, dsdt;
@@ -67,6 +67,7 @@ struct fadt {
 	uint64_t x_firmware_ctrl, x_dsdt;
 	struct gas x_pm1a_evt_blk, x_pm1b_evt_blk, x_pm1a_cnt_blk, x_pm1b_cnt_blk;
 	struct gas x_pm2_cnt_blk, x_pm_tmr_blk, x_gpe0_blk, x_gpe1_blk;
+	struct gas sleep_control_reg, sleep_status_reg; /* ACPI 5.0+ */
 } __attribute__((packed));
 _Static_assert(offsetof(struct fadt, sci_int) == 46, "FADT SCI_INT");
 _Static_assert(offsetof(struct fadt, smi_cmd) == 48, "FADT SMI_CMD");
@@ -80,7 +81,8 @@ _Static_assert(offsetof(struct fadt, x_dsdt) == 140, "FADT X_DSDT");
 _Static_assert(offsetof(struct fadt, x_pm1a_evt_blk) == 148, "FADT X_PM1a_EVT_BLK");
 _Static_assert(offsetof(struct fadt, x_pm1a_cnt_blk) == 172, "FADT X_PM1a_CNT_BLK");
 _Static_assert(offsetof(struct fadt, x_gpe0_blk) == 220, "FADT X_GPE0_BLK");
-_Static_assert(sizeof(struct fadt) == 244, "FADT through X_GPE1_BLK");
+_Static_assert(offsetof(struct fadt, sleep_control_reg) == 244, "FADT SLEEP_CONTROL_REG");
+_Static_assert(sizeof(struct fadt) == 268, "FADT through SLEEP_STATUS_REG");
 
 /* §5.2.12 MADT: the fixed part, then interrupt controller structures, each
  * starting with a type byte and a length byte. */
@@ -90,9 +92,18 @@ struct madt {
 } __attribute__((packed));
 _Static_assert(sizeof(struct madt) == 44, "MADT");
 
+#define MADT_LAPIC 0
 #define MADT_IOAPIC 1
 #define MADT_ISO 2
 #define MADT_LAPIC_OVERRIDE 5
+#define MADT_X2APIC 9
+
+/* §5.2.12.2 Processor Local APIC and §5.2.12.12 Processor Local x2APIC
+ * Structures: Flags bit 0 is Enabled (usable now); Online Capable (bit 1)
+ * processors can only be brought up later and are not counted. */
+#define MADT_LAPIC_FLAGS_OFF 4
+#define MADT_X2APIC_FLAGS_OFF 8
+#define MADT_CPU_ENABLED 1u
 
 /* §5.2.12.3 I/O APIC Structure. */
 struct madt_ioapic {
@@ -304,6 +315,7 @@ int acpi_fadt_parse(const void *tbl, size_t len, struct acpi_fadt_info *out)
 		/* Without the flag RESET_REG is not defined, even if present. */
 		.reset_reg = reset ? gas_info(f.reset_reg) : (struct acpi_gas){ 0 },
 		.reset_value = reset ? f.reset_value : 0,
+		.sleep_ctl = gas_info(FADT_FIELD(f, len, sleep_control_reg)),
 	};
 	return 0;
 }
@@ -316,6 +328,14 @@ static void madt_entry(struct acpi_madt_info *m, const uint8_t *e, size_t elen)
 	struct madt_iso iso;
 	struct madt_lapic_override lo;
 	switch (e[0]) {
+	case MADT_LAPIC:
+	case MADT_X2APIC: {
+		size_t at = e[0] == MADT_LAPIC ? MADT_LAPIC_FLAGS_OFF : MADT_X2APIC_FLAGS_OFF;
+		if (elen < at + 4)
+			break;
+		m->cpus += (le(e + at, 4) & MADT_CPU_ENABLED) != 0;
+		return;
+	}
 	case MADT_IOAPIC:
 		if (elen < sizeof io || m->n_ioapics == ACPI_MAX_IOAPICS)
 			break;
@@ -394,7 +414,7 @@ unsigned acpi_madt_isa_to_gsi(const struct acpi_madt_info *m, unsigned isa_irq, 
  * follow (0-3). With none, bits 5:0 are the length; otherwise bits 3:0 are
  * its low nibble and each following byte adds 8 more bits. Returns the
  * encoding's size, or 0 if it runs past len. */
-static size_t pkg_length(const uint8_t *p, size_t len, size_t at, uint32_t *out)
+size_t acpi_aml_pkg_length(const uint8_t *p, size_t len, size_t at, uint32_t *out)
 {
 	size_t follow = at < len ? p[at] >> 6 : 0;
 	if (at >= len || len - at < 1 + follow)
@@ -408,7 +428,7 @@ static size_t pkg_length(const uint8_t *p, size_t len, size_t at, uint32_t *out)
 }
 
 /* One ComputationalData integer (§20.2.3) at *at, inside [.., end). */
-static int aml_integer(const uint8_t *p, size_t end, size_t *at, uint64_t *v)
+int acpi_aml_integer(const uint8_t *p, size_t end, size_t *at, uint64_t *v)
 {
 	size_t n;
 	if (*at >= end)
@@ -437,11 +457,11 @@ static int s5_package(const uint8_t *p, size_t len, size_t at, struct acpi_s5 *o
 {
 	uint32_t plen = 0;
 	uint64_t a, b;
-	size_t n = (at < len && p[at] == AML_PACKAGE_OP) ? pkg_length(p, len, at + 1, &plen) : 0;
+	size_t n = (at < len && p[at] == AML_PACKAGE_OP) ? acpi_aml_pkg_length(p, len, at + 1, &plen) : 0;
 	size_t start = at + 1, end = start + plen, i = start + n + 1;
 	if (n == 0 || plen < n + 1 || plen > len - start || p[start + n] < 2)
 		return -EBADMSG;
-	if (aml_integer(p, end, &i, &a) < 0 || aml_integer(p, end, &i, &b) < 0)
+	if (acpi_aml_integer(p, end, &i, &a) < 0 || acpi_aml_integer(p, end, &i, &b) < 0)
 		return -EBADMSG;
 	out->slp_typa = (uint8_t)(a & SLP_TYP_MASK);
 	out->slp_typb = (uint8_t)(b & SLP_TYP_MASK);

@@ -67,6 +67,9 @@ struct acpi_fadt_info {
 	bool has_reset; /* RESET_REG_SUP and the FADT is long enough */
 	struct acpi_gas reset_reg;
 	uint8_t reset_value;
+	/* §4.8.3.7 SLEEP_CONTROL_REG (hardware-reduced platforms); address 0
+	 * when the FADT is too old or has none. */
+	struct acpi_gas sleep_ctl;
 };
 
 /* An Interrupt Source Override (§5.2.12.5) for an ISA IRQ. */
@@ -83,6 +86,7 @@ struct acpi_madt_info {
 	struct acpi_ioapic ioapics[ACPI_MAX_IOAPICS];
 	int n_overrides;
 	struct acpi_override overrides[ACPI_MAX_OVERRIDES];
+	unsigned cpus;    /* Processor Local APIC/x2APIC entries marked Enabled */
 	unsigned skipped; /* entries malformed, not ISA, or beyond the static limits */
 };
 
@@ -144,5 +148,13 @@ int acpi_aml_find_s5(const void *aml, size_t len, struct acpi_s5 *out);
  * (which may exceed max). A device's "own" names are those before its
  * first nested Device; malformed scopes and templates are skipped. */
 int acpi_aml_find_devices(const void *aml, size_t len, const char *hid, struct acpi_aml_device *out, int max);
+
+/* AML primitives for byte scanners (§20.2). acpi_aml_pkg_length decodes
+ * the PkgLength at p[at] (§20.2.4) into *out and returns its encoded size,
+ * or 0 if it runs past len. acpi_aml_integer reads one ComputationalData
+ * integer (§20.2.3: Zero, One, Ones, or a Byte/Word/DWord/QWord constant)
+ * at *at, advancing *at; -EBADMSG if it is none or crosses end. */
+size_t acpi_aml_pkg_length(const uint8_t *p, size_t len, size_t at, uint32_t *out);
+int acpi_aml_integer(const uint8_t *p, size_t end, size_t *at, uint64_t *v);
 
 #endif

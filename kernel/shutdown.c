@@ -2,6 +2,8 @@
  * unwinds the hooks in reverse registration order (the HTTP server, which
  * registers last, stops accepting before the network goes away). */
 #include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 
 #include "kernel/acpi.h"
 #include "kernel/clock.h"
@@ -52,6 +54,17 @@ static void shutdown_task(void *arg)
 		hooks[i].fn(hooks[i].arg);
 	}
 	log_info("shutdown", "done in %lu ms; powering off", (clock_now() - start) / NSEC_PER_MSEC);
+	acpi_poweroff();
+}
+
+noreturn void shutdown_fatal(const char *fmt, ...)
+{
+	char what[160];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof what, fmt, ap);
+	va_end(ap);
+	log_err("shutdown", "cannot run: %s; powering off", what);
 	acpi_poweroff();
 }
 

@@ -4,6 +4,8 @@
 #ifndef KEEL_SHUTDOWN_H
 #define KEEL_SHUTDOWN_H
 
+#include <stdnoreturn.h>
+
 #define SHUTDOWN_MAX_HOOKS 8
 
 /* Hooks run in task context and may block (e.g. to drain connections). */
@@ -11,5 +13,10 @@ int shutdown_register(const char *name, void (*fn)(void *arg), void *arg);
 void shutdown_init(void);
 /* Ask for shutdown; safe in IRQ context. `reason` is logged. */
 void shutdown_request(const char *reason);
+/* Something Keel needs is missing (a NIC, memory, a timer): log one line
+ * naming it and how to provide it, then power off at once (ACPI S5 where
+ * the tables allow, else machine_halt). For boot time, before any hook
+ * has something to stop. */
+noreturn void shutdown_fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 #endif

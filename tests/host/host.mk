@@ -44,6 +44,8 @@ HT_TOP := $(if $(filter $(CURDIR),$(HT_TOP)),,$(HT_TOP)/)
 test_cmdline_SRCS  := kernel/cmdline.c
 test_cmdline_tables_SRCS := kernel/cmdline.c
 test_deadline_SRCS := kernel/deadline.c
+# The GED scan uses acpi_tables.c's AML primitives (PkgLength, integers).
+test_acpi_ged_SRCS := kernel/acpi_ged.c kernel/acpi_tables.c
 fuzz_cmdline_SRCS  := kernel/cmdline.c
 test_json_SRCS     := app/json.c
 fuzz_json_SRCS     := app/json.c

@@ -381,6 +381,7 @@ static void t_fadt_rev5(void)
 	put_gas(f, 160, ACPI_GAS_SYSTEM_IO, 32, 0xb100); /* X_PM1b_EVT_BLK */
 	put_gas(f, 172, ACPI_GAS_SYSTEM_IO, 16, 0xb004); /* X_PM1a_CNT_BLK */
 	put_gas(f, 220, ACPI_GAS_SYSTEM_IO, 32, 0xb020); /* X_GPE0_BLK */
+	put_gas(f, 244, ACPI_GAS_SYSTEM_MEMORY, 8, 0xfea00200); /* SLEEP_CONTROL_REG (microvm's) */
 	sdt_seal(f, sizeof(f));
 	if (!CHECK(acpi_fadt_parse(guard(f, sizeof(f)), sizeof(f), &info) == 0))
 		return;
@@ -395,6 +396,12 @@ static void t_fadt_rev5(void)
 	CHECK(info.reset_reg.bit_width == 8);
 	CHECK(info.reset_reg.address == 0xcf9);
 	CHECK(info.reset_value == 0x06);
+	CHECK(info.sleep_ctl.space == ACPI_GAS_SYSTEM_MEMORY && info.sleep_ctl.bit_width == 8);
+	CHECK(info.sleep_ctl.address == 0xfea00200);
+	/* A table that ends inside SLEEP_CONTROL_REG has none. */
+	sdt_seal(f, 255);
+	if (CHECK(acpi_fadt_parse(guard(f, 255), 255, &info) == 0))
+		CHECK(info.sleep_ctl.address == 0 && info.sleep_ctl.space == 0);
 }
 
 static void t_fadt_x_fields_unusable(void)
@@ -532,6 +539,7 @@ static void t_madt_qemu(void)
 	CHECK(info.ioapics[0].gsi_base == 0);
 	CHECK(info.n_overrides == 5);
 	CHECK(info.skipped == 0);
+	CHECK(info.cpus == 1);
 
 	CHECK(acpi_madt_isa_to_gsi(&info, 0, ACPI_ISA_DEFAULT_FLAGS, &flags) == 2);
 	CHECK(flags == 0); /* edge, active-high */
@@ -846,6 +854,33 @@ static void t_s5_at_end(void)
 	CHECK(find_s5((const uint8_t *)"\x08\\", 2, &s5) == -ENOENT);
 }
 
+/* §5.2.12.2 and §5.2.12.12: Enabled processors count, Online Capable
+ * and disabled ones do not; a short entry is skipped, not read past. */
+static void t_madt_cpus(void)
+{
+	struct blob m;
+	struct acpi_madt_info info;
+	uint8_t *e;
+
+	madt_begin(&m, 0xfee00000u);
+	madt_lapic(&m, 0, 0);
+	madt_lapic(&m, 1, 1);
+	put32(madt_entry(&m, 0, 8), 4, 0);      /* disabled */
+	put32(madt_entry(&m, 0, 8), 4, 2);      /* Online Capable only */
+	e = madt_entry(&m, 9, 16);              /* x2APIC, enabled */
+	put32(e, 4, 0x100);
+	put32(e, 8, 1);
+	put32(madt_entry(&m, 9, 16), 8, 0);     /* x2APIC, disabled */
+	madt_entry(&m, 0, 6);                   /* too short for its Flags */
+	madt_ioapic(&m, 0, 0xfec00000u, 0);
+	sdt_seal(m.b, (uint32_t)m.n);
+	if (!CHECK(acpi_madt_parse(guard(m.b, m.n), m.n, &info) == 0))
+		return;
+	CHECK(info.cpus == 3);
+	CHECK(info.skipped == 1);
+	CHECK(info.n_ioapics == 1);
+}
+
 static const struct test_case cases[] = {
     {"SDT valid checksum", t_sdt_valid},
     {"SDT corrupted checksum", t_sdt_bad_checksum},
@@ -862,7 +897,7 @@ static const struct test_case cases[] = {
     {"RSDT entries", t_rsdt_entries},
     {"XSDT unaligned 64-bit entries", t_xsdt_entries},
     {"FADT rev 1 (116 bytes): legacy blocks", t_fadt_rev1},
-    {"FADT rev 5 (268 bytes): X_ blocks and RESET_REG", t_fadt_rev5},
+    {"FADT rev 5 (268 bytes): X_ blocks, RESET_REG, SLEEP_CONTROL_REG", t_fadt_rev5},
     {"FADT X_ blocks outside 16-bit I/O fall back", t_fadt_x_fields_unusable},
     {"FADT short and every length", t_fadt_short},
     {"MADT QEMU pc: IRQ0->GSI2 edge, IRQ9 level high", t_madt_qemu},
@@ -872,6 +907,7 @@ static const struct test_case cases[] = {
     {"MADT malformed entries", t_madt_malformed},
     {"MADT static limits", t_madt_limits},
     {"MADT every truncation", t_madt_truncations},
+    {"MADT enabled processors counted", t_madt_cpus},
     {"AML _S5 ZeroOp (QEMU)", t_s5_zero_ops},
     {"AML _S5 BytePrefix/WordPrefix/OnesOp", t_s5_byte_prefix},
     {"AML \\_S5 root prefix", t_s5_root_prefix},

@@ -49,7 +49,7 @@ def hmp(sock, command):
 
 class Guest:
     def __init__(self, name, image="keel.elf", append="", mem="128M", extra=(), netns=None, iso=None,
-                 disk=None, uefi=False, cpu="max"):
+                 disk=None, uefi=False, cpu="max", nic=None):
         OUT.mkdir(parents=True, exist_ok=True)
         self.name = name
         # The PID keeps two concurrent test runs from sharing a log or a
@@ -74,7 +74,10 @@ class Guest:
                "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
                *(["-bios", OVMF] if uefi else []), *boot, *extra]
         if "-netdev" not in extra:
-            cmd += ["-nic", "none"]  # no default NIC: kernel tests stay off the network
+            # Without a -netdev of the case's own: kernel tests stay off
+            # the network; the appliance, which powers off without a NIC,
+            # gets QEMU user networking. nic="none" takes it away.
+            cmd += ["-nic", nic or ("none" if image == "keel-test.elf" else "user,model=virtio-net-pci")]
         if netns:
             cmd = ["ip", "netns", "exec", netns, *cmd]
         self.started = time.monotonic()

@@ -515,6 +515,10 @@ register_libvirt(case, report)
 from cluster_tests import register as register_cluster  # noqa: E402
 register_cluster(case, report)
 
+# Machines (pc, q35, microvm), memory sizes, vCPUs, clear power-off (platform_tests.py).
+from platform_tests import register as register_platform  # noqa: E402
+register_platform(case, report)
+
 # The README tried as a new user would, through `make run` (readme_walk.py).
 from readme_walk import register as register_readme  # noqa: E402
 register_readme(case, report)
