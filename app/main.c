@@ -74,11 +74,9 @@ void app_main(void)
 	int err = net_init(http.max_conns);
 	if (err == -ENODEV)
 		shutdown_fatal("no usable NIC: give the machine a virtio-net or e1000 device "
-			       "(QEMU: -nic user,model=virtio-net-pci)");
-	if (err < 0) {
-		log_err("app", "network unavailable (%d): not serving", err);
-		return;
-	}
+			       "(QEMU: -nic user,model=virtio-net-pci; on microvm -device virtio-net-device)");
+	if (err < 0)
+		shutdown_fatal("the network did not start (error %d)", err);
 	if (!task_spawn("http-start", start_task, NULL, 0))
 		log_err("app", "cannot start the HTTP task (no memory): not serving");
 }

@@ -585,9 +585,9 @@ static bool device_crs(const uint8_t *p, size_t from, size_t end, struct acpi_am
 	size_t k = find_bytes(p, from, end, crs_name, sizeof crs_name);
 	uint32_t plen = 0;
 	uint64_t size;
-	size_t n = k < end ? pkg_length(p, end, k + sizeof crs_name, &plen) : 0;
+	size_t n = k < end ? acpi_aml_pkg_length(p, end, k + sizeof crs_name, &plen) : 0;
 	size_t start = k + sizeof crs_name, i = start + n;
-	if (n == 0 || plen < n || plen > end - start || aml_integer(p, start + plen, &i, &size) < 0)
+	if (n == 0 || plen < n || plen > end - start || acpi_aml_integer(p, start + plen, &i, &size) < 0)
 		return false;
 	crs_descriptors(p, i, size < start + plen - i ? i + size : start + plen, d);
 	return d->mem_len || d->has_irq;
@@ -610,7 +610,7 @@ int acpi_aml_find_devices(const void *aml, size_t len, const char *hid, struct a
 	 * them first); nested devices are found by the search on their own. */
 	for (size_t i = find_bytes(p, 0, len, device_op, 2); i < len; i = find_bytes(p, i + 1, len, device_op, 2)) {
 		uint32_t plen = 0;
-		size_t start = i + 2, n = pkg_length(p, len, start, &plen);
+		size_t start = i + 2, n = acpi_aml_pkg_length(p, len, start, &plen);
 		if (n == 0 || plen < n || plen > len - start)
 			continue;
 		size_t end = start + plen, name = start + n, nlen = name_string_len(p, end, name);

@@ -15,6 +15,7 @@ static const struct stream_ops fake_ops;
 struct fake_conn fake_resp_conn;
 uint64_t fake_resp_now, fake_resp_wall_ns, fake_resp_cutoff;
 unsigned fake_resp_cutoff_calls;
+bool fake_resp_draining;
 
 void fake_resp_reset(uint64_t now, uint64_t wall_ns)
 {
@@ -25,6 +26,13 @@ void fake_resp_reset(uint64_t now, uint64_t wall_ns)
 	fake_resp_wall_ns = wall_ns;
 	fake_resp_cutoff = 0;
 	fake_resp_cutoff_calls = 0;
+	fake_resp_draining = false;
+}
+
+/* http/server.h: the server is not draining unless the test says so. */
+bool http_draining(void)
+{
+	return fake_resp_draining;
 }
 
 /* net/stream.h: all len bytes or an error, which is sticky (as the real

@@ -8,6 +8,7 @@
  *   clock_wall_ns     a virtual wall clock (fixes the Date header)
  *   sched_set_cutoff  records what it was given
  *   klog              keeps the latest log line
+ *   http_draining     the server's drain state, set by the test
  *
  * Only test_response links these (via test_response_SRCS), so they cannot
  * clash with other tests' fakes of the same functions.
@@ -44,6 +45,7 @@ extern uint64_t fake_resp_cutoff;  /* the latest sched_set_cutoff() argument */
 extern unsigned fake_resp_cutoff_calls;
 extern char fake_resp_log[256]; /* the latest klog() line: "LEVEL subsystem: message" */
 extern unsigned fake_resp_log_lines;
+extern bool fake_resp_draining; /* what http_draining() answers */
 
 /* Empty wire, no failure, clocks at the given times. */
 void fake_resp_reset(uint64_t now, uint64_t wall_ns);

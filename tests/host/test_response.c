@@ -855,6 +855,20 @@ static void t_conn_http11_default(void)
 		CHECK(count(&r, "Connection") == 0 && whole(&r));
 }
 
+/* A draining server (drain_delay) closes every connection after its
+ * response, and says so, so a load balancer's pooled connection ends
+ * cleanly rather than being cut under a later request. */
+static void t_conn_draining(void)
+{
+	struct http_rw *w = get11();
+	fake_resp_draining = true;
+	CHECK(http_write(w, "hi", 2) == 2);
+	CHECK(!http_rw_finish(w));
+	struct resp r;
+	if (CHECK(parse_wire(&r, false)))
+		CHECK(has1(&r, "Connection", "close") && has1(&r, "Content-Length", "2") && whole(&r));
+}
+
 /* ---- header fields ---- */
 
 /* The framing and connection fields and Date are the server's. */
@@ -1553,6 +1567,7 @@ static const struct test_case cases[] = {
     {"HTTP/1.0 without keep-alive: Connection: close", t_conn_http10_close},
     {"HTTP/1.1 keep_alive false: Connection: close", t_conn_http11_close},
     {"HTTP/1.1 keep-alive: no Connection field", t_conn_http11_default},
+    {"draining: Connection: close on a keep-alive request", t_conn_draining},
     {"handler-set Content-Length/Transfer-Encoding/Connection/Date refused", t_server_owned},
     {"CR/LF in values and bad names refused", t_crlf},
     {"non-token field names (\"Transfer-Encoding\\t\") refused", t_name_token},
