@@ -73,7 +73,8 @@ def register(case, report):
             status = g.wait_exit(60)
             report("no NIC: one line names what is missing and how to add it",
                    re.search(r"^keel: shutdown: cannot run: no usable NIC: give the machine a virtio-net or e1000 "
-                             r"device \(QEMU: -nic user,model=virtio-net-pci\); powering off$", g.text(), re.M)
+                             r"device \(QEMU: -nic user,model=virtio-net-pci; on microvm -device virtio-net-device\); "
+                             r"powering off$", g.text(), re.M)
                    is not None, "no such line", g)
             report("no NIC: microvm powers off through S5, QEMU exits 0",
                    status == 0 and "keel: acpi: entering S5" in g.text(), f"exit status {status}", g)
