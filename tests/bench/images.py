@@ -5,7 +5,8 @@ under SeaBIOS and under OVMF, beside -kernel's in the main table.
 The images are built once per run into build/bench/images/ with Keel's
 bench command line (so each guest takes the namespace's static address),
 no bundle. Each format boots --image-boots times, in turn (-kernel, ISO
-BIOS, ISO UEFI, qcow2 BIOS, qcow2 UEFI, then again), each on a fresh
+BIOS, ISO UEFI, qcow2 BIOS, qcow2 UEFI, then again; -kernel on the pc
+and on the microvm machine too), each on a fresh
 namespace as every other bench boot; a cell is the median with its
 min-max.
 """
@@ -16,10 +17,13 @@ from guest import ROOT
 from https import summarize
 from measure import Failed, wait_first_200
 
-# name, file, UEFI firmware (else SeaBIOS); the first is QEMU's -kernel
-# (PVH, as in the main table), booted in the same turns for comparison.
-FORMATS = (("-kernel keel.elf (PVH)", None, False), ("ISO, BIOS", "keel.iso", False), ("ISO, UEFI", "keel.iso", True),
-           ("qcow2, BIOS", "keel.qcow2", False), ("qcow2, UEFI", "keel.qcow2", True))
+# name, file, UEFI firmware (else SeaBIOS), microvm; the first two are
+# QEMU's -kernel (PVH): on the pc machine as in the main table, and on
+# microvm (no firmware, no PCI: the NIC on virtio-mmio), booted in the same
+# turns for comparison.
+FORMATS = (("-kernel keel.elf (PVH)", None, False, False), ("-kernel on microvm", None, False, True),
+           ("ISO, BIOS", "keel.iso", False, False), ("ISO, UEFI", "keel.iso", True, False),
+           ("qcow2, BIOS", "keel.qcow2", False, False), ("qcow2, UEFI", "keel.qcow2", True, False))
 
 
 def build(out, kernel, append):
@@ -46,14 +50,14 @@ def section(results, peer, args, booted, timeout, progress):
         return
     runs = {name: [] for name, *_ in FORMATS}
     for rnd in range(args.image_boots):
-        for name, file, uefi in FORMATS:
+        for name, file, uefi, microvm in FORMATS:
             media = {} if file is None else {"iso": out / file} if file.endswith(".iso") else {"disk": out / file}
-            with booted(peer, args.nic, mem_mib, f"image{rnd}", uefi=uefi, **media) as (ns, g):
+            with booted(peer, args.nic, mem_mib, f"image{rnd}", microvm=microvm, uefi=uefi, **media) as (ns, g):
                 try:
                     runs[name].append(wait_first_200(ns, g, timeout))
                 except Failed as e:
                     runs[name].append(e)
             progress(f"images: {name} boot {rnd + 1}: {runs[name][-1]}")
-    for name, file, _ in FORMATS:
+    for name, file, *_ in FORMATS:
         path = out / file if file else peer.kernel
         table[name] = {**summarize(runs[name]), "file_kib": os.stat(path).st_size / 1024}

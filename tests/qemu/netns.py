@@ -38,7 +38,8 @@ class Netns:
 
     def qemu_net(self, nic):
         """QEMU arguments attaching the guest to tap0 with the given NIC."""
-        device = {"virtio": "virtio-net-pci,disable-legacy=on", "e1000": "e1000"}[nic]
+        device = {"virtio": "virtio-net-pci,disable-legacy=on", "e1000": "e1000",
+                  "virtio-mmio": "virtio-net-device"}[nic]
         return ["-netdev", "tap,id=n0,ifname=tap0,script=no,downscript=no",
                 "-device", f"{device},netdev=n0"]
 
