@@ -40,7 +40,9 @@ static void start_task(void *arg)
 	uint32_t a = net_ipv4_addr(); /* network byte order */
 	char addr[16];
 	snprintf(addr, sizeof addr, "%u.%u.%u.%u", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff, a >> 24);
-	log_info("http", "listening on http://%s:%u/", addr, http.port);
+	uint64_t up = clock_now(); /* boot to serving, for the boot-time budget */
+	log_info("http", "listening on http://%s:%u/ (%lu.%lu ms since power-on)", addr, http.port,
+		 up / NSEC_PER_MSEC, up / 100000 % 10);
 	if (http_https_serving())
 		log_info("http", "listening on https://%s:%u/", addr, http.tls_port);
 }

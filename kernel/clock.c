@@ -18,8 +18,9 @@
 #include "kernel/trap.h"
 
 #define PIT_HZ 1193182u
-#define CALIBRATE_MS 5u
+#define CALIBRATE_MS 3u
 #define CALIBRATE_RUNS 5 /* odd: the median is one of them */
+#define CALIBRATE_TRIES 3 /* rounds of runs before the rates count as implausible */
 #define APIC_MAX_COUNT 0xffffffffu
 
 #define PIT_CH0 0x40
@@ -116,24 +117,30 @@ static uint64_t median(uint64_t *v, int n)
 
 /* The median of CALIBRATE_RUNS periods: a vCPU descheduled by the host
  * between arming the PIT and reading the TSC (or between expiry and the
- * read) skews one period, not the median. Returns false if the PIT never
- * expired or the rates are implausible. */
+ * read) skews one period, not the median. A host busy enough to skew most
+ * of them gives implausible rates: that round is run again, up to
+ * CALIBRATE_TRIES. Returns false if the PIT never expired or the rates
+ * stay implausible. */
 static bool calibrate(const char **ref)
 {
 	uint64_t tsc[CALIBRATE_RUNS], apic[CALIBRATE_RUNS];
 	unsigned ch = pit_pick(ref);
-	for (int i = 0; i < CALIBRATE_RUNS; i++) {
-		if (!measure(ch, &tsc[i], &apic[i])) {
-			log_err("clock", "%s never expired", *ref);
-			return false;
+	for (int round = 0; round < CALIBRATE_TRIES; round++) {
+		for (int i = 0; i < CALIBRATE_RUNS; i++) {
+			if (!measure(ch, &tsc[i], &apic[i])) {
+				log_err("clock", "%s never expired", *ref);
+				return false;
+			}
 		}
+		tsc_hz = median(tsc, CALIBRATE_RUNS) * 1000 / CALIBRATE_MS;
+		apic_hz = median(apic, CALIBRATE_RUNS) * 1000 / CALIBRATE_MS;
+		if (tsc_hz >= TSC_HZ_MIN && tsc_hz <= TSC_HZ_MAX && apic_hz >= APIC_HZ_MIN)
+			break;
+		log_warn("clock", "%s gave implausible rates: TSC %lu Hz, APIC timer %lu Hz%s", *ref, tsc_hz,
+			 apic_hz, round + 1 < CALIBRATE_TRIES ? "; measuring again" : "");
 	}
-	tsc_hz = median(tsc, CALIBRATE_RUNS) * 1000 / CALIBRATE_MS;
-	apic_hz = median(apic, CALIBRATE_RUNS) * 1000 / CALIBRATE_MS;
-	if (tsc_hz < TSC_HZ_MIN || tsc_hz > TSC_HZ_MAX || apic_hz < APIC_HZ_MIN) {
-		log_err("clock", "%s gave implausible rates: TSC %lu Hz, APIC timer %lu Hz", *ref, tsc_hz, apic_hz);
+	if (tsc_hz < TSC_HZ_MIN || tsc_hz > TSC_HZ_MAX || apic_hz < APIC_HZ_MIN)
 		return false;
-	}
 	ns_mult = (NSEC_PER_SEC << 32) / tsc_hz;
 	tick_mult = (apic_hz << 32) / NSEC_PER_SEC;
 	return true;

@@ -107,18 +107,19 @@ def prepare(ns):
 
 
 @contextmanager
-def booted(peer, nic, mem_mib, tag, microvm=False, **media):
+def booted(peer, nic, mem_mib, tag, microvm=False, append=None, **media):
     """A fresh namespace and the peer booting in it: (ns, guest). Both are
     torn down on exit (QEMU killed by PID, namespace deleted). media: Guest's
     iso=, disk= and uefi= to boot an image instead of -kernel; microvm: QEMU's
-    microvm machine, its NIC on virtio-mmio."""
+    microvm machine, its NIC on virtio-mmio; append: another command line."""
     with Netns(f"bench-{peer.name}") as ns:
         prepare(ns)
         net = ns.qemu_net("virtio-mmio" if microvm else nic)
         net[-1] += f",mac={MAC}"
         extra = [*(["-M", "microvm"] if microvm else []), *net,
                  *(["-initrd", peer.initrd] if peer.initrd else [])]
-        with Guest(f"bench-{peer.name}-{tag}", image=peer.kernel, append=peer.append, mem=f"{mem_mib}M",
+        with Guest(f"bench-{peer.name}-{tag}", image=peer.kernel, append=append or peer.append,
+                   mem=f"{mem_mib}M",
                    extra=extra, netns=ns.name, **media) as g:
             yield ns, g
 

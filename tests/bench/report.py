@@ -117,10 +117,12 @@ def tls_table(results, peers, ratio_peers, notes):
 
 def images_table(results, notes):
     """The VM images section: per format its file and boot to first 200."""
-    out = ["| boot | file (KiB) | boot to first 200 (s) |", "| --- | --- | --- |"]
+    out = ["| boot | file (KiB) | boot to first 200 (s) | power-on to listening, guest clock (ms) |",
+           "| --- | --- | --- | --- |"]
     for name, entry in results["images"].items():
         size = entry.get("file_kib")
-        out.append(f"| {name} | {'n/a' if size is None else f'{size:,.0f}'} | {cell(entry, '{:.2f}')} |")
+        guest = cell(entry["guest_ms"], "{:.1f}") if entry.get("guest_ms") else "n/a"
+        out.append(f"| {name} | {'n/a' if size is None else f'{size:,.0f}'} | {cell(entry, '{:.2f}')} | {guest} |")
         if entry.get("why"):
             notes.setdefault(("keel", entry["why"]), []).append(f"image {name}")
     return out
