@@ -159,9 +159,11 @@ def take(runs, keys, fn, g=None):
 
 
 def shown(runs, keys):
-    """The last value of each key, for the progress line."""
-    return ", ".join(f"{k}={'failed: ' + str(runs[k][-1]) if isinstance(runs[k][-1], Failed) else f'{runs[k][-1]:.6g}'}"
-                     for k in keys)
+    """The last value of each key, for the progress line (a Linux peer's
+    guest busy time, never measured, left out)."""
+    def one(v):
+        return f"failed: {v}" if isinstance(v, Failed) else f"{v:.6g}"
+    return ", ".join(f"{k}={one(runs[k][-1])}" for k in keys if str(runs[k][-1]) != measure.NO_GUEST_BUSY)
 
 
 def memory_reader(peer, ns, g):
