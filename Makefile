@@ -222,6 +222,7 @@ soak: $(BUILD)/keel.elf | $(TOOLS_STAMP)
 # ---- benchmarks (tests/bench/README.md) ----
 BENCH_PEERS ?= keel,nginx,go
 BENCH_SECONDS ?= 10
+BENCH_ROUNDS ?= 3
 BENCH_IDLE_CONNS ?= 10000
 # MEM defaults to 128M for `make run`; the comparison runs at 256M unless
 # MEM is given on the command line.
@@ -233,8 +234,8 @@ $(BENCH_TOOLS_STAMP): tools/install-tools.sh | $(TOOLS_STAMP)
 	@touch $@
 
 bench: $(BUILD)/keel.elf | $(BENCH_TOOLS_STAMP)
-	python3 tests/bench/bench.py --nic $(NIC) --peers $(BENCH_PEERS) --seconds $(BENCH_SECONDS) \
-		--mem $(BENCH_MEM) --idle-conns $(BENCH_IDLE_CONNS)
+	python3 tests/bench/bench.py --nic $(NIC) --peers $(BENCH_PEERS) --rounds $(BENCH_ROUNDS) \
+		--seconds $(BENCH_SECONDS) --mem $(BENCH_MEM) --idle-conns $(BENCH_IDLE_CONNS)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/gen $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.map $(BUILD)/kernel.ld $(BUILD)/test \

@@ -4,6 +4,7 @@
 #include "app/handlers.h"
 #include "http/handler/middleware.h"
 #include "http/server.h"
+#include "kernel/clock.h"
 #include "kernel/heap.h"
 #include "kernel/mm.h"
 #include "kernel/sched.h"
@@ -21,6 +22,13 @@ static void counter(struct http_rw *w, const char *name, const char *help, uint6
 static void gauge(struct http_rw *w, const char *name, const char *help, uint64_t v)
 {
 	http_printf(w, "# HELP %s %s\n# TYPE %s gauge\n%s %lu\n", name, help, name, name, v);
+}
+
+/* A counter of nanoseconds, exposed in seconds as Prometheus names want. */
+static void seconds_counter(struct http_rw *w, const char *name, const char *help, uint64_t ns)
+{
+	http_printf(w, "# HELP %s %s\n# TYPE %s counter\n%s %lu.%09lu\n", name, help, name, name,
+		    ns / NSEC_PER_SEC, ns % NSEC_PER_SEC);
 }
 
 static void http_metrics(struct http_rw *w, const struct http_stats *s)
@@ -121,6 +129,13 @@ void app_metrics(struct http_rw *w, struct http_req *r, void *arg)
 	tls_metrics(w);
 	gauge(w, "keel_tasks", "Live tasks (idle excluded).", ss.live);
 	counter(w, "keel_task_switches_total", "Context switches.", ss.switches);
+	/* Busy is everything since power-on that was not spent halted: tasks,
+	 * IRQs outside a halt, and boot. Under QEMU TCG the clock is host time,
+	 * so a vCPU thread the host descheduled counts where it was stopped. */
+	uint64_t now = clock_now();
+	seconds_counter(w, "keel_cpu_idle_seconds_total", "Time halted in the idle loop, nothing to run.",
+			ss.idle_ns);
+	seconds_counter(w, "keel_cpu_busy_seconds_total", "Time not halted since power-on.", now - ss.idle_ns);
 	const struct netdev *d = netdev_get();
 	if (d) {
 		counter(w, "keel_nic_rx_packets_total", "Frames received.", d->stats.rx_packets);

@@ -65,6 +65,7 @@ struct sched_stats {
 	uint32_t live;       /* tasks not yet exited, idle excluded */
 	uint64_t spawned, exited, switches, spawn_failed;
 	size_t task_bytes;   /* memory per task: stack + guard page */
+	uint64_t idle_ns;    /* clock_now() time spent halted in the idle loop */
 };
 void sched_get_stats(struct sched_stats *s);
 /* One call per task (for /debug/tasks and the panic report). */

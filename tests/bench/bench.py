@@ -7,20 +7,23 @@ run inside that namespace. Writes build/bench/results.md (also printed),
 results.json and ratios.png. A metric that cannot be measured is recorded
 as null with the reason; the run goes on.
 
-usage: bench.py [--nic virtio|e1000] [--peers keel,nginx,go] [--seconds 10]
-                [--mem 256M] [--idle-conns 10000] [--sections http,https,images]
-                [--tls-rounds 3] [--tls-idle-conns 2000] [--image-boots 3]
-       bench.py --smoke   a quick run of the rig for `make test`: Keel, plus
-                          the nginx peer when it is already built; 2-second
-                          wrk runs, no -m bisection, one HTTPS keep-alive
-                          load on Keel; prints PASS/FAIL lines
+usage: bench.py [--nic virtio|e1000] [--peers keel,nginx,go] [--rounds 3]
+                [--seconds 10] [--mem 256M] [--idle-conns 10000]
+                [--sections http,https,images] [--tls-idle-conns 2000]
+                [--image-boots 3]
+       bench.py --smoke   a quick run of the rig for `make test`: Keel only,
+                          one round, 2-second wrk runs, no -m bisection, one
+                          HTTPS keep-alive load; prints PASS/FAIL lines
 
-The HTTPS section (https.py) runs after the plain one: --tls-rounds rounds,
-each booting every peer afresh in turn with the same certificate, so each
-figure is a median of interleaved runs with its min-max. The images
-section (images.py) boots Keel's VM images (`make images`) through GRUB
-under SeaBIOS and OVMF: boot to first 200 of each, median of
---image-boots boots.
+Every section runs --rounds rounds, each booting every peer afresh in turn
+(Keel, nginx, Go, Keel, nginx, Go, ...), so each figure is the median of
+interleaved runs with its min-max, and a ratio is one of medians. Every
+rate comes with what a request cost: the QEMU process's CPU time and, for
+Keel, the guest's own busy time (/metrics), per request (per MiB for the
+download). The plain section (http) comes first, then HTTPS (https.py),
+then the images section (images.py): Keel's VM images (`make images`)
+booted through GRUB under SeaBIOS and OVMF, boot to first 200 of each,
+median of --image-boots boots.
 """
 import argparse
 import datetime
@@ -58,6 +61,9 @@ KEEL_APPEND = f"{GUEST_APPEND} log=warn max_conns=20000 idle_timeout=300"
 LINUX_APPEND = "console=ttyS0 quiet panic=-1"
 BOOT_TIMEOUT = 90
 ALL_KEYS = [k for k, *_ in report.METRICS]
+# Measured in every round; the image sizes are facts of the files, and the
+# smallest -m is one bisection after the rounds.
+ROUND_KEYS = [k for k in ALL_KEYS if not k.startswith("image_") and k != "min_mem_mib"]
 TLS_KEYS = [k for k, *_ in report.TLS_METRICS]
 TLS_LOADS = ("full", "resumed", "keepalive", "latency")
 
@@ -136,20 +142,29 @@ def trouble(g):
     return f" (guest console: {fatal.group(0)}; log {g.log})" if fatal else ""
 
 
-def attempt(record, peer, keys, fn, g=None):
-    """Run one measurement, storing each of `keys` from the dict fn returns,
-    or null and the reason when it fails. A failure never stops the run."""
+def take(runs, keys, fn, g=None):
+    """Run one measurement and append each value it returns to runs[key]
+    (keys: key -> the name fn's dict gives it), or a Failed with the reason
+    to every key. A failure never stops the run. The dict's "why", if any,
+    is returned."""
     try:
         values = fn()
-        why = values.pop("why", None)
-        for k in keys:
-            record[k] = {"value": values[k], **({"why": why} if why else {})}
+        for k, src in keys.items():
+            runs[k].append(values.get(src, Failed(measure.NO_GUEST_BUSY)))
+        return values.get("why")
     except Exception as e:  # noqa: BLE001  (any failure is this metric's result)
-        why = (str(e) or type(e).__name__) + (trouble(g) if g else "")
+        why = Failed((str(e) or type(e).__name__) + (trouble(g) if g else ""))
         for k in keys:
-            record[k] = {"value": None, "why": why}
-    progress(f"{peer.name}: " + ", ".join(f"{k}={record[k]['value']!r}" for k in keys)
-             + (f" ({record[keys[0]]['why']})" if record[keys[0]].get("why") else ""))
+            runs[k].append(why)
+        return None
+
+
+def shown(runs, keys):
+    """The last value of each key, for the progress line (a Linux peer's
+    guest busy time, never measured, left out)."""
+    def one(v):
+        return f"failed: {v}" if isinstance(v, Failed) else f"{v:.6g}"
+    return ", ".join(f"{k}={one(runs[k][-1])}" for k in keys if str(runs[k][-1]) != measure.NO_GUEST_BUSY)
 
 
 def memory_reader(peer, ns, g):
@@ -157,32 +172,51 @@ def memory_reader(peer, ns, g):
     return (lambda: measure.keel_memory(ns)) if peer.name == "keel" else (lambda: measure.linux_memory(g))
 
 
-def run_loads(record, peer, ns, g, args):
-    """The loads of the first boot, lightest first."""
-    s = args.seconds
-    attempt(record, peer, ["mem_boot_kib"], lambda: {"mem_boot_kib": memory_reader(peer, ns, g)() / 1024}, g)
-    attempt(record, peer, ["throughput_mibs"],
-            lambda: {"throughput_mibs": measure.throughput(ns, args.tries)}, g)
-    attempt(record, peer, ["p50_us", "p99_us"], lambda: measure.wrk(ns, s, 1, 1, "--latency"), g)
-    attempt(record, peer, ["rps_keepalive"], lambda: {"rps_keepalive": measure.wrk(ns, s, 32, 2)["rps"]}, g)
-    attempt(record, peer, ["rps_close"],
-            lambda: {"rps_close": measure.wrk(ns, s, 32, 2, "-H", "Connection: close")["rps"]}, g)
-
-    def c1000():
-        r = measure.wrk(ns, s, 1000, 2)
-        return {"rps_c1000": r["rps"], "errors_c1000": r["errors"]}
-    attempt(record, peer, ["rps_c1000", "errors_c1000"], c1000, g)
+def busy_reader(peer, ns):
+    """A function returning the guest's own busy seconds (Keel's /metrics),
+    or None for a Linux peer (measure.NO_GUEST_BUSY says why)."""
+    return (lambda: measure.keel_busy_s(ns)) if peer.name == "keel" else None
 
 
-def idle_boot(record, peer, args, mem_mib):
-    """Idle connections on a boot of their own: nothing left over from the
-    loads, and a server that does not survive them ends nothing else."""
-    with booted(peer, args.nic, mem_mib, "idle") as (ns, g):
-        def idle():
-            measure.wait_first_200(ns, g, BOOT_TIMEOUT)
-            return measure.idle_connections(ns, args.idle_conns, args.idle_seconds, memory_reader(peer, ns, g),
-                                            lambda: trouble(g))
-        attempt(record, peer, ["idle_held", "idle_bytes_per_conn"], idle, g)
+def run_loads(runs, peer, ns, g, args):
+    """The loads of one boot, lightest first; every rate with the CPU each
+    request (each MiB for the download) cost."""
+    s, busy = args.seconds, busy_reader(peer, ns)
+    take(runs, {"mem_boot_kib": "kib"}, lambda: {"kib": memory_reader(peer, ns, g)() / 1024}, g)
+    take(runs, {"throughput_mibs": "mibs", "cpu_throughput_ms": "cpu", "guest_throughput_ms": "guest"},
+         lambda: measure.cost(g, lambda: measure.throughput(ns, args.tries), per="mib", scale=1e3, busy=busy), g)
+    take(runs, {"p50_us": "p50_us", "p99_us": "p99_us"}, lambda: measure.wrk(ns, s, 1, 1, "--latency"), g)
+    take(runs, {"rps_keepalive": "rps", "cpu_keepalive_us": "cpu", "guest_keepalive_us": "guest"},
+         lambda: measure.cost(g, lambda: measure.wrk(ns, s, 32, 2), busy=busy), g)
+    take(runs, {"rps_close": "rps", "cpu_close_us": "cpu", "guest_close_us": "guest"},
+         lambda: measure.cost(g, lambda: measure.wrk(ns, s, 32, 2, "-H", "Connection: close"), busy=busy), g)
+    take(runs, {"rps_c1000": "rps", "errors_c1000": "errors", "cpu_c1000_us": "cpu", "guest_c1000_us": "guest"},
+         lambda: measure.cost(g, lambda: measure.wrk(ns, s, 1000, 2), busy=busy), g)
+
+
+def http_round(peer, runs, notes, args, rnd):
+    """One round of one peer: boot and the loads on a fresh boot, then idle
+    connections on another (nothing left over from the loads, and a server
+    that does not survive them ends nothing else). Appends to runs[key]."""
+    mem_mib = int(args.mem.rstrip("M"))
+    with booted(peer, args.nic, mem_mib, f"main{rnd}") as (ns, g):
+        take(runs, {"boot_s": "s"}, lambda: {"s": measure.wait_first_200(ns, g, BOOT_TIMEOUT)}, g)
+        served = not isinstance(runs["boot_s"][-1], Failed)
+        if served:
+            run_loads(runs, peer, ns, g, args)
+    if served:
+        with booted(peer, args.nic, mem_mib, f"idle{rnd}") as (ns, g):
+            def idle():
+                measure.wait_first_200(ns, g, BOOT_TIMEOUT)
+                return measure.idle_connections(ns, args.idle_conns, args.idle_seconds, memory_reader(peer, ns, g),
+                                                lambda: trouble(g))
+            why = take(runs, {"idle_held": "idle_held", "idle_bytes_per_conn": "idle_bytes_per_conn"}, idle, g)
+            if why:
+                notes["idle_bytes_per_conn"] = notes["idle_held"] = why
+    for k in ROUND_KEYS:
+        if len(runs[k]) < rnd + 1:
+            runs[k].append(Failed("the guest did not serve"))
+    progress(f"{peer.name} round {rnd + 1}: " + shown(runs, ROUND_KEYS))
 
 
 def serves(peer, nic, mib, timeout):
@@ -215,36 +249,43 @@ def min_memory(peer, nic, known_good, boot_s):
     return {"min_mem_mib": good}
 
 
-def bench_peer(peer, args):
-    """All metrics of one peer: a dict metric -> {"value", "why"}."""
-    record = dict(peer.sizes)
+def http_section(results, available, args):
+    """The plain HTTP figures: rounds of fresh boots, peers interleaved
+    (Keel, nginx, Go, Keel, ...), each figure the median of the rounds;
+    then, outside the rounds, the image sizes and (not in --smoke) one
+    bisection of the smallest -m per peer."""
+    runs = {name: {k: [] for k in ROUND_KEYS} for name in available}
+    notes = {name: {} for name in available}
+    for rnd in range(args.rounds):
+        for name, peer in available.items():
+            http_round(peer, runs[name], notes[name], args, rnd)
     mem_mib = int(args.mem.rstrip("M"))
-    with booted(peer, args.nic, mem_mib, "main") as (ns, g):
-        attempt(record, peer, ["boot_s"], lambda: {"boot_s": measure.wait_first_200(ns, g, BOOT_TIMEOUT)}, g)
-        if record["boot_s"]["value"] is not None:
-            run_loads(record, peer, ns, g, args)
-    boot_s = record["boot_s"]["value"]
-    if boot_s is not None:
-        idle_boot(record, peer, args, mem_mib)
-    if boot_s is not None and not args.smoke:
-        attempt(record, peer, ["min_mem_mib"], lambda: min_memory(peer, args.nic, mem_mib, boot_s))
-    for k in ALL_KEYS:
-        if k not in record:
-            why = "not measured in --smoke" if args.smoke and k == "min_mem_mib" else "the guest did not serve"
-            record[k] = {"value": None, "why": why}
-    return record
+    for name, peer in available.items():
+        record = results["peers"][name]
+        record.update(peer.sizes)
+        for k in ROUND_KEYS:
+            record[k] = measure.summarize(runs[name][k])
+            if notes[name].get(k) and "why" not in record[k]:
+                record[k]["why"] = notes[name][k]
+        boots = [v for v in runs[name]["boot_s"] if not isinstance(v, Failed)]
+        if args.smoke:
+            record["min_mem_mib"] = {"value": None, "why": "not measured in --smoke"}
+        elif not boots:
+            record["min_mem_mib"] = {"value": None, "why": "the guest did not serve"}
+        else:
+            one = {"min_mem_mib": []}
+            why = take(one, {"min_mem_mib": "min_mem_mib"}, lambda: min_memory(peer, args.nic, mem_mib, max(boots)))
+            record["min_mem_mib"] = measure.summarize(one["min_mem_mib"])
+            record["min_mem_mib"]["why"] = "one bisection after the rounds" + (f"; {why}" if why else "")
+            progress(f"{name}: " + shown(one, ["min_mem_mib"]))
 
 
-def make_peer(name, nic, smoke):
-    """The Peer, or why it cannot be had (a smoke run never builds one)."""
+def make_peer(name, nic):
+    """The Peer, or why it cannot be had."""
     if name == "keel":
         return keel_peer()
-    if not smoke:
-        progress(f"{name}: building the peer (or reusing build/bench/peers/{name}-{nic})")
-    info = peers.cached(name, nic) if smoke else peers.build(name, nic)
-    if info is None:
-        raise Failed("not built")
-    return linux_peer(name, info)
+    progress(f"{name}: building the peer (or reusing build/bench/peers/{name}-{nic})")
+    return linux_peer(name, peers.build(name, nic))
 
 
 def host_facts():
@@ -258,12 +299,13 @@ def run(args):
     date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     results = {"meta": {"date": date, "nic": args.nic, "qemu": qemu, "cpu": cpu, "cores": os.cpu_count(),
                         "load": os.getloadavg()[0], "mem": args.mem,
-                        "seconds": args.seconds, "idle_conns": args.idle_conns, "versions": {}},
+                        "seconds": args.seconds, "rounds": args.rounds, "idle_conns": args.idle_conns,
+                        "versions": {}},
                "peers": {}}
     available = {}
     for name in args.peers:
         try:
-            peer = make_peer(name, args.nic, args.smoke)
+            peer = make_peer(name, args.nic)
         except Exception as e:  # noqa: BLE001  (a peer that cannot be built is reported, not fatal)
             why = f"peer not available: {e}"
             results["peers"][name] = {k: {"value": None, "why": why} for k in ALL_KEYS + TLS_KEYS}
@@ -272,11 +314,10 @@ def run(args):
         available[name] = peer
         results["meta"]["versions"][name] = peer.version
         progress(f"{name}: {peer.version}")
-        if "http" in args.sections:
-            results["peers"][name] = bench_peer(peer, args)
-        else:
-            results["peers"][name] = {k: {"value": None, "why": "not measured: --sections has no http"}
-                                      for k in ALL_KEYS}
+        results["peers"][name] = {k: {"value": None, "why": "not measured: --sections has no http"}
+                                  for k in ALL_KEYS}
+    if "http" in args.sections and available:
+        http_section(results, available, args)
     if "https" in args.sections and available:
         https_section(results, available, args)
     if "images" in args.sections and "keel" in available:
@@ -292,8 +333,6 @@ def https_peers(available, args, results):
     results["meta"]["tls"]["cert"] = desc
     out = {}
     for name, peer in available.items():
-        if args.smoke and name != "keel":
-            continue  # the smoke's HTTPS load is Keel's only
         if name == "keel":
             initrd = https.keel_bundle(crt, key, tls_dir / "keel-bundle.cpio")
         else:
@@ -313,7 +352,7 @@ def https_round(peer, runs, notes, args, rnd):
         try:
             measure.wait_first_200(ns, g, BOOT_TIMEOUT)
             notes["negotiated"] = https.wait_https(ns)
-            got = https.loads(ns, g, args.seconds, which)
+            got = https.loads(ns, g, args.seconds, which, busy_reader(peer, ns))
         except Exception as e:  # noqa: BLE001  (a failure is this round's result)
             got = {k: Failed(str(e) or type(e).__name__) for k in load_keys}
         got = {k: Failed(f"{v}{trouble(g)}") if isinstance(v, Failed) else v for k, v in got.items()}
@@ -358,7 +397,7 @@ def https_round(peer, runs, notes, args, rnd):
 def https_section(results, available, args):
     """The HTTPS figures: rounds of fresh boots, peers interleaved (Keel,
     nginx, Keel, nginx, ...), each figure the median of the rounds."""
-    rounds = 1 if args.smoke else args.tls_rounds
+    rounds = args.rounds
     meta = results["meta"]["tls"] = {"rounds": rounds, "seconds": args.seconds, "cert": None, "negotiated": {},
                                      "idle_conns": 0 if args.smoke else args.tls_idle_conns,
                                      "handshake_clients": https.HANDSHAKE_CLIENTS}
@@ -380,7 +419,7 @@ def https_section(results, available, args):
             if name not in tls_peers or not runs[name][k]:
                 record[k] = {"value": None, "why": "not measured in --smoke"}
                 continue
-            record[k] = https.summarize(runs[name][k])
+            record[k] = measure.summarize(runs[name][k])
         if notes.get(name, {}).get("negotiated"):
             meta["negotiated"][name] = notes[name]["negotiated"]
         if notes.get(name, {}).get("idle") and "why" not in record["tls_idle_bytes_per_conn"]:
@@ -409,12 +448,13 @@ def smoke_verdicts(results, why_no_chart, out):
             print(f"PASS bench/{peer}: {key} = {v['value']:.6g}" if ok else f"FAIL bench/{peer}: {key}: {v['why']}",
                   flush=True)
     if "keel" in results["peers"] and results["meta"].get("tls"):
-        v = results["peers"]["keel"]["tls_rps_keepalive"]
-        ok = v["value"] is not None
-        failed += not ok
-        print(f"PASS bench/keel: tls_rps_keepalive = {v['value']:.6g} "
-              f"({results['meta']['tls']['negotiated'].get('keel', '?')})" if ok
-              else f"FAIL bench/keel: tls_rps_keepalive: {v['why']}", flush=True)
+        for key in ("tls_rps_keepalive", "tls_cpu_keepalive_us", "tls_guest_keepalive_us"):
+            v = results["peers"]["keel"][key]
+            ok = v["value"] is not None
+            failed += not ok
+            print(f"PASS bench/keel: {key} = {v['value']:.6g} "
+                  f"({results['meta']['tls']['negotiated'].get('keel', '?')})" if ok
+                  else f"FAIL bench/keel: {key}: {v['why']}", flush=True)
     written = (out / "results.md").stat().st_size > 0 and (out / "results.json").stat().st_size > 0
     print("PASS bench/report: results.md and results.json written" if written else "FAIL bench/report: empty",
           flush=True)
@@ -437,7 +477,9 @@ def parse_args():
     ap.add_argument("--tries", type=int, default=3, help="downloads of 10 MiB, best counts")
     ap.add_argument("--sections", default="http,https,images", type=lambda s: [x for x in s.split(",") if x],
                     help="any of http (the plain metrics), https (the HTTPS section), images (Keel's VM images)")
-    ap.add_argument("--tls-rounds", type=int, default=3, help="interleaved fresh boots per peer for HTTPS")
+    ap.add_argument("--rounds", type=int, default=3,
+                    help="rounds of fresh boots, peers interleaved in each (Keel, nginx, Go, Keel, ...); "
+                         "every figure is the median of the rounds with its min-max")
     ap.add_argument("--tls-idle-conns", type=int, default=2000, help="idle HTTPS connections to try")
     ap.add_argument("--image-boots", type=int, default=3, help="boots of each VM image format")
     ap.add_argument("--smoke", action="store_true")
@@ -447,12 +489,12 @@ def parse_args():
         ap.error(f"unknown peers {sorted(unknown)}" if unknown else "--mem wants NNNM")
     if set(args.sections) - {"http", "https", "images"} or not args.sections:
         ap.error("--sections wants any of http, https, images, comma-separated")
+    if args.rounds < 1:
+        ap.error("--rounds wants 1 or more")
     if args.smoke:
-        cached = peers.cached("nginx", args.nic) is not None
-        args.peers, args.seconds, args.idle_conns, args.tries = ["keel", *(["nginx"] if cached else [])], 2, 200, 1
+        args.peers, args.rounds, args.seconds, args.idle_conns, args.tries = ["keel"], 1, 2, 200, 1
         args.sections = ["http", "https"]
-        progress("smoke: Keel and the built nginx peer" if cached else
-                 "smoke: Keel only (no nginx peer built for this NIC; `make bench` builds it)")
+        progress("smoke: Keel only, one round")
     return args
 
 

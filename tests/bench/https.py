@@ -25,7 +25,6 @@ Clients (all in the guest's namespace):
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import tempfile
 import time
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import measure
 import peers
-from measure import Failed, kill
+from measure import Failed, cost, kill
 from netns import GUEST_IP
 
 HERE = Path(__file__).resolve().parent
@@ -100,26 +99,6 @@ def linux_initrd(info, name, crt, key, out):
     base = Path(info["initrd"]).read_bytes()
     out.write_bytes(base + b"\0" * (-len(base) % 4) + overlay)
     return out
-
-
-def qemu_cpu_s(g):
-    """User + system seconds the QEMU process has used (vCPU and I/O
-    threads), from /proc/PID/stat."""
-    stat = Path(f"/proc/{g.proc.pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def cpu_per_request(g, fn):
-    """Run fn (a load returning {"requests": n, ...}) and add "cpu_us": QEMU
-    CPU time per request."""
-    before = qemu_cpu_s(g)
-    result = fn()
-    used = qemu_cpu_s(g) - before
-    if not result.get("requests"):
-        raise Failed("no request completed")
-    result["cpu_us"] = used * 1e6 / result["requests"]
-    return result
 
 
 def session(ns):
@@ -194,43 +173,31 @@ def keel_tls_gauges(ns):
     return {k: int(v) for k, v in re.findall(r"^keel_tls_(\w+) (\d+)$", out, re.M)}
 
 
-def loads(ns, g, seconds, which):
+def loads(ns, g, seconds, which, busy=None):
     """The timed HTTPS loads of one boot, in order: a dict metric -> value,
-    or metric -> Failed for the ones that failed (the rest still run)."""
+    or metric -> Failed for the ones that failed (the rest still run).
+    busy: the guest's own busy seconds (Keel's /metrics), or None."""
     out = {}
 
     def take(keys, fn):
         try:
             r = fn()
             for k, src in keys.items():
-                out[k] = r[src]
+                out[k] = r.get(src, Failed(measure.NO_GUEST_BUSY))
         except Failed as e:
             for k in keys:
                 out[k] = e
 
     if "full" in which:
-        take({"tls_full_hs": "rps", "tls_cpu_full_us": "cpu_us"},
-             lambda: cpu_per_request(g, lambda: handshakes(ns, seconds, "new")))
+        take({"tls_full_hs": "rps", "tls_cpu_full_us": "cpu", "tls_guest_full_us": "guest"},
+             lambda: cost(g, lambda: handshakes(ns, seconds, "new"), busy=busy))
     if "resumed" in which:
-        take({"tls_resumed_hs": "rps", "tls_cpu_resumed_us": "cpu_us"},
-             lambda: cpu_per_request(g, lambda: handshakes(ns, seconds, "reuse")))
+        take({"tls_resumed_hs": "rps", "tls_cpu_resumed_us": "cpu", "tls_guest_resumed_us": "guest"},
+             lambda: cost(g, lambda: handshakes(ns, seconds, "reuse"), busy=busy))
     if "keepalive" in which:
-        take({"tls_rps_keepalive": "rps", "tls_cpu_keepalive_us": "cpu_us"},
-             lambda: cpu_per_request(g, lambda: measure.wrk(ns, seconds, 32, 2, url=URL)))
+        take({"tls_rps_keepalive": "rps", "tls_cpu_keepalive_us": "cpu", "tls_guest_keepalive_us": "guest"},
+             lambda: cost(g, lambda: measure.wrk(ns, seconds, 32, 2, url=URL), busy=busy))
     if "latency" in which:
         take({"tls_p50_us": "p50_us", "tls_p99_us": "p99_us"},
              lambda: measure.wrk(ns, seconds, 1, 1, "--latency", url=URL))
     return out
-
-
-def summarize(runs):
-    """A list of values and Failed from the rounds -> the record entry:
-    median, min, max and every run; null with the reason if none worked."""
-    values = [v for v in runs if not isinstance(v, Failed)]
-    errors = [str(v) for v in runs if isinstance(v, Failed)]
-    if not values:
-        return {"value": None, "why": errors[0] if errors else "not measured"}
-    entry = {"value": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
-    if errors:
-        entry["why"] = f"{len(errors)} of {len(runs)} runs failed: {errors[0]}"
-    return entry

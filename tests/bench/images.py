@@ -17,8 +17,7 @@ import re
 import subprocess
 
 from guest import ROOT
-from https import summarize
-from measure import Failed, wait_first_200
+from measure import Failed, summarize, wait_first_200
 
 # name, file, UEFI firmware (else SeaBIOS), microvm; the first two are
 # QEMU's -kernel (PVH): on the pc machine as in the main table, and on

@@ -7,6 +7,7 @@ import re
 import select
 import shlex
 import signal
+import statistics
 import subprocess
 import time
 from pathlib import Path
@@ -117,7 +118,8 @@ def wrk(ns, seconds, connections, threads, *options, url=URL):
 
 
 def throughput(ns, tries):
-    """The best download speed of /bytes/10485760 in MiB/s."""
+    """The best download speed of /bytes/10485760 in MiB/s of `tries`:
+    {"mibs": best, "mib": MiB downloaded in all}."""
     best = 0.0
     for _ in range(tries):
         rc, out = ns.run("curl", "-s", "-o", "/dev/null", "--connect-timeout", "5", "-m", "120", "-w",
@@ -126,7 +128,7 @@ def throughput(ns, tries):
         if rc != 0 or len(fields) < 3 or fields[0] != "200" or int(fields[1]) != BIG:
             raise Failed(f"GET /bytes/{BIG}: curl exit {rc}, status/size {' '.join(fields[:2])}")
         best = max(best, float(fields[2]))
-    return best / 2**20
+    return {"mibs": best / 2**20, "mib": tries * BIG / 2**20}
 
 
 def keel_metrics(ns):
@@ -135,6 +137,62 @@ def keel_metrics(ns):
     if rc != 0:
         raise Failed(f"GET /metrics: curl exit {rc}")
     return out
+
+
+# Why a Linux peer has no guest busy time: /proc/stat is inside the guest,
+# and the bench reaches a Linux peer only through its served port and its
+# console.
+NO_GUEST_BUSY = ("not measured for Linux: its own busy time (/proc/stat) is inside the guest, which the bench "
+                 "reaches only through the served port and the console")
+
+
+def keel_busy_s(ns):
+    """Keel's own busy time (seconds not halted in its idle loop) from
+    /metrics."""
+    m = re.search(r"^keel_cpu_busy_seconds_total ([\d.]+)$", keel_metrics(ns), re.M)
+    if not m:
+        raise Failed("/metrics has no keel_cpu_busy_seconds_total")
+    return float(m.group(1))
+
+
+def qemu_cpu_s(g):
+    """User + system seconds the QEMU process has used (vCPU and I/O
+    threads), from /proc/PID/stat."""
+    stat = Path(f"/proc/{g.proc.pid}/stat").read_text()
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cost(g, fn, per="requests", scale=1e6, busy=None):
+    """Run fn (a load returning {per: n, ...}) and add what each unit of
+    `per` cost, times `scale` (1e6: µs per request; 1e3: ms per MiB):
+    "cpu", the QEMU process's user+sys time, and, when `busy` (a function
+    returning the guest's own busy seconds) is given, "guest", the time
+    the guest was not idle. The second /metrics read is itself a request
+    the guest serves: one among thousands."""
+    guest_before = busy() if busy else None
+    before = qemu_cpu_s(g)
+    result = fn()
+    used = qemu_cpu_s(g) - before
+    if not result.get(per):
+        raise Failed(f"no {per} completed")
+    result["cpu"] = used * scale / result[per]
+    if busy:
+        result["guest"] = (busy() - guest_before) * scale / result[per]
+    return result
+
+
+def summarize(runs):
+    """A list of values and Failed from the rounds -> the record entry:
+    median, min, max and every run; null with the reason if none worked."""
+    values = [v for v in runs if not isinstance(v, Failed)]
+    errors = [str(v) for v in runs if isinstance(v, Failed)]
+    if not values:
+        return {"value": None, "why": errors[0] if errors else "not measured"}
+    entry = {"value": statistics.median(values), "min": min(values), "max": max(values), "runs": values}
+    if errors:
+        entry["why"] = f"{len(errors)} of {len(runs)} runs failed: {errors[0]}"
+    return entry
 
 
 def keel_memory(ns):

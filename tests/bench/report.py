@@ -13,12 +13,20 @@ METRICS = [
     ("boot_s", "boot to first 200 (s)", "{:.2f}", False),
     ("mem_boot_kib", "memory in use after boot (KiB)", "{:,.0f}", False),
     ("rps_keepalive", "keep-alive c32 (req/s)", "{:,.0f}", True),
+    ("cpu_keepalive_us", "keep-alive c32: QEMU CPU per request (µs)", "{:,.1f}", False),
+    ("guest_keepalive_us", "keep-alive c32: guest busy per request (µs)", "{:,.1f}", False),
     ("rps_close", "Connection: close c32 (req/s)", "{:,.0f}", True),
+    ("cpu_close_us", "Connection: close c32: QEMU CPU per request (µs)", "{:,.1f}", False),
+    ("guest_close_us", "Connection: close c32: guest busy per request (µs)", "{:,.1f}", False),
     ("p50_us", "latency c1 p50 (µs)", "{:,.0f}", False),
     ("p99_us", "latency c1 p99 (µs)", "{:,.0f}", False),
     ("rps_c1000", "1,000 keep-alive connections (req/s)", "{:,.0f}", True),
     ("errors_c1000", "1,000 connections: errors", "{:,.0f}", False),
+    ("cpu_c1000_us", "1,000 connections: QEMU CPU per request (µs)", "{:,.1f}", False),
+    ("guest_c1000_us", "1,000 connections: guest busy per request (µs)", "{:,.1f}", False),
     ("throughput_mibs", "10 MiB response, curl (MiB/s)", "{:,.1f}", True),
+    ("cpu_throughput_ms", "10 MiB response: QEMU CPU per MiB (ms)", "{:,.2f}", False),
+    ("guest_throughput_ms", "10 MiB response: guest busy per MiB (ms)", "{:,.2f}", False),
     ("image_loadable_kib", "image, loaded bytes (KiB)", "{:,.0f}", False),
     ("image_file_kib", "image, files (KiB)", "{:,.0f}", False),
     ("min_mem_mib", "smallest -m that serves (MiB)", "{:,.0f}", False),
@@ -37,13 +45,22 @@ TLS_METRICS = [
     ("tls_cpu_full_us", "QEMU CPU per full-handshake request (µs)", "{:,.0f}", False, None),
     ("tls_cpu_resumed_us", "QEMU CPU per resumed-handshake request (µs)", "{:,.0f}", False, None),
     ("tls_cpu_keepalive_us", "QEMU CPU per keep-alive request (µs)", "{:,.1f}", False, None),
+    ("tls_guest_full_us", "guest busy per full-handshake request (µs)", "{:,.0f}", False, None),
+    ("tls_guest_resumed_us", "guest busy per resumed-handshake request (µs)", "{:,.0f}", False, None),
+    ("tls_guest_keepalive_us", "guest busy per keep-alive request (µs)", "{:,.1f}", False, None),
     ("tls_idle_held", "idle HTTPS connections held", "{:,.0f}", True, None),
     ("tls_idle_bytes_per_conn", "guest memory per idle HTTPS connection (bytes)", "{:,.0f}", False, ("<=", 0.5)),
 ]
 PEER_LABELS = {"keel": "Keel", "nginx": "nginx", "go": "Go"}
 METHOD = """How (tests/bench/README.md): each guest boots on a tap in its own network namespace and every
-client runs inside it. Boot: QEMU start to a client's first 200 on `/` (retried every ~10 ms). Request rates and c1 latency: wrk on
-`/` (Keel's 1,000-byte index.html). 10 MiB: curl on /bytes/10485760, best of 3. Memory in use: Keel's
+client runs inside it. Each round boots every peer afresh, in turn (Keel, nginx, Go, Keel, ...); a cell
+is the median of the rounds with min-max, a ratio is one of medians. Boot: QEMU start to a client's first
+200 on `/` (retried every ~10 ms). Request rates and c1 latency: wrk on `/` (Keel's 1,000-byte
+index.html). 10 MiB: curl on /bytes/10485760, best of 3 per round. QEMU CPU per request: the QEMU
+process's user+sys time (/proc/PID/stat, vCPU and I/O threads) over the load divided by the requests
+served (per MiB for the download): on a shared host the steady figure. Guest busy per request: Keel's
+own time not halted in its idle loop (`keel_cpu_busy_seconds_total`, /metrics before and after), the
+same division; Linux's is not reachable from the bench. Memory in use: Keel's
 /metrics (total - free pages), Linux's MemTotal - MemAvailable from the console. Smallest -m: bisection,
 each probe a fresh boot that must answer `/` and 20 keep-alive requests. Idle connections: held on a fresh
 boot in steps, memory read at each; bytes per connection from the last step the server came through whole.
@@ -79,7 +96,7 @@ def cell(entry, fmt):
     """A value, with its min-max when it is the median of several runs."""
     v = entry.get("value")
     if v is None:
-        return "n/a"
+        return "—"
     if len(entry.get("runs", [])) > 1:
         return f"{fmt.format(v)} ({fmt.format(entry['min'])}–{fmt.format(entry['max'])})"
     return fmt.format(v)
@@ -102,7 +119,7 @@ def tls_table(results, peers, ratio_peers, notes):
                 notes.setdefault((p, entry["why"]), []).append(label)
         for p in ratio_peers:
             r = ratio(results, p, key)
-            cells.append("n/a" if r is None else f"{r:.2f}")
+            cells.append("—" if r is None else f"{r:.2f}")
         if goals:
             r = ratio(results, "keel", key)
             if goal is None:
@@ -135,14 +152,16 @@ def markdown(results):
     out = [f"# Keel vs Linux peers, {meta['date']}", "",
            f"- NIC: {meta['nic']}; QEMU: {meta['qemu']} (`-accel tcg -cpu max -smp 1 -m {meta['mem']}`)",
            f"- host: {meta['cpu']}, {meta['cores']} cores, load average {meta['load']:.2f} at the start",
-           f"- wrk runs {meta['seconds']} s; idle keep-alive connections tried: {meta['idle_conns']}"]
+           f"- {meta['rounds']} interleaved round(s), each a fresh boot of every peer in turn; a cell is the median"
+           f" of the rounds with (min–max); wrk runs {meta['seconds']} s; idle keep-alive connections tried:"
+           f" {meta['idle_conns']}"]
     out += [f"- {PEER_LABELS[p]}: {v}" for p, v in meta["versions"].items()]
     t = meta.get("tls")
     if t:
         out += [f"- HTTPS: {t['rounds']} interleaved round(s) of {t['seconds']} s loads; certificate: {t['cert']};"
                 f" idle HTTPS connections tried: {t['idle_conns']}",
                 *(f"- {PEER_LABELS[p]} over HTTPS negotiates {v}" for p, v in t["negotiated"].items())]
-    out += ["- ratios are value / nginx's value: above 1 is better for req/s, MiB/s and connections held,"
+    out += ["- ratios are median / nginx's median: above 1 is better for req/s, MiB/s and connections held,"
             " below 1 is better for the rest", ""]
     header = ["metric", *(PEER_LABELS[p] for p in peers), *(f"{PEER_LABELS[p]}/nginx" for p in ratio_peers)]
     out += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
@@ -150,14 +169,13 @@ def markdown(results):
     for key, label, fmt, _ in METRICS:
         cells = []
         for p in peers:
-            v = value(results, p, key)
-            cells.append("n/a" if v is None else fmt.format(v))
-            why = results["peers"][p].get(key, {}).get("why")
-            if why:
-                notes.setdefault((p, why), []).append(label)
+            entry = results["peers"][p].get(key, {})
+            cells.append(cell(entry, fmt))
+            if entry.get("why"):
+                notes.setdefault((p, entry["why"]), []).append(label)
         for p in ratio_peers:
             r = ratio(results, p, key)
-            cells.append("n/a" if r is None else f"{r:.2f}")
+            cells.append("—" if r is None else f"{r:.2f}")
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     if meta.get("tls"):
         out += ["", "## HTTPS", "", *tls_table(results, peers, ratio_peers, notes)]

@@ -335,6 +335,21 @@ def _():
     expect(after[key4] >= before[key4] + 1, f"4xx {before[key4]} -> {after[key4]} after a 404")
 
 
+@check("basic", "/metrics: keel_cpu_idle_seconds_total grows while nothing runs, keel_cpu_busy_seconds_total "
+                "grows under load")
+def _():
+    idle, busy = "keel_cpu_idle_seconds_total", "keel_cpu_busy_seconds_total"
+    _, first = metrics()
+    expect(idle in first and busy in first, f"no {idle} / {busy}")
+    time.sleep(0.5)  # nothing to serve: the guest halts
+    _, rested = metrics()
+    expect(rested[idle] > first[idle], f"{idle} {first[idle]} -> {rested[idle]} over 0.5 s with no requests")
+    for _ in range(50):
+        get("/")
+    _, loaded = metrics()
+    expect(loaded[busy] > rested[busy], f"{busy} {rested[busy]} -> {loaded[busy]} over 50 GET /")
+
+
 @check("basic", "/debug/tasks: one line per task, \"task N [state]: name\", the HTTP tasks among them")
 def _():
     r = get("/debug/tasks")
