@@ -96,6 +96,7 @@ void kmain(uint32_t loader, uint64_t info_pa)
 	log_info("kernel", "Keel %s booted via %s in %lu.%lu ms since power-on; cmdline \"%s\"", KEEL_VERSION,
 		 boot_info.loader, up / NSEC_PER_MSEC, up / 100000 % 10, boot_info.cmdline);
 	sched_init();    /* this context becomes the idle task */
+	log_start();     /* the log task: lines queue from its first run on */
 	shutdown_init(); /* power button -> hooks -> S5 */
 	pci_init();      /* enumerate devices for the drivers */
 	virtio_mmio_init(); /* virtio-mmio transports: the DSDT's, virtio_mmio.device= */
