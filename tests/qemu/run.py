@@ -519,6 +519,10 @@ register_cluster(case, report)
 from platform_tests import register as register_platform  # noqa: E402
 register_platform(case, report)
 
+# The log path: virtio console, syslog, a flood (log_tests.py).
+from log_tests import register as register_log  # noqa: E402
+register_log(case, report)
+
 # The README tried as a new user would, through `make run` (readme_walk.py).
 from readme_walk import register as register_readme  # noqa: E402
 register_readme(case, report)
