@@ -16,9 +16,13 @@
  * console and the virtio console; never to the remote sink (lwIP is not
  * for interrupt context). A crash thus never loses its last lines.
  *
- * Under sustained full load the log task does not run, the ring fills and
- * lines are dropped: counted (log_get_stats, /metrics) and marked in the
- * log by a "keel: log: N lines dropped (ring full)" line. */
+ * The log task waits LOG_COALESCE_NS after a wake so lines gather into
+ * batches. It is a background task until a line takes the ring past half
+ * full; then it is raised to a normal one (its turn among the others)
+ * until it has drained. When the
+ * sinks cannot keep up even so (the UART under full load), the ring fills
+ * and lines are dropped: counted (log_get_stats, /metrics) and marked in
+ * the log by a "keel: log: N lines dropped (ring full)" line. */
 #include <stdarg.h>
 #include <string.h>
 
@@ -35,6 +39,10 @@
  * let the log task yield sooner to tasks that became runnable. */
 #define BATCH_VIRTIO 4096
 #define BATCH_UART 512
+/* Once woken, the log task lets lines gather this long before it drains,
+ * so a batch holds many lines and klog's wake finds no waiter meanwhile.
+ * Short enough that an idle machine's lines still show up at once. */
+#define LOG_COALESCE_NS (5 * NSEC_PER_MSEC)
 
 /* The log= option; until cmdline_defaults() has run (first thing at
  * boot), warnings and errors only, so a bad option table is reported. */
@@ -53,7 +61,9 @@ CMDLINE_TABLE(log, options);
 
 static struct logring ring;
 static struct waitq log_wq = WAITQ_INIT(log_wq);
+static struct task *log_task_p;
 static bool async;        /* the log task runs: lines go through the ring */
+static bool raised;       /* the log task is a normal task: the ring passed half full */
 static int direct_depth;  /* >0: lines are written at once (log_direct_begin) */
 static bool vcon_busy;    /* the log task is inside vcon_write */
 static void (*vcon_write)(const char *s, size_t n);
@@ -88,6 +98,10 @@ static void vlog(enum log_level l, const char *subsys, const char *fmt, va_list 
 		write_direct(line, n);
 	} else {
 		logring_put(&ring, (uint8_t)l, clock_now(), line, n);
+		if (!raised && logring_used(&ring) > LOGRING_BYTES / 2) {
+			raised = true; /* a busy machine must not starve the log */
+			task_set_background(log_task_p, false);
+		}
 		waitq_wake_one(&log_wq);
 	}
 	irq_restore(f);
@@ -176,14 +190,18 @@ static void drain(void)
 static void log_task(void *arg)
 {
 	(void)arg;
-	sched_set_background();
 	uint64_t f = irq_save();
 	async = true; /* the task is running: lines may wait for it from now on */
 	for (;;) {
 		while (logring_empty(&ring))
 			waitq_wait(&log_wq, 0);
 		irq_restore(f);
+		sched_sleep(LOG_COALESCE_NS);
 		drain();
+		f = irq_save();
+		raised = false;
+		task_set_background(log_task_p, true);
+		irq_restore(f);
 		f = irq_save();
 	}
 }
@@ -191,7 +209,10 @@ static void log_task(void *arg)
 void log_start(void)
 {
 	logring_init(&ring);
-	if (!task_spawn("log", log_task, NULL, 0))
+	log_task_p = task_spawn("log", log_task, NULL, 0);
+	if (log_task_p)
+		task_set_background(log_task_p, true);
+	else
 		log_err("log", "cannot start the log task: lines are written directly");
 }
 

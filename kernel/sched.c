@@ -194,7 +194,16 @@ static uint64_t bounded(uint64_t deadline)
 
 void sched_set_cutoff(uint64_t when) { current->cutoff = when; }
 
-void sched_set_background(void) { current->background = true; }
+void task_set_background(struct task *t, bool on)
+{
+	uint64_t f = irq_save();
+	if (t->background != on && t->state == TASK_RUNNABLE) { /* move it to its new queue's tail */
+		list_remove(&t->link);
+		list_push_back(on ? &bgq : &runq, &t->link);
+	}
+	t->background = on;
+	irq_restore(f);
+}
 
 bool sched_others_runnable(void) { return !list_empty(&runq); }
 
