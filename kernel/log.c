@@ -38,7 +38,7 @@
  * descriptor; the UART costs an exit per byte anyway, so smaller batches
  * let the log task yield sooner to tasks that became runnable. */
 #define BATCH_VIRTIO 4096
-#define BATCH_UART 512
+#define BATCH_UART 1024
 /* Once woken, the log task lets lines gather this long before it drains,
  * so a batch holds many lines and klog's wake finds no waiter meanwhile.
  * Short enough that an idle machine's lines still show up at once. */
@@ -156,31 +156,31 @@ static void batch_write(const char *s, size_t n)
 
 /* Drain the ring: each line to the remote sink, warnings also straight
  * to the serial console when a virtio console has the log, and batches
- * to the console sink. Between batches, other tasks go first. */
+ * to the console sink. Between batches, other tasks go first; no line is
+ * held out of the ring across that yield (a power-off meanwhile flushes
+ * the ring, and would miss it). */
 static void drain(void)
 {
 	static char batch[BATCH_VIRTIO];
-	char line[LOGRING_LINE_MAX];
 	struct logring_line h;
 	size_t n, used = 0, cap = vcon_write ? BATCH_VIRTIO : BATCH_UART;
-	_Static_assert(BATCH_UART >= LOGRING_LINE_MAX, "a batch holds any line");
+	_Static_assert(BATCH_UART >= 2 * LOGRING_LINE_MAX, "a batch holds any line");
 	for (;;) {
-		uint64_t f = irq_save();
-		n = logring_get(&ring, &h, line, sizeof line);
-		irq_restore(f);
-		if (!n)
-			break;
-		if (remote)
-			remote(h.level, h.t, line, n);
-		if (vcon_write && h.level <= LOG_WARN)
-			console_write(line, n);
-		if (used + n > cap) {
+		if (used + LOGRING_LINE_MAX > cap) {
 			batch_write(batch, used);
 			used = 0;
 			if (sched_others_runnable())
 				sched_yield();
 		}
-		memcpy(batch + used, line, n);
+		uint64_t f = irq_save();
+		n = logring_get(&ring, &h, batch + used, LOGRING_LINE_MAX);
+		irq_restore(f);
+		if (!n)
+			break;
+		if (remote)
+			remote(h.level, h.t, batch + used, n);
+		if (vcon_write && h.level <= LOG_WARN)
+			console_write(batch + used, n);
 		used += n;
 	}
 	if (used)
