@@ -12,6 +12,7 @@
 #include "kernel/sched.h"
 #include "kernel/shutdown.h"
 #include "net/net.h"
+#include "net/syslog.h"
 #include "tls/tls.h"
 
 static struct mux mux;
@@ -79,6 +80,7 @@ void app_main(void)
 			       "(QEMU: -nic user,model=virtio-net-pci; on microvm -device virtio-net-device)");
 	if (err < 0)
 		shutdown_fatal("the network did not start (error %d)", err);
+	syslog_start(); /* syslog=: the log to a collector too */
 	if (!task_spawn("http-start", start_task, NULL, 0))
 		log_err("app", "cannot start the HTTP task (no memory): not serving");
 }

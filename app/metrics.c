@@ -2,15 +2,18 @@
 #include <malloc.h>
 
 #include "app/handlers.h"
+#include "drivers/virtio/virtio_console.h"
 #include "http/handler/middleware.h"
 #include "http/server.h"
 #include "kernel/clock.h"
 #include "kernel/heap.h"
+#include "kernel/log.h"
 #include "kernel/mm.h"
 #include "kernel/sched.h"
 #include "net/conn.h"
 #include "net/lwip_mem.h"
 #include "net/net.h"
+#include "net/syslog.h"
 #include "net/netdev.h"
 #include "tls/tls.h"
 
@@ -64,6 +67,25 @@ static void http_metrics(struct http_rw *w, const struct http_stats *s)
 		g.no_compressor);
 	counter(w, "keel_http_gzip_in_bytes_total", "Body bytes into the gzip compressors.", g.bytes_in);
 	counter(w, "keel_http_gzip_out_bytes_total", "Gzip bytes out of them.", g.bytes_out);
+}
+
+static void log_metrics(struct http_rw *w)
+{
+	struct log_stats ls;
+	struct syslog_stats ss;
+	log_get_stats(&ls);
+	syslog_get_stats(&ss);
+	counter(w, "keel_log_lines_total", "Log lines queued for the log task.", ls.lines);
+	counter(w, "keel_log_dropped_total", "Log lines dropped because the log ring was full.", ls.dropped);
+	gauge(w, "keel_log_queued_bytes", "Bytes waiting in the log ring.", ls.queued_bytes);
+	counter(w, "keel_log_syslog_sent_total", "Log lines sent to the syslog collector.", ss.sent);
+	counter(w, "keel_log_syslog_failed_total", "Log lines not sent to the syslog collector (no memory, no route).",
+		ss.failed);
+	struct virtio_console_stats vs;
+	virtio_console_get_stats(&vs);
+	counter(w, "keel_log_console_batches_total", "Batches of log lines written to the virtio console.", vs.batches);
+	counter(w, "keel_log_console_failed_total", "Batches the virtio console did not take in time (dropped).",
+		vs.failed);
 }
 
 static void tls_metrics(struct http_rw *w)
@@ -127,6 +149,7 @@ void app_metrics(struct http_rw *w, struct http_req *r, void *arg)
 	counter(w, "keel_tcp_time_wait_trimmed_total", "Oldest TIME_WAIT PCBs freed to keep the list short.",
 		nc.tw_trimmed);
 	tls_metrics(w);
+	log_metrics(w);
 	gauge(w, "keel_tasks", "Live tasks (idle excluded).", ss.live);
 	counter(w, "keel_task_switches_total", "Context switches.", ss.switches);
 	/* Busy is everything since power-on that was not spent halted: tasks,

@@ -512,6 +512,7 @@ noreturn void acpi_poweroff(void)
 {
 	uint16_t a = st.have_fadt ? st.fadt.pm1a_cnt : 0, b = st.have_fadt ? st.fadt.pm1b_cnt : 0;
 	irq_disable();
+	log_emergency("", 0); /* every queued line out before the power goes */
 	if (st.have_fadt && (st.fadt.flags & ACPI_FADT_HW_REDUCED) && st.fadt.sleep_ctl.address) {
 		sleep_ctl_s5();
 	} else if (a) {

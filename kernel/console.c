@@ -1,13 +1,13 @@
 /* COM1 (16550 UART at 0x3f8), polled, 115200 8N1. Polling is deliberate:
- * log lines are short and rare on the hot path, and a panic must be able to
- * print with interrupts off. Also the log line formatter and panic(). */
+ * the log task (kernel/log.c) writes it off the request path, and a panic
+ * must be able to print with interrupts off. Also panic() and the halt. */
 #include <stdarg.h>
 #include <stdio.h>
 
-#include "kernel/cmdline.h"
 #include "kernel/console.h"
 #include "kernel/cpu.h"
 #include "kernel/log.h"
+#include "kernel/logring.h"
 #include "kernel/panic.h"
 #include "kernel/trap.h"
 
@@ -18,21 +18,8 @@
 #define UART_LCR 3
 #define UART_MCR 4
 #define UART_LSR 5
-#define LSR_THRE 0x20 /* transmit holding register empty */
-
-/* The log= option; until cmdline_defaults() has run (first thing at
- * boot), warnings and errors only, so a bad option table is reported. */
-static enum log_level level = LOG_WARN;
-
-/* Index = enum log_level. */
-static const char *const level_names[] = {"off", "err", "warn", "info", "debug", NULL};
-_Static_assert(LOG_DEBUG == 4, "level_names follows enum log_level");
-
-static const struct cmdline_option options[] = {
-    CMDLINE_ENUM_ROW("log", level, "info", level_names,
-		     "console log level (info: one line per request and event; debug: more)"),
-};
-CMDLINE_TABLE(log, options);
+#define LSR_THRE 0x20 /* transmit holding register empty (with FIFOs: the FIFO is) */
+#define UART_FIFO 16  /* 16550A transmit FIFO bytes */
 
 void console_init(void)
 {
@@ -45,49 +32,38 @@ void console_init(void)
 	outb(COM1 + UART_MCR, 0x03); /* DTR, RTS */
 }
 
-static void put(char c)
+/* Wait until the transmitter is empty. Bounded: a missing UART (LSR
+ * reads 0xff) must not hang us. */
+static void wait_thre(void)
 {
-	/* Bounded wait: a missing UART (LSR reads 0xff) must not hang us. */
 	for (int i = 0; i < 100000 && !(inb(COM1 + UART_LSR) & LSR_THRE); i++)
 		cpu_relax();
-	outb(COM1 + UART_THR, (uint8_t)c);
 }
 
+/* With the FIFO on (console_init), THRE means the whole 16-byte FIFO is
+ * empty, so up to 16 bytes go per status read (as Linux's 8250 driver
+ * loads tx_loadsz bytes per THRE): half the port accesses of a byte-wise
+ * wait, and each access is a VM exit under a hypervisor. */
 void console_write(const char *s, size_t n)
 {
+	unsigned room = 0;
 	for (size_t i = 0; i < n; i++) {
+		unsigned need = s[i] == '\n' ? 2 : 1;
+		if (room < need) {
+			wait_thre();
+			room = UART_FIFO;
+		}
 		if (s[i] == '\n')
-			put('\r');
-		put(s[i]);
+			outb(COM1 + UART_THR, '\r');
+		outb(COM1 + UART_THR, (uint8_t)s[i]);
+		room -= need;
 	}
-}
-
-static void vlog(const char *subsys, const char *fmt, va_list ap)
-{
-	char line[320];
-	int n = snprintf(line, sizeof line, "keel: %s: ", subsys);
-	size_t cap = sizeof line - (size_t)n - 1; /* keep room for '\n' */
-	int m = vsnprintf(line + n, cap, fmt, ap);
-	size_t len = (size_t)n + (m < 0 ? 0 : (size_t)m < cap ? (size_t)m : cap - 1);
-	line[len++] = '\n';
-	uint64_t flags = irq_save(); /* one line stays one line */
-	console_write(line, len);
-	irq_restore(flags);
-}
-
-void klog(enum log_level l, const char *subsys, const char *fmt, ...)
-{
-	if (l > level)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	vlog(subsys, fmt, ap);
-	va_end(ap);
 }
 
 noreturn void machine_halt(int code)
 {
 	irq_disable();
+	log_emergency("", 0); /* whatever is still queued goes out first */
 	/* QEMU isa-debug-exit (iobase 0xf4): exit status (code << 1) | 1. On
 	 * hardware port 0xf4 is unused and the write is harmless. */
 	outb(0xf4, (uint8_t)code);
@@ -105,10 +81,9 @@ noreturn void panic_at(const char *file, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	console_write("keel: panic: ", 13);
-	console_write(where, __builtin_strlen(where));
-	console_write(msg, __builtin_strlen(msg));
-	console_write("\n", 1);
+	char out[LOGRING_LINE_MAX];
+	int n = snprintf(out, sizeof out, "keel: panic: %s%s\n", where, msg);
+	log_emergency(out, n < 0 ? 0 : (size_t)n < sizeof out ? (size_t)n : sizeof out - 1);
 	trap_backtrace_here();
 	machine_halt(2);
 }

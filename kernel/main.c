@@ -3,6 +3,7 @@
 
 #include "app/app.h"
 #include "drivers/pci/pci.h"
+#include "drivers/virtio/virtio_console.h"
 #include "drivers/virtio/virtio_mmio.h"
 #include "http/handler/static.h"
 #include "kernel/acpi.h"
@@ -96,9 +97,11 @@ void kmain(uint32_t loader, uint64_t info_pa)
 	log_info("kernel", "Keel %s booted via %s in %lu.%lu ms since power-on; cmdline \"%s\"", KEEL_VERSION,
 		 boot_info.loader, up / NSEC_PER_MSEC, up / 100000 % 10, boot_info.cmdline);
 	sched_init();    /* this context becomes the idle task */
+	log_start();     /* the log task: lines queue from its first run on */
 	shutdown_init(); /* power button -> hooks -> S5 */
 	pci_init();      /* enumerate devices for the drivers */
 	virtio_mmio_init(); /* virtio-mmio transports: the DSDT's, virtio_mmio.device= */
+	virtio_console_probe(); /* a virtio console, if any, takes the log */
 	random_init();   /* entropy: RDSEED/RDRAND, virtio-rng; seeds the DRBG TLS uses */
 	netdev_probe();  /* first supported NIC: virtio-net, then e1000 */
 	app_main();      /* the appliance (or test image): net_init, its tasks */

@@ -1,4 +1,5 @@
 /* Cooperative scheduler (model: unikraft ukschedcoop). A FIFO run queue,
+ * a second one for background tasks (run only when the first is empty),
  * a deadline heap of timed sleepers and waiters, and the idle task — the
  * boot context — which halts until the next interrupt or deadline.
  *
@@ -41,6 +42,7 @@ struct task {
 	char name[20];
 	struct recovery *recovery; /* innermost recover_point, or NULL */
 	uint64_t cutoff;            /* sched_set_cutoff bound on every wait, 0 none */
+	bool background;            /* queued on bgq: runs only when runq is empty */
 };
 
 extern void sched_switch(uint64_t *save_rsp, uint64_t next_rsp);
@@ -48,6 +50,7 @@ extern void sched_switch(uint64_t *save_rsp, uint64_t next_rsp);
 static struct task idle = { .state = TASK_RUNNING, .name = "idle" };
 static struct task *current = &idle;
 static struct list_node runq = LIST_INIT(runq);
+static struct list_node bgq = LIST_INIT(bgq); /* runnable background tasks */
 static struct list_node all_tasks = LIST_INIT(all_tasks);
 static struct deadline_heap sleepers;
 static struct task *zombie; /* exited; its stack is freed by the next task to run */
@@ -57,7 +60,7 @@ static uint32_t next_id = 1;
 static void make_runnable(struct task *t)
 {
 	t->state = TASK_RUNNABLE;
-	list_push_back(&runq, &t->link);
+	list_push_back(t->background ? &bgq : &runq, &t->link);
 }
 
 static void expire_deadlines(void)
@@ -93,6 +96,8 @@ static void schedule(void)
 		panic("schedule() called with interrupts enabled");
 	expire_deadlines();
 	struct list_node *n = list_pop_front(&runq);
+	if (!n)
+		n = list_pop_front(&bgq);
 	struct task *next = n ? list_entry(n, struct task, link) : &idle;
 	struct task *prev = current;
 	next->state = TASK_RUNNING;
@@ -188,6 +193,19 @@ static uint64_t bounded(uint64_t deadline)
 }
 
 void sched_set_cutoff(uint64_t when) { current->cutoff = when; }
+
+void task_set_background(struct task *t, bool on)
+{
+	uint64_t f = irq_save();
+	if (t->background != on && t->state == TASK_RUNNABLE) { /* move it to its new queue's tail */
+		list_remove(&t->link);
+		list_push_back(on ? &bgq : &runq, &t->link);
+	}
+	t->background = on;
+	irq_restore(f);
+}
+
+bool sched_others_runnable(void) { return !list_empty(&runq); }
 
 void sched_sleep_until(uint64_t deadline)
 {

@@ -4,6 +4,7 @@
 #ifndef KEEL_SCHED_H
 #define KEEL_SCHED_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdnoreturn.h>
@@ -35,6 +36,13 @@ const char *sched_current_name(void);
  * -ETIMEDOUT then, as if each had been given that deadline. The HTTP
  * server uses it to stop a handler that overruns its time. */
 void sched_set_cutoff(uint64_t when);
+/* Make t a background task (or a normal one again): it runs only when no
+ * other task is runnable (the log drain). It can starve under load, so
+ * its work must tolerate that or be raised back. Safe in IRQ context. */
+void task_set_background(struct task *t, bool on);
+/* Is a task other than the current one (and the background ones) runnable?
+ * A background task yields between chunks of work when it is. */
+bool sched_others_runnable(void);
 /* For the trap handler: pop the current task's innermost recovery point
  * (NULL if none, or in the idle task). */
 struct recovery *sched_take_recovery(void);

@@ -123,6 +123,7 @@ static void fault(struct trap_frame *f)
 	uint64_t cr2;
 	__asm__ volatile("mov %%cr2, %0" : "=r"(cr2));
 	const char *name = f->vector < 32 && exc_names[f->vector] ? exc_names[f->vector] : "reserved";
+	log_direct_begin(); /* the report is written at once, after what was queued */
 	log_err("trap", "%s (vector %lu) error %#lx on cpu 0 in task %s", name, f->vector, f->error,
 		sched_current_name());
 	log_err("trap", "rip 0x%016lx cs %#lx rflags %#lx cr2 0x%016lx", f->rip, f->cs, f->rflags, cr2);
@@ -140,6 +141,7 @@ static void fault(struct trap_frame *f)
 	backtrace(f->rip, f->rbp);
 	if (try_recover(f, cr2)) {
 		log_err("trap", "task %s recovers at its recovery point", sched_current_name());
+		log_direct_end();
 		return;
 	}
 	machine_halt(3);

@@ -13,7 +13,8 @@
 #include "kernel/log.h"
 
 /* Transport state of the devices drivers run: one per started device
- * (Keel drives a NIC and an entropy source), plus the one being tried. */
+ * (Keel drives a NIC, an entropy source and a console), plus the one
+ * being tried. */
 #define VIRTIO_POOL 4
 
 static union virtio_transport {

@@ -16,6 +16,7 @@
 
 /* §5 Device Types. */
 #define VIRTIO_ID_NET 1
+#define VIRTIO_ID_CONSOLE 3
 #define VIRTIO_ID_RNG 4
 
 /* §2.1 Device Status Field. */

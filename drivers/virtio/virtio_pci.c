@@ -67,6 +67,7 @@ static uint16_t virtio_pci_transitional_id(uint32_t type)
 {
 	switch (type) {
 	case VIRTIO_ID_NET: return 0x1000;
+	case VIRTIO_ID_CONSOLE: return 0x1003;
 	case VIRTIO_ID_RNG: return 0x1005;
 	}
 	return 0;

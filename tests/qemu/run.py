@@ -427,13 +427,13 @@ def http_middleware():
         conn.close()
         report("chunked echo: body intact, request head still valid after the buffer grew",
                echoed == body and ctype == "application/x-keel" and
-               re.search(r"^keel: access: \S+ POST /echo 200 20480 B", g.text(), re.M) is not None,
+               g.wait_for(r"^keel: access: \S+ POST /echo 200 20480 B", 10) is not None,
                f"{len(echoed)} bytes, {ctype}", g)
         time.sleep(1.2)
         status, _, body = http_get(port, "/debug/fault")
         after, _, _ = http_get(port, "/healthz")
         report("recovery: a faulting handler answers 500 and the appliance keeps serving",
-               status == 500 and after == 200 and re.search(r"handler faulted", g.text()) is not None,
+               status == 500 and after == 200 and g.wait_for(r"handler faulted", 10) is not None,
                f"{status} then {after}", g)
 
 
@@ -518,6 +518,10 @@ register_cluster(case, report)
 # Machines (pc, q35, microvm), memory sizes, vCPUs, clear power-off (platform_tests.py).
 from platform_tests import register as register_platform  # noqa: E402
 register_platform(case, report)
+
+# The log path: virtio console, syslog, a flood (log_tests.py).
+from log_tests import register as register_log  # noqa: E402
+register_log(case, report)
 
 # The README tried as a new user would, through `make run` (readme_walk.py).
 from readme_walk import register as register_readme  # noqa: E402

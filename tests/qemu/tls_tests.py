@@ -472,7 +472,7 @@ def register(case, report):
                 report(f"tls/{tag}: POST -> 308, which keeps the method (RFC 9110 §15.4.9)",
                        re.match(r"HTTP/1\.1 308 ", out) is not None, out, g)
                 report(f"tls/{tag}: the redirects go through the access log",
-                       re.search(r"^keel: access: 10\.0\.2\.2 GET /a/b 301 ", g.text(), re.M) is not None,
+                       g.wait_for(r"^keel: access: 10\.0\.2\.2 GET /a/b 301 ", 10) is not None,
                        "no access line for GET /a/b", g)
                 rc, out = curl(ns, "-L", "--cacert", cacert("default"), "--resolve", f"{HOST_NAME}:80:{GUEST}",
                                "--resolve", f"{HOST_NAME}:{suffix[1:] or 443}:{GUEST}", f"http://{HOST_NAME}/healthz")
