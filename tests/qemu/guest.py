@@ -111,6 +111,18 @@ class Guest:
             time.sleep(0.02)
         return None
 
+    def wait_lines(self, pattern, n, timeout=10):
+        """Whole lines matching pattern once there are at least n of them
+        (the log task writes lines a few ms after the event), or those
+        there are when timeout runs out or QEMU exits."""
+        rx = re.compile(pattern, re.M)
+        end = time.monotonic() + timeout
+        while True:
+            found = [m.group(0) for m in rx.finditer(self.lines())]
+            if len(found) >= n or time.monotonic() >= end or self.proc.poll() is not None:
+                return found
+            time.sleep(0.02)
+
     def monitor(self, command):
         """Send one HMP command once the monitor's prompt has appeared."""
         hmp(self.sock, command)
