@@ -24,6 +24,7 @@
  * and lines are dropped: counted (log_get_stats, /metrics) and marked in
  * the log by a "keel: log: N lines dropped (ring full)" line. */
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "kernel/clock.h"
@@ -59,7 +60,7 @@ static const struct cmdline_option options[] = {
 };
 CMDLINE_TABLE(log, options);
 
-static struct logring ring;
+static struct logring *ring; /* from the heap at log_start: 64 KiB the image need not carry */
 static struct waitq log_wq = WAITQ_INIT(log_wq);
 static struct task *log_task_p;
 static bool async;        /* the log task runs: lines go through the ring */
@@ -84,7 +85,7 @@ static void flush_direct(void)
 	char line[LOGRING_LINE_MAX];
 	struct logring_line h;
 	size_t n;
-	while ((n = logring_get(&ring, &h, line, sizeof line)))
+	while (ring && (n = logring_get(ring, &h, line, sizeof line)))
 		write_direct(line, n);
 }
 
@@ -97,8 +98,8 @@ static void vlog(enum log_level l, const char *subsys, const char *fmt, va_list 
 		flush_direct();
 		write_direct(line, n);
 	} else {
-		logring_put(&ring, (uint8_t)l, clock_now(), line, n);
-		if (!raised && logring_used(&ring) > LOGRING_BYTES / 2) {
+		logring_put(ring, (uint8_t)l, clock_now(), line, n);
+		if (!raised && logring_used(ring) > LOGRING_BYTES / 2) {
 			raised = true; /* a busy machine must not starve the log */
 			task_set_background(log_task_p, false);
 		}
@@ -173,7 +174,7 @@ static void drain(void)
 				sched_yield();
 		}
 		uint64_t f = irq_save();
-		n = logring_get(&ring, &h, batch + used, LOGRING_LINE_MAX);
+		n = logring_get(ring, &h, batch + used, LOGRING_LINE_MAX);
 		irq_restore(f);
 		if (!n)
 			break;
@@ -193,7 +194,7 @@ static void log_task(void *arg)
 	uint64_t f = irq_save();
 	async = true; /* the task is running: lines may wait for it from now on */
 	for (;;) {
-		while (logring_empty(&ring))
+		while (logring_empty(ring))
 			waitq_wait(&log_wq, 0);
 		irq_restore(f);
 		sched_sleep(LOG_COALESCE_NS);
@@ -208,7 +209,12 @@ static void log_task(void *arg)
 
 void log_start(void)
 {
-	logring_init(&ring);
+	ring = malloc(sizeof *ring);
+	if (!ring) {
+		log_err("log", "no memory for the log ring: lines are written directly");
+		return;
+	}
+	logring_init(ring);
 	log_task_p = task_spawn("log", log_task, NULL, 0);
 	if (log_task_p)
 		task_set_background(log_task_p, true);
@@ -229,9 +235,12 @@ void log_set_remote(log_remote_fn fn) { remote = fn; }
 
 void log_get_stats(struct log_stats *s)
 {
+	*s = (struct log_stats){0};
+	if (!ring)
+		return;
 	uint64_t f = irq_save();
-	s->lines = ring.queued;
-	s->dropped = ring.dropped;
-	s->queued_bytes = logring_used(&ring);
+	s->lines = ring->queued;
+	s->dropped = ring->dropped;
+	s->queued_bytes = logring_used(ring);
 	irq_restore(f);
 }
