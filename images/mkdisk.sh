@@ -67,18 +67,23 @@ mkfs.fat -C -n KEEL "$work/esp.img" $((esp * 1024)) >/dev/null || die "mkfs.fat 
 # mtools: copy the tree into the FAT image file (-s recursive, -Q stop on error).
 mcopy -i "$work/esp.img" -s -Q "$work/esp/EFI" "$work/esp/boot" :: || die "mcopy failed"
 
-rm -f "$out"
-truncate -s "${total}M" "$out"
-sfdisk --quiet --no-reread --no-tell-kernel "$out" <<GPT || die "sfdisk failed"
+# Built in the work directory and moved into place whole: a failure
+# leaves no half-made disk that looks like a good one.
+disk=$work/disk.raw
+truncate -s "${total}M" "$disk"
+sfdisk --quiet --no-reread --no-tell-kernel "$disk" <<GPT || die "sfdisk failed"
 label: gpt
 start=2048, size=2048, type=21686148-6449-6E6F-744E-656564454649, name="BIOS boot"
 start=4096, size=$((esp * 2048)), type=C12A7328-F81F-11D2-BA4B-00A0C93EC93B, name="EFI system"
 GPT
-dd if="$work/esp.img" of="$out" bs=1M seek=2 conv=notrunc,sparse status=none || die "dd failed"
-python3 "$here/biosboot.py" "$out" /usr/lib/grub/i386-pc/boot.img "$work/core.img" 2048 || die "BIOS boot setup failed"
+dd if="$work/esp.img" of="$disk" bs=1M seek=2 conv=notrunc,sparse status=none || die "dd failed"
+python3 "$here/biosboot.py" "$disk" /usr/lib/grub/i386-pc/boot.img "$work/core.img" 2048 || die "BIOS boot setup failed"
+if [[ -n $qcow2 ]]; then
+	qemu-img convert -c -O qcow2 "$disk" "$work/disk.qcow2" || die "qemu-img convert failed"
+fi
+mv -f "$disk" "$out"
 echo "keel: images: $out ($(du -k --apparent-size "$out" | cut -f1) KiB, $(du -k "$out" | cut -f1) KiB allocated)"
 if [[ -n $qcow2 ]]; then
-	rm -f "$qcow2"
-	qemu-img convert -c -O qcow2 "$out" "$qcow2" || die "qemu-img convert failed"
+	mv -f "$work/disk.qcow2" "$qcow2"
 	echo "keel: images: $qcow2 ($(du -k --apparent-size "$qcow2" | cut -f1) KiB)"
 fi

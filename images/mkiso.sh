@@ -52,8 +52,10 @@ modules="normal configfile serial terminal multiboot2 boot
 	iso9660 fat part_gpt part_msdos part_acorn part_amiga part_apple part_bsd
 	part_dfly part_dvh part_plan part_sun part_sunpc
 	search search_fs_uuid search_fs_file search_label"
-rm -f "$out"
+# Made in the work directory and moved into place whole: a failure leaves
+# no half-made ISO that looks like a good one.
 grub-mkrescue --install-modules="${modules//[$'\n\t']/ }" --locales= --fonts= --themes= \
-	--compress=xz -o "$out" "$stage" >"$work/log" 2>&1 ||
+	--compress=xz -o "$work/keel.iso" "$stage" >"$work/log" 2>&1 ||
 	{ cat "$work/log" >&2; echo "keel: images: grub-mkrescue failed for $out" >&2; exit 1; }
+mv -f "$work/keel.iso" "$out"
 echo "keel: images: $out ($(du -k --apparent-size "$out" | cut -f1) KiB)"

@@ -44,6 +44,7 @@
  * so a batch holds many lines and klog's wake finds no waiter meanwhile.
  * Short enough that an idle machine's lines still show up at once. */
 #define LOG_COALESCE_NS (5 * NSEC_PER_MSEC)
+#define LOG_FLUSH_MAX_NS (2 * NSEC_PER_SEC) /* log_flush: a stuck sink must not hold up power-off */
 
 /* The log= option; until cmdline_defaults() has run (first thing at
  * boot), warnings and errors only, so a bad option table is reported. */
@@ -65,6 +66,7 @@ static struct waitq log_wq = WAITQ_INIT(log_wq);
 static struct task *log_task_p;
 static bool async;        /* the log task runs: lines go through the ring */
 static bool raised;       /* the log task is a normal task: the ring passed half full */
+static bool in_drain;     /* the log task has lines out of the ring, on their way to the sinks */
 static int direct_depth;  /* >0: lines are written at once (log_direct_begin) */
 static bool vcon_busy;    /* the log task is inside vcon_write */
 static void (*vcon_write)(const char *s, size_t n);
@@ -198,13 +200,32 @@ static void log_task(void *arg)
 			waitq_wait(&log_wq, 0);
 		irq_restore(f);
 		sched_sleep(LOG_COALESCE_NS);
+		in_drain = true;
 		drain();
+		in_drain = false;
 		f = irq_save();
 		raised = false;
 		task_set_background(log_task_p, true);
 		irq_restore(f);
 		f = irq_save();
 	}
+}
+
+/* From a task: the log task, raised to normal priority, writes out every
+ * queued line to every sink (syslog included, which log_emergency leaves
+ * out), within LOG_FLUSH_MAX_NS. Before an orderly power-off. */
+void log_flush(void)
+{
+	if (!async || !ring)
+		return;
+	uint64_t end = clock_now() + LOG_FLUSH_MAX_NS;
+	uint64_t f = irq_save();
+	raised = true;
+	task_set_background(log_task_p, false);
+	waitq_wake_one(&log_wq);
+	irq_restore(f);
+	while ((!logring_empty(ring) || in_drain) && clock_now() < end)
+		sched_sleep(NSEC_PER_MSEC);
 }
 
 void log_start(void)

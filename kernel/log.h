@@ -20,6 +20,9 @@ void klog(enum log_level level, const char *subsys, const char *fmt, ...)
 /* Start the log task (after sched_init). Until it first runs, lines are
  * written directly, as in early boot. */
 void log_start(void);
+/* From a task: every queued line written out to every sink (syslog
+ * included), bounded in time; before an orderly power-off. */
+void log_flush(void);
 /* From begin to end (nested), lines are written at once, after what was
  * queued: for a trap being reported. */
 void log_direct_begin(void);

@@ -54,6 +54,7 @@ static void shutdown_task(void *arg)
 		hooks[i].fn(hooks[i].arg);
 	}
 	log_info("shutdown", "done in %lu ms; powering off", (clock_now() - start) / NSEC_PER_MSEC);
+	log_flush(); /* the last lines reach syslog too, not only the consoles */
 	acpi_poweroff();
 }
 

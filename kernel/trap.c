@@ -6,8 +6,10 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "kernel/apic.h"
+#include "kernel/console.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
 #include "kernel/panic.h"
@@ -152,9 +154,14 @@ void trap_dispatch(struct trap_frame *f)
 	unsigned v = (unsigned)f->vector;
 	switch (v) {
 	case EXC_NMI:
-		/* QEMU's "nmi" monitor command or a hardware watchdog: note it. */
+		/* QEMU's "nmi" monitor command or a hardware watchdog: note it.
+		 * Straight to the UART: cli does not mask an NMI, so it may
+		 * land inside the log ring or the scheduler, which it must not
+		 * touch (klog would do both). */
 		nmi_count++;
-		log_warn("trap", "NMI #%lu at rip %#lx", nmi_count, f->rip);
+		char line[96];
+		int n = snprintf(line, sizeof line, "keel: trap: NMI #%lu at rip %#lx\n", nmi_count, f->rip);
+		console_write(line, n < (int)sizeof line ? (size_t)n : sizeof line - 1);
 		return;
 	case VEC_SPURIOUS:
 		/* Spurious vectors are not acknowledged (SDM §10.9). */

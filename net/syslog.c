@@ -72,10 +72,13 @@ static size_t format(char *out, size_t cap, enum log_level l, uint64_t t, const 
 	const char *sub, *msg;
 	size_t sub_len, msg_len;
 	split(text, n, &sub, &sub_len, &msg, &msg_len);
-	int h = snprintf(out, cap, "<%u>1 %04d-%02u-%02uT%02u:%02u:%02u.%06luZ %u.%u.%u.%u keel - %.*s - ",
+	/* HOSTNAME: the address, or the NILVALUE before there is one (RFC 5424 §6.2.4). */
+	char host[16] = "-";
+	if (a)
+		snprintf(host, sizeof host, "%u.%u.%u.%u", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff, a >> 24);
+	int h = snprintf(out, cap, "<%u>1 %04d-%02u-%02uT%02u:%02u:%02u.%06luZ %s keel - %.*s - ",
 			 (unsigned)(cfg_facility * 8 + severity[l]), c.year, c.month, c.day, c.hour, c.min, c.sec,
-			 (unsigned long)(wall % NSEC_PER_SEC / 1000), a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff,
-			 a >> 24, (int)sub_len, sub);
+			 (unsigned long)(wall % NSEC_PER_SEC / 1000), host, (int)sub_len, sub);
 	if (h < 0 || (size_t)h >= cap)
 		return 0;
 	size_t m = msg_len < cap - (size_t)h ? msg_len : cap - (size_t)h;
