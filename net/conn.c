@@ -7,9 +7,9 @@
  * ring (allocated when data arrives, freed when drained): pool pbufs are
  * needed to receive anything, ACKs included, so a connection whose task is
  * busy writing must not sit on them. The ring starts at RING_MIN bytes and
- * doubles while unread data outgrows it, up to TCP_WND: a request head
- * costs 8 KiB, only a reader that falls behind a bulk upload holds the
- * whole window, and an idle connection holds nothing. The window
+ * doubles while unread data outgrows it, until it holds TCP_WND: a request
+ * head costs 8 KiB, only a reader that falls behind a bulk upload holds
+ * the whole window, and an idle connection holds nothing. The window
  * guarantees the ring never needs more than TCP_WND: lwIP trims segments
  * to it, and it reopens only as conn_read consumes (tcp_recved).
  *
@@ -33,17 +33,16 @@
 #define MEM_RETRY_NS NSEC_PER_MSEC /* back-off when lwIP's heap is exhausted */
 
 #define RING_MIN (8 * 1024)
-#define RING_MAX TCP_WND
-_Static_assert(RING_MAX % RING_MIN == 0 && ((RING_MAX / RING_MIN) & (RING_MAX / RING_MIN - 1)) == 0,
-	       "doubling RING_MIN reaches RING_MAX exactly");
+#define RING_CAP(c) ((uint32_t)RING_MIN << (c)->ring_order)
 
 struct conn {
 	struct stream st;       /* first: the stream the HTTP server sees */
 	struct tcp_pcb *pcb;
-	uint8_t *ring;          /* ring_cap bytes for received, unread data; NULL when empty */
-	uint32_t ring_cap, ring_head, ring_len;
+	uint8_t *ring;          /* RING_CAP bytes for received, unread data; NULL when empty */
+	uint32_t ring_head, ring_len;
 	bool rx_eof;            /* the peer's FIN arrived */
 	bool cancelled;         /* conn_cancel_reads: no more waiting for data */
+	uint8_t ring_order;     /* the ring holds RING_MIN << ring_order bytes (in padding: no growth) */
 	int err;                /* sticky error, 0 while healthy */
 	struct waitq rwq, wwq;  /* readers / writers parked on this connection */
 	struct listener *backlog_of; /* set while queued, unaccepted */
@@ -98,7 +97,6 @@ static void conn_release(struct conn *c)
 {
 	free(c->ring);
 	c->ring = NULL;
-	c->ring_cap = 0;
 	stats.in_use--;
 	list_push_back(&free_conns, &c->link);
 }
@@ -135,23 +133,23 @@ static void unhook(struct tcp_pcb *pcb)
 /* Copy the n oldest unread bytes to buf, leaving them unread. */
 static void ring_peek(const struct conn *c, uint8_t *buf, size_t n)
 {
-	size_t first = c->ring_cap - c->ring_head < n ? c->ring_cap - c->ring_head : n;
+	size_t first = RING_CAP(c) - c->ring_head < n ? RING_CAP(c) - c->ring_head : n;
 	memcpy(buf, c->ring + c->ring_head, first);
 	memcpy(buf + first, c->ring, n - first);
 }
 
-/* Room for n more bytes (ring_len + n <= RING_MAX): allocate the ring, or
+/* Room for n more bytes (ring_len + n <= TCP_WND): allocate the ring, or
  * move its data into one doubled until it fits. 0 or -ENOMEM (the old
  * ring is kept). */
 static int ring_reserve(struct conn *c, uint32_t n)
 {
 	uint32_t need = c->ring_len + n;
-	if (c->ring && need <= c->ring_cap)
+	if (c->ring && need <= RING_CAP(c))
 		return 0;
-	uint32_t cap = c->ring_cap ? c->ring_cap : RING_MIN;
-	while (cap < need)
-		cap *= 2;
-	uint8_t *ring = malloc(cap);
+	uint8_t order = c->ring ? c->ring_order : 0;
+	while ((uint32_t)RING_MIN << order < need)
+		order++;
+	uint8_t *ring = malloc((size_t)RING_MIN << order);
 	if (!ring)
 		return -ENOMEM;
 	if (c->ring) {
@@ -159,7 +157,7 @@ static int ring_reserve(struct conn *c, uint32_t n)
 		free(c->ring);
 	}
 	c->ring = ring;
-	c->ring_cap = cap;
+	c->ring_order = order;
 	c->ring_head = 0;
 	return 0;
 }
@@ -167,8 +165,8 @@ static int ring_reserve(struct conn *c, uint32_t n)
 /* Append a pbuf chain to the ring (the caller reserved the room). */
 static void ring_put(struct conn *c, struct pbuf *p)
 {
-	uint32_t tail = (c->ring_head + c->ring_len) % c->ring_cap;
-	uint32_t first = c->ring_cap - tail < p->tot_len ? c->ring_cap - tail : p->tot_len;
+	uint32_t tail = (c->ring_head + c->ring_len) % RING_CAP(c);
+	uint32_t first = RING_CAP(c) - tail < p->tot_len ? RING_CAP(c) - tail : p->tot_len;
 	pbuf_copy_partial(p, c->ring + tail, (u16_t)first, 0);
 	pbuf_copy_partial(p, c->ring, (u16_t)(p->tot_len - first), (u16_t)first);
 	c->ring_len += p->tot_len;
@@ -182,7 +180,7 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	if (!p) {
 		c->rx_eof = true;
 	} else {
-		if (c->ring_len + p->tot_len > RING_MAX) { /* the peer ignored our window */
+		if (c->ring_len + p->tot_len > TCP_WND) { /* the peer ignored our window */
 			stats.rx_overflow++;
 			pbuf_free(p);
 			tcp_abort(c->pcb); /* calls on_err */
@@ -345,12 +343,12 @@ static size_t ring_get(struct conn *c, uint8_t *buf, size_t len)
 {
 	size_t n = len < c->ring_len ? len : c->ring_len;
 	ring_peek(c, buf, n);
-	c->ring_head = (uint32_t)((c->ring_head + n) % c->ring_cap);
+	c->ring_head = (uint32_t)((c->ring_head + n) % RING_CAP(c));
 	c->ring_len -= (uint32_t)n;
 	if (!c->ring_len) {
 		free(c->ring);
 		c->ring = NULL;
-		c->ring_cap = 0;
+		c->ring_order = 0;
 		c->ring_head = 0;
 	}
 	return n;
