@@ -195,13 +195,14 @@ static enum rx_result rx_frame(struct pbuf **out, struct netdev_rx_info *info)
 		pbuf_free(p);
 		if (!(p = pbuf_alloc(PBUF_RAW, (u16_t)info->len, PBUF_POOL)))
 			return RX_NO_PBUF; /* the frame stays pending in the driver */
-		counters.rx_large++;
 		len = dev->ops->rx(dev, bufs, rx_bufs(p, bufs), info);
 	}
 	if (len <= 0) { /* -EMSGSIZE again would be a driver bug: the frame is left with it */
 		pbuf_free(p);
 		return RX_DRAINED;
 	}
+	if (len > NETDEV_FRAME_MAX)
+		counters.rx_large++;
 	pbuf_realloc(p, (u16_t)len);
 	*out = p;
 	return RX_MORE;
