@@ -148,6 +148,8 @@ void app_metrics(struct http_rw *w, struct http_req *r, void *arg)
 		nc.tw_recycled);
 	counter(w, "keel_tcp_time_wait_trimmed_total", "Oldest TIME_WAIT PCBs freed to keep the list short.",
 		nc.tw_trimmed);
+	counter(w, "keel_net_rx_large_frames_total", "Frames received longer than one (coalesced TCP segments).",
+		nc.rx_large);
 	tls_metrics(w);
 	log_metrics(w);
 	gauge(w, "keel_tasks", "Live tasks (idle excluded).", ss.live);

@@ -4,11 +4,14 @@
  * wake the task parked on it.
  *
  * Received data is copied out of lwIP's pbufs at once into a per-connection
- * ring of TCP_WND bytes (allocated when data arrives, freed when drained):
- * pool pbufs are needed to receive anything, ACKs included, so a
- * connection whose task is busy writing must not sit on them. The window
- * guarantees the ring never overflows: lwIP trims segments to it, and it
- * reopens only as conn_read consumes (tcp_recved).
+ * ring (allocated when data arrives, freed when drained): pool pbufs are
+ * needed to receive anything, ACKs included, so a connection whose task is
+ * busy writing must not sit on them. The ring starts at RING_MIN bytes and
+ * doubles while unread data outgrows it, until it holds TCP_WND: a request
+ * head costs 8 KiB, only a reader that falls behind a bulk upload holds
+ * the whole window, and an idle connection holds nothing. The window
+ * guarantees the ring never needs more than TCP_WND: lwIP trims segments
+ * to it, and it reopens only as conn_read consumes (tcp_recved).
  *
  * Ownership: a struct conn belongs to its listener's backlog until
  * accepted, then to the task that accepted it until conn_close/abort. The
@@ -29,15 +32,17 @@
 
 #define MEM_RETRY_NS NSEC_PER_MSEC /* back-off when lwIP's heap is exhausted */
 
-#define RING_SIZE TCP_WND
+#define RING_MIN (8 * 1024)
+#define RING_CAP(c) ((uint32_t)RING_MIN << (c)->ring_order)
 
 struct conn {
 	struct stream st;       /* first: the stream the HTTP server sees */
 	struct tcp_pcb *pcb;
-	uint8_t *ring;          /* RING_SIZE bytes of received, unread data; NULL when empty */
+	uint8_t *ring;          /* RING_CAP bytes for received, unread data; NULL when empty */
 	uint32_t ring_head, ring_len;
 	bool rx_eof;            /* the peer's FIN arrived */
 	bool cancelled;         /* conn_cancel_reads: no more waiting for data */
+	uint8_t ring_order;     /* the ring holds RING_MIN << ring_order bytes (in padding: no growth) */
 	int err;                /* sticky error, 0 while healthy */
 	struct waitq rwq, wwq;  /* readers / writers parked on this connection */
 	struct listener *backlog_of; /* set while queued, unaccepted */
@@ -125,11 +130,43 @@ static void unhook(struct tcp_pcb *pcb)
 
 /* ---- lwIP callbacks (no blocking, no protocol work) ---- */
 
-/* Append a pbuf chain to the ring (the caller checked the room). */
+/* Copy the n oldest unread bytes to buf, leaving them unread. */
+static void ring_peek(const struct conn *c, uint8_t *buf, size_t n)
+{
+	size_t first = RING_CAP(c) - c->ring_head < n ? RING_CAP(c) - c->ring_head : n;
+	memcpy(buf, c->ring + c->ring_head, first);
+	memcpy(buf + first, c->ring, n - first);
+}
+
+/* Room for n more bytes (ring_len + n <= TCP_WND): allocate the ring, or
+ * move its data into one doubled until it fits. 0 or -ENOMEM (the old
+ * ring is kept). */
+static int ring_reserve(struct conn *c, uint32_t n)
+{
+	uint32_t need = c->ring_len + n;
+	if (c->ring && need <= RING_CAP(c))
+		return 0;
+	uint8_t order = c->ring ? c->ring_order : 0;
+	while ((uint32_t)RING_MIN << order < need)
+		order++;
+	uint8_t *ring = malloc((size_t)RING_MIN << order);
+	if (!ring)
+		return -ENOMEM;
+	if (c->ring) {
+		ring_peek(c, ring, c->ring_len);
+		free(c->ring);
+	}
+	c->ring = ring;
+	c->ring_order = order;
+	c->ring_head = 0;
+	return 0;
+}
+
+/* Append a pbuf chain to the ring (the caller reserved the room). */
 static void ring_put(struct conn *c, struct pbuf *p)
 {
-	uint32_t tail = (c->ring_head + c->ring_len) % RING_SIZE;
-	uint32_t first = RING_SIZE - tail < p->tot_len ? RING_SIZE - tail : p->tot_len;
+	uint32_t tail = (c->ring_head + c->ring_len) % RING_CAP(c);
+	uint32_t first = RING_CAP(c) - tail < p->tot_len ? RING_CAP(c) - tail : p->tot_len;
 	pbuf_copy_partial(p, c->ring + tail, (u16_t)first, 0);
 	pbuf_copy_partial(p, c->ring, (u16_t)(p->tot_len - first), (u16_t)first);
 	c->ring_len += p->tot_len;
@@ -143,13 +180,13 @@ static err_t on_recv(void *arg, struct tcp_pcb *pcb, struct pbuf *p, err_t err)
 	if (!p) {
 		c->rx_eof = true;
 	} else {
-		if (c->ring_len + p->tot_len > RING_SIZE) { /* the peer ignored our window */
+		if (c->ring_len + p->tot_len > TCP_WND) { /* the peer ignored our window */
 			stats.rx_overflow++;
 			pbuf_free(p);
 			tcp_abort(c->pcb); /* calls on_err */
 			return ERR_ABRT;
 		}
-		if (!c->ring && !(c->ring = malloc(RING_SIZE))) {
+		if (ring_reserve(c, p->tot_len) < 0) {
 			stats.rx_nomem++;
 			return ERR_MEM; /* lwIP keeps the data and offers it again later */
 		}
@@ -305,14 +342,13 @@ static void ack_consumed(struct conn *c, size_t n)
 static size_t ring_get(struct conn *c, uint8_t *buf, size_t len)
 {
 	size_t n = len < c->ring_len ? len : c->ring_len;
-	size_t first = RING_SIZE - c->ring_head < n ? RING_SIZE - c->ring_head : n;
-	memcpy(buf, c->ring + c->ring_head, first);
-	memcpy(buf + first, c->ring, n - first);
-	c->ring_head = (uint32_t)((c->ring_head + n) % RING_SIZE);
+	ring_peek(c, buf, n);
+	c->ring_head = (uint32_t)((c->ring_head + n) % RING_CAP(c));
 	c->ring_len -= (uint32_t)n;
 	if (!c->ring_len) {
 		free(c->ring);
 		c->ring = NULL;
+		c->ring_order = 0;
 		c->ring_head = 0;
 	}
 	return n;

@@ -86,6 +86,10 @@ static err_t netif_setup(struct netif *nif)
 	nif->flags = NETIF_FLAG_BROADCAST | NETIF_FLAG_ETHARP | NETIF_FLAG_ETHERNET;
 	nif->output = etharp_output;
 	nif->linkoutput = linkoutput;
+	/* With TCP checksum offload lwIP leaves the TCP checksum zero and the
+	 * driver marks each frame for the device to fill it in. */
+	NETIF_SET_CHECKSUM_CTRL(nif, NETIF_CHECKSUM_ENABLE_ALL &
+					 ~((dev->offloads & NETDEV_TX_TCP_CSUM) ? NETIF_CHECKSUM_GEN_TCP : 0));
 	return ERR_OK;
 }
 
@@ -164,28 +168,72 @@ static void trim_time_wait(void)
 
 enum rx_result { RX_DRAINED, RX_MORE, RX_NO_PBUF };
 
-/* Move up to RX_BUDGET frames from the ring into lwIP. */
+/* A pool pbuf chain of NETDEV_RX_MAX bytes has this many pbufs at most. */
+#define RX_BUFS_MAX (NETDEV_RX_MAX / (PBUF_POOL_BUFSIZE - MEM_ALIGNMENT) + 2)
+
+/* The chain's payloads as the driver's buffers; their count. */
+static int rx_bufs(struct pbuf *p, struct netdev_buf *bufs)
+{
+	int n = 0;
+	for (struct pbuf *q = p; q && n < RX_BUFS_MAX; q = q->next)
+		bufs[n++] = (struct netdev_buf){ q->payload, q->len };
+	return n;
+}
+
+/* Receive the next frame into a pool pbuf, or a chain of them when it is
+ * longer than one (a coalesced TCP segment): *out, or NULL with
+ * RX_DRAINED or RX_NO_PBUF. */
+static enum rx_result rx_frame(struct pbuf **out, struct netdev_rx_info *info)
+{
+	static struct netdev_buf bufs[RX_BUFS_MAX]; /* one poller: not reentered */
+	*out = NULL;
+	struct pbuf *p = pbuf_alloc(PBUF_RAW, NETDEV_FRAME_MAX, PBUF_POOL);
+	if (!p)
+		return RX_NO_PBUF;
+	int len = dev->ops->rx(dev, bufs, rx_bufs(p, bufs), info);
+	if (len == -EMSGSIZE && info->len <= NETDEV_RX_MAX) {
+		pbuf_free(p);
+		if (!(p = pbuf_alloc(PBUF_RAW, (u16_t)info->len, PBUF_POOL)))
+			return RX_NO_PBUF; /* the frame stays pending in the driver */
+		len = dev->ops->rx(dev, bufs, rx_bufs(p, bufs), info);
+	}
+	if (len <= 0) { /* -EMSGSIZE again would be a driver bug: the frame is left with it */
+		pbuf_free(p);
+		return RX_DRAINED;
+	}
+	if (len > NETDEV_FRAME_MAX)
+		counters.rx_large++;
+	pbuf_realloc(p, (u16_t)len);
+	*out = p;
+	return RX_MORE;
+}
+
+/* Move up to RX_BUDGET frames from the ring into lwIP. A frame the device
+ * vouches for skips lwIP's TCP/UDP checksum check (per netif, so the flags
+ * are set around its input: lwIP handles it within the call, NO_SYS). */
 static enum rx_result rx_batch(void)
 {
+	const u16_t base = netif.chksum_flags;
 	for (int i = 0; i < RX_BUDGET; i++) {
-		struct pbuf *p = pbuf_alloc(PBUF_RAW, NETDEV_FRAME_MAX, PBUF_POOL);
-		if (!p) {
+		struct pbuf *p;
+		struct netdev_rx_info info;
+		enum rx_result r = rx_frame(&p, &info);
+		if (r == RX_NO_PBUF) {
 			/* Frames stay in the ring (the device applies backpressure)
 			 * until reassembly or out-of-order queues give pbufs back. */
 			counters.rx_no_pbuf++;
 			return RX_NO_PBUF;
 		}
-		int len = dev->ops->rx(dev, p->payload, p->len);
-		if (len <= 0) {
-			pbuf_free(p);
+		if (r == RX_DRAINED)
 			return RX_DRAINED;
-		}
-		pbuf_realloc(p, (u16_t)len);
-		recycle_time_wait(p->payload, (size_t)len);
+		recycle_time_wait(p->payload, p->len);
+		if (info.flags & NETDEV_RX_L4_CSUM_OK)
+			NETIF_SET_CHECKSUM_CTRL(&netif, base & ~(NETIF_CHECKSUM_CHECK_TCP | NETIF_CHECKSUM_CHECK_UDP));
 		if (netif.input(p, &netif) != ERR_OK) {
 			counters.rx_input_err++;
 			pbuf_free(p);
 		}
+		NETIF_SET_CHECKSUM_CTRL(&netif, base);
 	}
 	return RX_MORE;
 }

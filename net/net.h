@@ -18,6 +18,7 @@ uint32_t net_ipv4_addr(void);
 struct net_counters {
 	uint64_t rx_no_pbuf;    /* RX frames left in the ring: pbuf pool empty */
 	uint64_t rx_input_err;  /* frames lwIP refused (counted, freed) */
+	uint64_t rx_large;      /* frames longer than NETDEV_FRAME_MAX (coalesced TCP segments) */
 	uint64_t tx_chain_long; /* pbuf chains too long to gather (dropped) */
 	uint64_t tx_timeouts;   /* TX ring stayed full past the wait bound */
 	uint64_t tw_recycled;   /* TIME-WAIT PCBs retired by a newer SYN (RFC 6191) */

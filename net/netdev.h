@@ -15,11 +15,38 @@
 #include "kernel/sched.h"
 
 #define NETDEV_FRAME_MAX 1514 /* Ethernet header + 1500-byte MTU, no FCS */
+/* The largest frame rx may deliver: a device that coalesces received TCP
+ * segments (virtio-net GUEST_TSO4) hands over frames near 64 KiB. lwIP
+ * counts a packet's bytes in 16 bits; a host's coalesced segments stay
+ * below that (Linux: 64 KiB less header room), longer ones are dropped. */
+#define NETDEV_RX_MAX 65535
 
 struct netdev_seg {
 	const void *data;
 	size_t len;
 };
+
+/* A buffer rx copies into. */
+struct netdev_buf {
+	void *data;
+	size_t len;
+};
+
+/* What rx says about a frame. */
+struct netdev_rx_info {
+	size_t len;     /* with -EMSGSIZE: the length of the frame left pending */
+	unsigned flags; /* NETDEV_RX_* */
+};
+
+/* The device vouches for the frame's TCP/UDP checksum (it verified it, or
+ * the frame never crossed a wire: virtio's DATA_VALID and NEEDS_CSUM), so
+ * the stack need not check it. The IP header checksum is still checked. */
+#define NETDEV_RX_L4_CSUM_OK 1u
+
+/* netdev.offloads: what the device does for the stack on transmit. */
+/* The device fills in the TCP checksum of IPv4 frames: the stack leaves
+ * the field zero, and the driver marks the frame for the device. */
+#define NETDEV_TX_TCP_CSUM 1u
 
 /* Every drop or failure is counted here; nothing is dropped silently. */
 struct netdev_stats {
@@ -35,10 +62,13 @@ struct netdev_stats {
 struct netdev;
 
 struct netdev_ops {
-	/* Copy the next received frame into buf (cap >= NETDEV_FRAME_MAX),
-	 * give its buffer back to the device, and return the frame length; 0
-	 * if nothing is pending. */
-	int (*rx)(struct netdev *dev, void *buf, size_t cap);
+	/* Copy the next received frame across bufs (in order; bufs[0] holds
+	 * at least NETDEV_FRAME_MAX bytes, so a driver that never delivers
+	 * more uses only it), give its buffers back to the device, fill in
+	 * info and return the frame length; 0 if nothing is pending. A frame
+	 * longer than the buffers together stays pending: -EMSGSIZE with its
+	 * length in info->len, for a retry with buffers that hold it. */
+	int (*rx)(struct netdev *dev, const struct netdev_buf *bufs, int nbufs, struct netdev_rx_info *info);
 	/* Gather the segments into one TX buffer and hand it to the device.
 	 * Reclaims completed TX buffers first. Returns 0, -EAGAIN if the TX
 	 * ring is still full, -EMSGSIZE if the frame exceeds NETDEV_FRAME_MAX. */
@@ -54,6 +84,7 @@ struct netdev {
 	const char *name; /* "virtio-net", "e1000" */
 	uint8_t mac[6];
 	bool link_up;
+	unsigned offloads; /* NETDEV_TX_*, fixed once registered */
 	const struct netdev_ops *ops;
 	struct netdev_stats stats;
 	struct waitq wq; /* the poller parks here; netdev_irq wakes it */

@@ -432,10 +432,14 @@ static bool e1000_rx_pending(const struct e1000 *nic)
 }
 
 /* netdev op: next good frame, or 0. Bad frames are consumed and counted
- * along the way, at most one ring's worth per call. */
-static int e1000_rx(struct netdev *dev, void *buf, size_t cap)
+ * along the way, at most one ring's worth per call. Frames never exceed
+ * NETDEV_FRAME_MAX, so bufs[0] always holds them. */
+static int e1000_rx(struct netdev *dev, const struct netdev_buf *bufs, int nbufs, struct netdev_rx_info *info)
 {
 	struct e1000 *nic = dev->priv;
+	void *buf = bufs[0].data;
+	size_t cap = nbufs > 0 ? bufs[0].len : 0;
+	*info = (struct netdev_rx_info){ 0 };
 	int len = 0;
 	for (int budget = E1000_NDESC; !len && budget > 0 && e1000_rx_pending(nic); budget--) {
 		rmb(); /* DD first, then the length, errors and buffer it vouches for */
@@ -444,6 +448,7 @@ static int e1000_rx(struct netdev *dev, void *buf, size_t cap)
 	}
 	if (!len)
 		e1000_rx_post(nic); /* ring drained: give back the partial batch now */
+	info->len = (size_t)len;
 	return len;
 }
 

@@ -9,9 +9,12 @@
  *
  * Buffers are per descriptor: descriptor i of a queue owns the 2 KiB
  * buffer i of that queue's pool (two per page, so no buffer crosses a page
- * and pages need not be contiguous). RX buffers go straight back to the
- * device once copied out, so the RX ring stays full. TX frames are copied
- * in behind a zeroed virtio_net_hdr; completed TX descriptors are reclaimed
+ * and pages need not be contiguous). With MRG_RXBUF a received frame spans
+ * num_buffers of them (a coalesced TCP segment with GUEST_TSO4, up to
+ * 64 KiB); they are held until the frame is copied out, then go straight
+ * back to the device, so the RX ring stays full. TX frames are copied in
+ * behind a virtio_net_hdr, zeroed but for the checksum request on TCP
+ * frames when CSUM is negotiated; completed TX descriptors are reclaimed
  * lazily at the start of each tx call.
  *
  * Interrupts: RX interrupts once per batch (the IRQ handler masks both
@@ -36,15 +39,23 @@
 #include "net/netdev.h"
 
 /* §5.1.3 Feature bits. */
-#define VIRTIO_NET_F_CSUM (1ull << 0)
+#define VIRTIO_NET_F_CSUM (1ull << 0)       /* the device fills in checksums we mark */
+#define VIRTIO_NET_F_GUEST_CSUM (1ull << 1) /* we accept frames with partial checksums */
 #define VIRTIO_NET_F_MAC (1ull << 5)
-#define VIRTIO_NET_F_MRG_RXBUF (1ull << 15)
+#define VIRTIO_NET_F_GUEST_TSO4 (1ull << 7) /* we accept coalesced TCPv4 segments */
+#define VIRTIO_NET_F_MRG_RXBUF (1ull << 15) /* a received frame may span several buffers */
 #define VIRTIO_NET_F_STATUS (1ull << 16)
 
-/* Everything else (checksum and segmentation offloads, merged RX buffers,
- * control queue, multiqueue) is refused: each changes the frame format or
- * the buffer layout and we handle none of them. */
-#define VIRTIO_NET_WANTED (VIRTIO_F_VERSION_1 | VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_F_EVENT_IDX)
+/* Offloads: TX checksums (CSUM), RX checksums (GUEST_CSUM), and large
+ * receives (GUEST_TSO4), which need merged RX buffers (MRG_RXBUF: else
+ * every buffer would have to hold 64 KiB, §5.1.6.3.1) and GUEST_CSUM
+ * (§5.1.3.1). QEMU offers them with a tap backend (its vnet header), not
+ * with user networking. Refused: segmentation on send (HOST_TSO4: lwIP
+ * never builds a segment larger than the peer's MSS), the control queue
+ * and multiqueue. */
+#define VIRTIO_NET_WANTED                                                                                   \
+	(VIRTIO_F_VERSION_1 | VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_F_EVENT_IDX | VIRTIO_NET_F_CSUM | \
+	 VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_MRG_RXBUF | VIRTIO_NET_F_GUEST_TSO4)
 
 #define VIRTIO_NET_S_LINK_UP 1u /* §5.1.4 status */
 
@@ -80,8 +91,10 @@ _Static_assert(offsetof(struct virtio_net_hdr, gso_type) == 1, "virtio 1.1 §5.1
 _Static_assert(offsetof(struct virtio_net_hdr, csum_start) == 6, "virtio 1.1 §5.1.6");
 _Static_assert(offsetof(struct virtio_net_hdr, num_buffers) == 10, "virtio 1.1 §5.1.6");
 
-#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u
+#define VIRTIO_NET_HDR_F_NEEDS_CSUM 1u /* checksum over csum_start.., stored at +csum_offset, pending */
+#define VIRTIO_NET_HDR_F_DATA_VALID 2u /* RX: the device validated the checksum (§5.1.6.4) */
 #define VIRTIO_NET_HDR_GSO_NONE 0u
+#define VIRTIO_NET_HDR_GSO_TCPV4 1u
 
 #define VIRTIO_NET_QUEUE_MAX VIRTQ_MAX_SIZE
 #define VIRTIO_NET_BUF_SIZE 2048u
@@ -90,9 +103,11 @@ _Static_assert(offsetof(struct virtio_net_hdr, num_buffers) == 10, "virtio 1.1 �
 #define VIRTIO_NET_HDR_LEN sizeof(struct virtio_net_hdr)
 #define VIRTIO_NET_LEGACY_HDR_LEN offsetof(struct virtio_net_hdr, num_buffers)
 #define VIRTIO_NET_ETH_HLEN 14u
+/* Buffers one merged frame of NETDEV_RX_MAX bytes spans at most. */
+#define VIRTIO_NET_RX_MERGE_MAX ((VIRTIO_NET_HDR_LEN + NETDEV_RX_MAX + VIRTIO_NET_BUF_SIZE - 1) / VIRTIO_NET_BUF_SIZE)
 
 /* §5.1.6.3.1: without MRG_RXBUF or guest offloads each RX buffer must hold
- * header + 1514-byte frame (1526 bytes). */
+ * header + 1514-byte frame (1526 bytes); TX frames never exceed that. */
 _Static_assert(VIRTIO_NET_BUF_SIZE >= VIRTIO_NET_HDR_LEN + NETDEV_FRAME_MAX,
 	       "RX/TX buffer holds a full frame");
 _Static_assert(PAGE_SIZE % VIRTIO_NET_BUF_SIZE == 0, "buffers never straddle a page");
@@ -105,6 +120,14 @@ struct virtio_net {
 	uint32_t hdr_len;                              /* VIRTIO_NET_HDR_LEN, or the legacy one */
 	uint64_t rx_pool[VIRTIO_NET_POOL_PAGES];       /* physical pages of RX buffers */
 	uint64_t tx_pool[VIRTIO_NET_POOL_PAGES];
+	/* The received frame being gathered: its buffers, taken off the used
+	 * ring but not yet given back, until it is copied out or dropped. */
+	struct {
+		uint16_t id[VIRTIO_NET_RX_MERGE_MAX];
+		uint32_t len[VIRTIO_NET_RX_MERGE_MAX];
+		int have, want; /* buffers held; buffers the frame has (num_buffers) */
+		bool bad;       /* some buffer failed a check: drop the whole frame */
+	} rxf;
 	const char *irq_kind;
 	volatile bool ready; /* queues live: the IRQ handler may touch them */
 	bool tx_stalled;     /* tx returned -EAGAIN: a TX completion interrupt is wanted */
@@ -195,49 +218,140 @@ static void virtio_net_rx_fill(struct virtio_net *vn)
 	}
 }
 
-/* Validate the used buffer `id` and copy its frame out. Returns the frame
- * length, or 0 if it was dropped (and counted). */
-static int virtio_net_rx_copy(struct virtio_net *vn, int id, uint32_t len, void *buf, size_t cap)
+static const uint8_t *virtio_net_rx_buf(const struct virtio_net *vn, int id)
 {
-	const uint8_t *p = phys_to_virt(virtio_net_buf_pa(vn->rx_pool, id));
-	const struct virtio_net_hdr *hdr = (const struct virtio_net_hdr *)p;
-	/* Device data: a length outside the buffer, a runt, a frame larger
-	 * than the caller's buffer, or offload metadata we never negotiated
-	 * (a GSO frame or a partial checksum would be corrupt to the stack). */
-	if (len > VIRTIO_NET_BUF_SIZE || len < vn->hdr_len + VIRTIO_NET_ETH_HLEN || len - vn->hdr_len > cap ||
-	    len - vn->hdr_len > NETDEV_FRAME_MAX ||
-	    hdr->gso_type != VIRTIO_NET_HDR_GSO_NONE || (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
-		vn->nd.stats.rx_dropped++;
-		return 0;
-	}
-	size_t n = len - vn->hdr_len;
-	memcpy(buf, p + vn->hdr_len, n);
-	vn->nd.stats.rx_packets++;
-	vn->nd.stats.rx_bytes += n;
-	return (int)n;
+	return phys_to_virt(virtio_net_buf_pa(vn->rx_pool, id));
 }
 
-static int virtio_net_rx(struct netdev *nd, void *buf, size_t cap)
+/* The buffers a frame whose first buffer is `id` spans: num_buffers with
+ * MRG_RXBUF (§5.1.6.4), else 1. 0 if the header says nonsense. */
+static int virtio_net_rx_count(const struct virtio_net *vn, int id, uint32_t len)
 {
-	struct virtio_net *vn = nd->priv;
-	virtio_net_link_log(vn);
-	/* Bounded: each pass consumes one used entry, dropped ones included. */
-	for (int pass = 0; pass < vn->rxq.size; pass++) {
+	if (!virtio_net_has(vn, VIRTIO_NET_F_MRG_RXBUF))
+		return 1;
+	if (len < vn->hdr_len)
+		return 0;
+	uint16_t n = ((const struct virtio_net_hdr *)virtio_net_rx_buf(vn, id))->num_buffers;
+	return n >= 1 && n <= VIRTIO_NET_RX_MERGE_MAX ? n : 0;
+}
+
+/* Take used buffers until vn->rxf holds a whole frame. Returns false if
+ * the used ring ran dry first (what was taken stays held for next time). */
+static bool virtio_net_rx_gather(struct virtio_net *vn)
+{
+	/* Bounded: each pass consumes one used entry. */
+	for (int pass = 0; pass < vn->rxq.size && (!vn->rxf.have || vn->rxf.have < vn->rxf.want); pass++) {
 		uint32_t len;
 		int id = virtq_get_used(&vn->rxq, &len);
 		if (id == -EAGAIN)
-			return 0;
+			return false;
 		if (id < 0) { /* a bad used entry: skipped; its buffer stays with the device */
-			nd->stats.rx_dropped++;
+			vn->nd.stats.rx_dropped++;
 			continue;
 		}
-		int n = virtio_net_rx_copy(vn, id, len, buf, cap);
-		/* The buffer is copied out: back to the device at once, so the
-		 * ring stays full. */
-		virtio_net_rx_fill(vn);
-		virtq_publish(&vn->rxq);
-		if (n > 0)
-			return n;
+		int i = vn->rxf.have++;
+		vn->rxf.id[i] = (uint16_t)id;
+		vn->rxf.len[i] = len;
+		if (len > VIRTIO_NET_BUF_SIZE)
+			vn->rxf.bad = true;
+		if (i == 0 && !(vn->rxf.want = virtio_net_rx_count(vn, id, len))) {
+			vn->rxf.want = 1; /* drop this buffer alone */
+			vn->rxf.bad = true;
+		}
+	}
+	return vn->rxf.have && vn->rxf.have >= vn->rxf.want;
+}
+
+/* Check the gathered frame's header against what we negotiated (device
+ * data); its length behind the header, or 0 to drop it. Sets *flags. */
+static size_t virtio_net_rx_check(const struct virtio_net *vn, unsigned *flags)
+{
+	const struct virtio_net_hdr *hdr = (const struct virtio_net_hdr *)virtio_net_rx_buf(vn, vn->rxf.id[0]);
+	size_t total = 0;
+	for (int i = 0; i < vn->rxf.have; i++)
+		total += vn->rxf.len[i];
+	bool tso = virtio_net_has(vn, VIRTIO_NET_F_GUEST_TSO4), csum = virtio_net_has(vn, VIRTIO_NET_F_GUEST_CSUM);
+	if (vn->rxf.bad || vn->rxf.len[0] < vn->hdr_len || total < vn->hdr_len + VIRTIO_NET_ETH_HLEN)
+		return 0;
+	total -= vn->hdr_len;
+	/* A coalesced TCP segment only if we took GUEST_TSO4 (§5.1.6.4.1). */
+	if (total > (tso ? NETDEV_RX_MAX : NETDEV_FRAME_MAX) ||
+	    !(hdr->gso_type == VIRTIO_NET_HDR_GSO_NONE || (tso && hdr->gso_type == VIRTIO_NET_HDR_GSO_TCPV4)))
+		return 0;
+	/* A partial checksum only with GUEST_CSUM, and inside the frame. It
+	 * left a host that trusts the data (§5.1.6.4: the device may hand us
+	 * its own partial checksums), so like DATA_VALID it needs no check. */
+	if (hdr->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) {
+		if (!csum || (size_t)hdr->csum_start + hdr->csum_offset + 2 > total)
+			return 0;
+		*flags |= NETDEV_RX_L4_CSUM_OK;
+	}
+	if (csum && (hdr->flags & VIRTIO_NET_HDR_F_DATA_VALID))
+		*flags |= NETDEV_RX_L4_CSUM_OK;
+	return total;
+}
+
+/* Copy the gathered frame (behind its header) across bufs, which hold it. */
+static void virtio_net_rx_copy(const struct virtio_net *vn, const struct netdev_buf *bufs)
+{
+	size_t out = 0, off = 0; /* position in bufs[out] */
+	for (int i = 0; i < vn->rxf.have; i++) {
+		const uint8_t *src = virtio_net_rx_buf(vn, vn->rxf.id[i]);
+		size_t n = vn->rxf.len[i];
+		if (i == 0) {
+			src += vn->hdr_len;
+			n -= vn->hdr_len;
+		}
+		while (n) {
+			size_t room = bufs[out].len - off, k = n < room ? n : room;
+			memcpy((uint8_t *)bufs[out].data + off, src, k);
+			src += k;
+			n -= k;
+			off += k;
+			if (off == bufs[out].len) {
+				out++;
+				off = 0;
+			}
+		}
+	}
+}
+
+/* The held frame is done with: its buffers go back to the device at once,
+ * so the ring stays full. */
+static void virtio_net_rx_release(struct virtio_net *vn)
+{
+	vn->rxf.have = vn->rxf.want = 0;
+	vn->rxf.bad = false;
+	virtio_net_rx_fill(vn);
+	virtq_publish(&vn->rxq);
+}
+
+static int virtio_net_rx(struct netdev *nd, const struct netdev_buf *bufs, int nbufs, struct netdev_rx_info *info)
+{
+	struct virtio_net *vn = nd->priv;
+	virtio_net_link_log(vn);
+	size_t cap = 0;
+	for (int i = 0; i < nbufs; i++)
+		cap += bufs[i].len;
+	/* Bounded: each pass releases one frame, dropped ones included. */
+	for (int pass = 0; pass < vn->rxq.size; pass++) {
+		*info = (struct netdev_rx_info){ 0 };
+		if (!virtio_net_rx_gather(vn))
+			return 0;
+		size_t n = virtio_net_rx_check(vn, &info->flags);
+		if (!n) {
+			nd->stats.rx_dropped++;
+			virtio_net_rx_release(vn);
+			continue;
+		}
+		info->len = n;
+		if (n > cap)
+			return -EMSGSIZE; /* held until the caller brings room */
+		virtio_net_rx_copy(vn, bufs);
+		virtio_net_rx_release(vn);
+		nd->stats.rx_packets++;
+		nd->stats.rx_bytes += n;
+		return (int)n;
 	}
 	return 0;
 }
@@ -278,6 +392,34 @@ static size_t virtio_net_tx_len(const struct netdev_seg *segs, int nsegs)
 	return total;
 }
 
+static uint16_t virtio_net_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+
+/* With VIRTIO_NET_F_CSUM the stack leaves TCP checksums zero
+ * (NETDEV_TX_TCP_CSUM): mark a TCP/IPv4 frame for the device, which sums
+ * from csum_start to the end and stores the result at csum_offset. The
+ * field must hold the pseudo-header sum, uncomplemented (§5.1.6.2, as a
+ * Linux CHECKSUM_PARTIAL frame does; RFC 9293 §3.1). */
+static void virtio_net_tx_csum(struct virtio_net_hdr *hdr, uint8_t *f, size_t len)
+{
+	const size_t eth = VIRTIO_NET_ETH_HLEN;
+	if (len < eth + 20 || virtio_net_be16(f + 12) != 0x0800 || (f[eth] >> 4) != 4 || f[eth + 9] != 6)
+		return;
+	size_t ihl = (size_t)(f[eth] & 0xf) * 4, ip_len = virtio_net_be16(f + eth + 2);
+	if (ihl < 20 || ip_len < ihl + 20 || eth + ip_len > len)
+		return;
+	uint32_t sum = 6u + (uint32_t)(ip_len - ihl); /* protocol, TCP length */
+	for (size_t i = 12; i < 20; i += 2) /* source and destination address */
+		sum += virtio_net_be16(f + eth + i);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	uint8_t *check = f + eth + ihl + 16;
+	check[0] = (uint8_t)(sum >> 8);
+	check[1] = (uint8_t)sum;
+	hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	hdr->csum_start = (uint16_t)(eth + ihl);
+	hdr->csum_offset = 16; /* the TCP header's checksum field */
+}
+
 static int virtio_net_tx(struct netdev *nd, const struct netdev_seg *segs, int nsegs)
 {
 	struct virtio_net *vn = nd->priv;
@@ -300,9 +442,11 @@ static int virtio_net_tx(struct netdev *nd, const struct netdev_seg *segs, int n
 	}
 	uint64_t pa = virtio_net_buf_pa(vn->tx_pool, id);
 	uint8_t *p = phys_to_virt(pa);
-	memset(p, 0, vn->hdr_len); /* §5.1.6.2: no offloads, so an all-zero header */
+	memset(p, 0, vn->hdr_len); /* §5.1.6.2: no GSO; no checksum unless marked below */
 	for (size_t off = vn->hdr_len, i = 0; i < (size_t)nsegs; off += segs[i].len, i++)
 		memcpy(p + off, segs[i].data, segs[i].len);
+	if (virtio_net_has(vn, VIRTIO_NET_F_CSUM))
+		virtio_net_tx_csum((struct virtio_net_hdr *)p, p + vn->hdr_len, total);
 	struct virtq_seg seg = { pa, (uint32_t)(vn->hdr_len + total), false };
 	virtq_add(&vn->txq, &seg, 1);
 	virtq_publish(&vn->txq);
@@ -426,6 +570,17 @@ static void virtio_net_abort(struct virtio_net *vn)
 		virtq_destroy(&vn->txq);
 }
 
+/* The features to accept of those offered: GUEST_TSO4 only with
+ * GUEST_CSUM (§5.1.3.1) and MRG_RXBUF (our RX buffers are 2 KiB). */
+static uint64_t virtio_net_wanted(struct virtio_dev *dev)
+{
+	uint64_t want = VIRTIO_NET_WANTED & dev->ops->device_features(dev);
+	uint64_t needs = VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_MRG_RXBUF;
+	if ((want & needs) != needs)
+		want &= ~VIRTIO_NET_F_GUEST_TSO4;
+	return want;
+}
+
 /* §3.1.1 Device Initialization, one step per comment. The transport is
  * found and mapped (virtio_probe); no device register is written yet. */
 static int virtio_net_start(struct virtio_dev *dev, void *arg)
@@ -445,8 +600,11 @@ static int virtio_net_start(struct virtio_dev *dev, void *arg)
 	 * offer VERSION_1; a legacy one (virtio-mmio v1) uses the legacy
 	 * header. */
 	if (!err)
-		err = virtio_negotiate(dev, VIRTIO_NET_WANTED, &vn->features);
-	vn->hdr_len = dev->legacy ? VIRTIO_NET_LEGACY_HDR_LEN : VIRTIO_NET_HDR_LEN;
+		err = virtio_negotiate(dev, virtio_net_wanted(dev), &vn->features);
+	/* §5.1.6.1: a legacy device has num_buffers only with MRG_RXBUF. */
+	vn->hdr_len = dev->legacy && !virtio_net_has(vn, VIRTIO_NET_F_MRG_RXBUF) ? VIRTIO_NET_LEGACY_HDR_LEN
+										   : VIRTIO_NET_HDR_LEN;
+	vn->nd.offloads = virtio_net_has(vn, VIRTIO_NET_F_CSUM) ? NETDEV_TX_TCP_CSUM : 0;
 	/* 7. Device-specific setup: interrupt, virtqueues, RX buffers, config. */
 	if (!err)
 		err = virtio_net_setup(vn);
@@ -468,11 +626,15 @@ static int virtio_net_start(struct virtio_dev *dev, void *arg)
 static void virtio_net_report(const struct virtio_net *vn)
 {
 	size_t pool_kib = (size_t)(vn->rxq.size + vn->txq.size) * VIRTIO_NET_BUF_SIZE / 1024;
-	log_info("virtio-net", "%s, irq %s, features%s%s%s%s (0x%lx)", vn->dev->where, vn->irq_kind,
+	log_info("virtio-net", "%s, irq %s, features%s%s%s%s%s%s%s%s (0x%lx)", vn->dev->where, vn->irq_kind,
 		 virtio_net_has(vn, VIRTIO_F_VERSION_1) ? " VERSION_1" : "",
 		 virtio_net_has(vn, VIRTIO_NET_F_MAC) ? " MAC" : "",
 		 virtio_net_has(vn, VIRTIO_NET_F_STATUS) ? " STATUS" : "",
-		 virtio_net_has(vn, VIRTIO_F_EVENT_IDX) ? " EVENT_IDX" : "", (unsigned long)vn->features);
+		 virtio_net_has(vn, VIRTIO_F_EVENT_IDX) ? " EVENT_IDX" : "",
+		 virtio_net_has(vn, VIRTIO_NET_F_CSUM) ? " CSUM" : "",
+		 virtio_net_has(vn, VIRTIO_NET_F_GUEST_CSUM) ? " GUEST_CSUM" : "",
+		 virtio_net_has(vn, VIRTIO_NET_F_MRG_RXBUF) ? " MRG_RXBUF" : "",
+		 virtio_net_has(vn, VIRTIO_NET_F_GUEST_TSO4) ? " GUEST_TSO4" : "", (unsigned long)vn->features);
 	log_info("virtio-net", "rx %u x %u B, tx %u x %u B buffers (%zu KiB), %u ring pages%s", vn->rxq.size,
 		 VIRTIO_NET_BUF_SIZE, vn->txq.size, VIRTIO_NET_BUF_SIZE, pool_kib, vn->rxq.pages + vn->txq.pages,
 		 vn->dev->tcg ? "; QEMU TCG: ring barriers via register read" : "");

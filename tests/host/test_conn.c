@@ -36,18 +36,34 @@
 
 /* ---- malloc seam ---- */
 
-/* conn.c takes a connection's receive ring (TCP_WND bytes) from malloc
- * when data arrives; t_rx_nomem makes that fail. The binary links with
- * --wrap=malloc (host.mk, test_conn_LIBS); other sizes pass through. */
+/* conn.c takes a connection's receive ring from malloc when data arrives:
+ * 8 KiB (its RING_MIN), doubled while unread data outgrows it, up to
+ * TCP_WND. t_rx_nomem makes that fail; t_ring_grows watches the sizes.
+ * The binary links with --wrap=malloc (host.mk, test_conn_LIBS); other
+ * sizes pass through. */
+#define RING_MIN 8192
 void *__real_malloc(size_t n);
 void *__wrap_malloc(size_t n);
 static int fail_ring_allocs;
+static size_t ring_peak; /* the largest ring allocated */
+
+static bool ring_size(size_t n)
+{
+	for (size_t s = RING_MIN; s <= TCP_WND; s *= 2)
+		if (n == s)
+			return true;
+	return false;
+}
+
 void *__wrap_malloc(size_t n)
 {
-	if (n == TCP_WND && fail_ring_allocs > 0) {
+	if (!ring_size(n))
+		return __real_malloc(n);
+	if (fail_ring_allocs > 0) {
 		fail_ring_allocs--;
 		return NULL;
 	}
+	ring_peak = n > ring_peak ? n : ring_peak;
 	return __real_malloc(n);
 }
 
@@ -514,14 +530,15 @@ static void t_recved_credit(void)
 	struct tcp_pcb *kp = keel_pcb(&peers[0]);
 	if (c && CHECK(kp)) {
 		static char buf[8000];
-		peer_send(&peers[0], pattern_buf(5000), 5000);
+		/* 7000: above lwIP's window-update threshold (4 MSS). */
+		peer_send(&peers[0], pattern_buf(7000), 7000);
 		fake_net_settle();
-		CHECK(kp->rcv_wnd == TCP_WND - 5000);
+		CHECK(kp->rcv_wnd == TCP_WND - 7000);
 		CHECK(conn_read(c, buf, 1000, 0) == 1000);
-		CHECK(kp->rcv_wnd == TCP_WND - 4000);
-		CHECK(conn_read(c, buf + 1000, sizeof buf - 1000, 0) == 4000);
+		CHECK(kp->rcv_wnd == TCP_WND - 6000);
+		CHECK(conn_read(c, buf + 1000, sizeof buf - 1000, 0) == 6000);
 		CHECK(kp->rcv_wnd == TCP_WND);
-		CHECK(is_pattern((uint8_t *)buf, 5000));
+		CHECK(is_pattern((uint8_t *)buf, 7000));
 		fake_net_settle(); /* the window update reaches the peer */
 		CHECK(peers[0].pcb && peers[0].pcb->snd_wnd == TCP_WND);
 		conn_close(c);
@@ -529,7 +546,7 @@ static void t_recved_credit(void)
 	teardown();
 }
 
-/* 200 KB through an 8-segment window: the peer can send only as reads
+/* 200 KB read in small pieces: the peer can send only as reads
  * reopen it. Between reads the net poller runs (as other tasks would), so
  * segments land while the ring still holds unread data, and both the
  * ring's tail (on_recv) and its head (conn_read) wrap around its end. */
@@ -543,7 +560,7 @@ static void t_read_stream(void)
 		size_t n = 0;
 		size_t chunk = 999;
 		/* Segments of 1000 bytes or less, so some straddle the end of
-		 * the 11680-byte ring (whole MSS-sized ones never would). */
+		 * the 8 KiB ring (whole MSS-sized ones never would). */
 		peers[0].chunk = 1000;
 		peer_send(&peers[0], pattern_buf(LEN), LEN);
 		while (n < LEN) {
@@ -560,6 +577,45 @@ static void t_read_stream(void)
 		}
 		CHECK(n == LEN && is_pattern(got, LEN));
 		CHECK(waits() > 0);
+		conn_close(c);
+	}
+	teardown();
+}
+
+/* Unread data backs up: the ring doubles from 8 KiB to hold it (100 KB
+ * needs 128 KiB, the whole window), wrapping and moving as it grows, and
+ * the bytes come out intact and in order; drained, it is freed. */
+static void t_ring_grows(void)
+{
+	enum { LEN = 100000 };
+	setup();
+	struct conn *c = open_conn(0);
+	if (c) {
+		static uint8_t got[LEN];
+		fake_net_run_for(SEC); /* quiet: everything acknowledged */
+		size_t idle = heap_bytes();
+		const uint8_t *data = pattern_buf(LEN);
+		ring_peak = 0;
+		peers[0].chunk = 1000; /* segments straddle each ring's end */
+		peer_send(&peers[0], data, 20000);
+		fake_net_settle();
+		/* Read a little first, so the ring's head is not at its start
+		 * when it grows again. */
+		CHECK(conn_read(c, got, 3000, 0) == 3000);
+		CHECK(ring_peak == 32 * 1024);
+		peer_send(&peers[0], data + 20000, LEN - 20000);
+		fake_net_run_for(SEC); /* the rest arrives; nothing is read */
+		CHECK(ring_peak == 128 * 1024);
+		size_t n = 3000;
+		while (n < LEN) {
+			ssize_t r = conn_read(c, got + n, LEN - n, clock_now() + 5 * SEC);
+			if (!CHECK(r > 0))
+				break;
+			n += (size_t)r;
+		}
+		CHECK(n == LEN && is_pattern(got, LEN));
+		fake_net_run_for(SEC);
+		CHECK(heap_bytes() == idle);
 		conn_close(c);
 	}
 	teardown();
@@ -629,7 +685,7 @@ static void t_write_parks(void)
  * prefix queued, and the connection stays usable once the peer reads. */
 static void t_write_deadline(void)
 {
-	enum { LEN = 200000 };
+	enum { LEN = TCP_SND_BUF + TCP_WND + 100000 };
 	setup();
 	struct conn *c = open_conn(0);
 	if (c) {
@@ -914,7 +970,8 @@ static const struct test_case cases[] = {
     {"reset: buffered data first, then -ECONNRESET (sticky) for read and write", t_reset},
     {"reset: parked reader woken -> -ECONNRESET", t_reset_wakes_reader},
     {"tcp_recved credited as conn_read consumes, not before", t_recved_credit},
-    {"read: 200 KB through an 8-segment window, ring wraps, intact", t_read_stream},
+    {"read: 200 KB read in pieces, ring wraps, intact", t_read_stream},
+    {"read: unread data backs up, ring doubles to the window, intact, freed", t_ring_grows},
     {"read: no memory for the ring: data deferred by lwIP, counted, read later", t_rx_nomem},
     {"write: small writes reach the peer at once (no Nagle)", t_write_small},
     {"write: 300 KB > sndbuf parks and completes as the peer acks", t_write_parks},

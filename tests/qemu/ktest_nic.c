@@ -54,8 +54,10 @@ static void send_frame(const uint8_t *f, size_t n)
 static bool receive(bool (*match)(const uint8_t *f, int n), uint64_t deadline)
 {
 	static uint8_t buf[2048];
+	const struct netdev_buf b = { buf, sizeof buf };
 	while (clock_now() < deadline) {
-		int n = dev->ops->rx(dev, buf, sizeof buf);
+		struct netdev_rx_info info;
+		int n = dev->ops->rx(dev, &b, 1, &info);
 		if (n > 0 && match(buf, n))
 			return true;
 		if (n > 0)

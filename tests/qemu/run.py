@@ -499,6 +499,10 @@ register_bundle(case, report)
 from image_tests import register as register_images  # noqa: E402
 register_images(case, report)
 
+# 10 MiB each way over a tap, with virtio-net's offloads and without (bulk_tests.py).
+from bulk_tests import register as register_bulk  # noqa: E402
+register_bulk(case, report)
+
 # virtio-mmio on QEMU's microvm machine, DSDT and command line (microvm_tests.py).
 from microvm_tests import register as register_microvm  # noqa: E402
 register_microvm(case, report)
