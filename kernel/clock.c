@@ -1,11 +1,15 @@
 /* TSC and local APIC timer calibrated against the 8254 PIT, polled, so no
- * interrupt is needed yet. The reference is channel 2, whose gate and
- * output are visible in port 0x61 (PC/AT, QEMU pc and q35); QEMU microvm
- * has the PIT but no port 0x61 (it reads 0xff), so there channel 0 runs
- * instead and its output is read with the read-back command (8254
- * datasheet, "Read-Back Command": status bit 7 is OUT). The TSC is
- * assumed invariant (constant rate), which QEMU and every x86-64 server
- * CPU of the last decade provide. */
+ * interrupt is needed yet. Channel 0 runs as a rate generator and its
+ * count is read with the counter-latch command (8254 datasheet), which
+ * works on every machine with a PIT, QEMU's microvm included (which has
+ * no port 0x61, so no channel 2 gate). The rates come from two samples a
+ * few milliseconds apart, each a PIT count and an APIC timer count with
+ * the TSC read on both sides: a vCPU descheduled by the host between the
+ * samples changes nothing (all three clocks run on), and of several tries
+ * per sample the one whose TSC reads are closest is kept, so a deschedule
+ * inside a sample is not taken either. The TSC is assumed invariant
+ * (constant rate), which QEMU and every x86-64 server CPU of the last
+ * decade provide. */
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -18,28 +22,24 @@
 #include "kernel/trap.h"
 
 #define PIT_HZ 1193182u
-#define CALIBRATE_MS 3u
-#define CALIBRATE_RUNS 5 /* odd: the median is one of them */
-#define CALIBRATE_TRIES 3 /* rounds of runs before the rates count as implausible */
+#define CALIBRATE_MS 5u
+#define CALIBRATE_TICKS (PIT_HZ * CALIBRATE_MS / 1000) /* well inside the 65536-tick wrap */
+#define CALIBRATE_RUNS 3 /* odd: the median is one of them */
+#define SAMPLE_TRIES 8
 #define APIC_MAX_COUNT 0xffffffffu
 
 #define PIT_CH0 0x40
-#define PIT_CH2 0x42
 #define PIT_CMD 0x43
-#define PIT_LOHI_MODE0(ch) ((ch) << 6 | 0x30) /* lo/hi byte access, mode 0, binary */
-#define PIT_READBACK_CH0 0xe2 /* read-back: latch status only, channel 0 */
-#define PIT_STATUS_OUT 0x80
-#define PIT_STATUS_NULL 0x40  /* the count written is not loaded yet */
-#define PORT_B 0x61           /* bit 0 gate 2, bit 1 speaker, bit 5 OUT2 */
-#define PORT_B_OUT2 0x20
+#define PIT_CH0_RATE 0x34  /* channel 0, lo/hi byte access, mode 2 (rate generator), binary */
+#define PIT_CH0_LATCH 0x00 /* counter latch command, channel 0 */
 
-/* Plausible rates: anything outside means the reference did not tick
- * (e.g. the PIT is absent and the poll ended at once). */
+/* Plausible rates: anything outside means the reference did not tick. */
 #define TSC_HZ_MIN 100000000ull   /* 100 MHz */
 #define TSC_HZ_MAX 20000000000ull /* 20 GHz */
 #define APIC_HZ_MIN 100000ull     /* 100 kHz */
-/* Give up on a PIT that has not expired after ten times its period at
- * the fastest plausible TSC (about a second at 2 GHz): it is not there. */
+/* Give up on a PIT that has not counted CALIBRATE_TICKS after ten times
+ * that at the fastest plausible TSC (about a second at 2 GHz): it is not
+ * there (its ports read 0xff, a count that never moves). */
 #define TSC_WAIT_MAX (TSC_HZ_MAX / 1000 * CALIBRATE_MS * 10)
 
 static uint64_t tsc_hz, apic_hz;
@@ -47,61 +47,57 @@ static uint64_t ns_mult;   /* ns = tsc * ns_mult >> 32 */
 static uint64_t tick_mult; /* APIC ticks = ns * tick_mult >> 32 */
 static uint64_t boot_wall_ns, boot_mono_ns;
 
-static bool out2_high(void) { return inb(PORT_B) & PORT_B_OUT2; }
-
-static bool out0_high(void)
+static uint16_t pit_count(void)
 {
-	outb(PIT_CMD, PIT_READBACK_CH0);
-	uint8_t status = inb(PIT_CH0);
-	return (status & (PIT_STATUS_OUT | PIT_STATUS_NULL)) == PIT_STATUS_OUT;
+	outb(PIT_CMD, PIT_CH0_LATCH);
+	uint8_t lo = inb(PIT_CH0);
+	return (uint16_t)(lo | inb(PIT_CH0) << 8);
 }
 
-/* Arm channel ch in mode 0 (OUT low until the count runs out, then high)
- * for CALIBRATE_MS; channel 2 only counts with its gate on. */
-static void pit_arm(unsigned ch)
-{
-	const uint16_t count = PIT_HZ * CALIBRATE_MS / 1000;
-	if (ch == 2)
-		outb(PORT_B, (inb(PORT_B) & ~0x02) | 0x01); /* gate on, speaker off */
-	outb(PIT_CMD, PIT_LOHI_MODE0(ch));
-	outb(ch == 2 ? PIT_CH2 : PIT_CH0, count & 0xff);
-	outb(ch == 2 ? PIT_CH2 : PIT_CH0, count >> 8);
-}
+struct sample {
+	uint64_t tsc;  /* midway between the two TSC reads */
+	uint16_t pit;  /* counts down, modulo 65536 */
+	uint32_t apic; /* counts down */
+};
 
-/* Channel 2 through port 0x61 where it is wired: port B must not float
- * (0xff) and OUT2 must read low once mode 0 is armed. Else channel 0. */
-static unsigned pit_pick(const char **name)
+/* Of SAMPLE_TRIES, the sample whose two TSC reads are closest. */
+static struct sample sample(void)
 {
-	if (inb(PORT_B) != 0xff) {
-		pit_arm(2);
-		if (!out2_high()) {
-			*name = "PIT channel 2 via port 0x61";
-			return 2;
+	struct sample best = { 0 };
+	uint64_t best_gap = UINT64_MAX;
+	for (int i = 0; i < SAMPLE_TRIES; i++) {
+		uint64_t t0 = rdtsc();
+		uint16_t pit = pit_count();
+		uint32_t apic = apic_timer_count();
+		uint64_t t1 = rdtsc();
+		if (t1 - t0 < best_gap) {
+			best_gap = t1 - t0;
+			best = (struct sample){ t0 + (t1 - t0) / 2, pit, apic };
 		}
 	}
-	*name = "PIT channel 0 read-back";
-	return 0;
+	return best;
 }
 
-/* TSC and APIC-timer ticks across one PIT period on channel ch. False if
- * the PIT never expired. */
-static bool measure(unsigned ch, uint64_t *tsc, uint64_t *apic)
+/* TSC and APIC-timer rates over at least CALIBRATE_TICKS of the PIT. False
+ * if the PIT did not count. */
+static bool measure(uint64_t *tsc, uint64_t *apic)
 {
-	bool (*expired)(void) = ch == 2 ? out2_high : out0_high;
-	pit_arm(ch);
+	outb(PIT_CMD, PIT_CH0_RATE);
+	outb(PIT_CH0, 0); /* count 0: 65536, the longest period */
+	outb(PIT_CH0, 0);
 	apic_timer_start(APIC_MAX_COUNT);
-	uint64_t t0 = rdtsc(), t1 = t0;
-	uint32_t a0 = apic_timer_count();
-	bool done = false;
-	while (!done && t1 - t0 < TSC_WAIT_MAX) {
-		done = expired();
-		t1 = rdtsc();
+	struct sample a = sample(), b = a;
+	uint16_t ticks = 0;
+	while (ticks < CALIBRATE_TICKS && rdtsc() - a.tsc < TSC_WAIT_MAX) {
+		b = sample();
+		ticks = (uint16_t)(a.pit - b.pit);
 	}
-	uint32_t a1 = apic_timer_count();
 	apic_timer_start(0);
-	*tsc = t1 - t0;
-	*apic = a0 - a1;
-	return done;
+	if (ticks < CALIBRATE_TICKS)
+		return false;
+	*tsc = (b.tsc - a.tsc) * PIT_HZ / ticks;
+	*apic = (uint64_t)(a.apic - b.apic) * PIT_HZ / ticks;
+	return true;
 }
 
 static uint64_t median(uint64_t *v, int n)
@@ -115,32 +111,24 @@ static uint64_t median(uint64_t *v, int n)
 	return v[n / 2];
 }
 
-/* The median of CALIBRATE_RUNS periods: a vCPU descheduled by the host
- * between arming the PIT and reading the TSC (or between expiry and the
- * read) skews one period, not the median. A host busy enough to skew most
- * of them gives implausible rates: that round is run again, up to
- * CALIBRATE_TRIES. Returns false if the PIT never expired or the rates
- * stay implausible. */
+/* The median of CALIBRATE_RUNS measurements. Returns false if the PIT
+ * did not count or the rates are implausible. */
 static bool calibrate(const char **ref)
 {
 	uint64_t tsc[CALIBRATE_RUNS], apic[CALIBRATE_RUNS];
-	unsigned ch = pit_pick(ref);
-	for (int round = 0; round < CALIBRATE_TRIES; round++) {
-		for (int i = 0; i < CALIBRATE_RUNS; i++) {
-			if (!measure(ch, &tsc[i], &apic[i])) {
-				log_err("clock", "%s never expired", *ref);
-				return false;
-			}
+	*ref = "PIT channel 0 count";
+	for (int i = 0; i < CALIBRATE_RUNS; i++) {
+		if (!measure(&tsc[i], &apic[i])) {
+			log_err("clock", "%s does not move: no PIT", *ref);
+			return false;
 		}
-		tsc_hz = median(tsc, CALIBRATE_RUNS) * 1000 / CALIBRATE_MS;
-		apic_hz = median(apic, CALIBRATE_RUNS) * 1000 / CALIBRATE_MS;
-		if (tsc_hz >= TSC_HZ_MIN && tsc_hz <= TSC_HZ_MAX && apic_hz >= APIC_HZ_MIN)
-			break;
-		log_warn("clock", "%s gave implausible rates: TSC %lu Hz, APIC timer %lu Hz%s", *ref, tsc_hz,
-			 apic_hz, round + 1 < CALIBRATE_TRIES ? "; measuring again" : "");
 	}
-	if (tsc_hz < TSC_HZ_MIN || tsc_hz > TSC_HZ_MAX || apic_hz < APIC_HZ_MIN)
+	tsc_hz = median(tsc, CALIBRATE_RUNS);
+	apic_hz = median(apic, CALIBRATE_RUNS);
+	if (tsc_hz < TSC_HZ_MIN || tsc_hz > TSC_HZ_MAX || apic_hz < APIC_HZ_MIN) {
+		log_err("clock", "%s gave implausible rates: TSC %lu Hz, APIC timer %lu Hz", *ref, tsc_hz, apic_hz);
 		return false;
+	}
 	ns_mult = (NSEC_PER_SEC << 32) / tsc_hz;
 	tick_mult = (apic_hz << 32) / NSEC_PER_SEC;
 	return true;
