@@ -474,9 +474,13 @@ static void accept_loop(void *arg)
 	struct http_listener *hl = arg;
 	for (;;) {
 		struct conn *c;
+		/* Closed while this task was busy below (refusing, spawning):
+		 * the listener is gone (no task was waiting in it to keep it). */
+		if (!hl->l)
+			return;
 		int err = conn_accept(hl->l, &c, 0);
 		if (err == -ECANCELED)
-			return; /* the listener closed: shutdown */
+			return; /* the listener closed while this task waited in it: shutdown */
 		if (err < 0)
 			continue;
 		if (open_count() >= cfg.max_conns) {
