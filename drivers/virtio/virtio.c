@@ -56,6 +56,28 @@ int virtio_negotiate(struct virtio_dev *d, uint64_t wanted, uint64_t *out)
 	return 0;
 }
 
+int virtio_begin(struct virtio_dev *d, uint64_t wanted, uint64_t *features)
+{
+	/* 1. Reset the device. */
+	int err = virtio_reset(d);
+	if (err)
+		return err;
+	/* 2. ACKNOWLEDGE: we have noticed the device. */
+	virtio_add_status(d, VIRTIO_STATUS_ACKNOWLEDGE);
+	/* 3. DRIVER: we know how to drive it. */
+	virtio_add_status(d, VIRTIO_STATUS_DRIVER);
+	/* 4-6. Read the offered features, write our subset, set FEATURES_OK
+	 * and re-read it. */
+	return virtio_negotiate(d, wanted, features);
+}
+
+int virtio_driver_ok(struct virtio_dev *d)
+{
+	virtio_add_status(d, VIRTIO_STATUS_DRIVER_OK);
+	/* §2.1.1: the device may have hit an error in the driver's setup. */
+	return virtio_status(d) & VIRTIO_STATUS_NEEDS_RESET ? -EIO : 0;
+}
+
 /* QEMU's TCG announces itself in the hypervisor CPUID leaf. */
 bool virtio_under_tcg(void)
 {

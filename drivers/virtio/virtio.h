@@ -116,6 +116,14 @@ void virtio_fail(struct virtio_dev *d);
  * set and re-read (-EIO if the device refused it). A legacy device has
  * neither VERSION_1 nor FEATURES_OK (§3.1.2). Stores the set in *out. */
 int virtio_negotiate(struct virtio_dev *d, uint64_t wanted, uint64_t *out);
+/* §3.1.1 Device Initialization, steps 1-6, for every driver: reset,
+ * ACKNOWLEDGE, DRIVER, then the features as virtio_negotiate. The driver
+ * then does step 7, its own setup, and calls virtio_driver_ok. 0 or the
+ * first error. */
+int virtio_begin(struct virtio_dev *d, uint64_t wanted, uint64_t *features);
+/* Step 8: DRIVER_OK, the device is live (no notifications before it).
+ * -EIO if the device flagged an error in the setup (NEEDS_RESET). */
+int virtio_driver_ok(struct virtio_dev *d);
 
 /* Is this QEMU's TCG (the hypervisor CPUID leaf says so)? */
 bool virtio_under_tcg(void);

@@ -140,29 +140,17 @@ static int virtio_console_start(struct virtio_dev *dev, void *arg)
 {
 	struct virtio_console *c = arg;
 	*c = (struct virtio_console){ .dev = dev };
-	/* 1. Reset the device. */
-	int err = virtio_reset(dev);
-	/* 2. ACKNOWLEDGE: we have noticed the device. */
-	if (!err)
-		virtio_add_status(dev, VIRTIO_STATUS_ACKNOWLEDGE);
-	/* 3. DRIVER: we know how to drive it. */
-	if (!err)
-		virtio_add_status(dev, VIRTIO_STATUS_DRIVER);
-	/* 4-6. Features: VERSION_1 only, FEATURES_OK, re-read. */
-	if (!err)
-		err = virtio_negotiate(dev, VIRTIO_CONSOLE_WANTED, &c->features);
+	/* 1-6. Reset, ACKNOWLEDGE, DRIVER, features: VERSION_1 only. */
+	int err = virtio_begin(dev, VIRTIO_CONSOLE_WANTED, &c->features);
 	/* 7. Device-specific setup: the transmit queue and the buffer page. */
 	if (!err)
 		err = virtio_console_setup(c);
+	/* 8. DRIVER_OK: the device is live. */
+	if (!err)
+		err = virtio_driver_ok(dev);
 	if (err) {
 		virtio_console_abort(c);
 		return err;
-	}
-	/* 8. DRIVER_OK: the device is live (§3.1.1: no notifications before). */
-	virtio_add_status(dev, VIRTIO_STATUS_DRIVER_OK);
-	if (virtio_status(dev) & VIRTIO_STATUS_NEEDS_RESET) { /* §2.1.1: it hit an error in setup */
-		virtio_console_abort(c);
-		return -EIO;
 	}
 	c->ready = true;
 	return 0;

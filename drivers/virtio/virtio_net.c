@@ -587,20 +587,10 @@ static int virtio_net_start(struct virtio_dev *dev, void *arg)
 {
 	struct virtio_net *vn = arg;
 	*vn = (struct virtio_net){ .nd = { .name = "virtio-net", .ops = &virtio_net_ops, .priv = vn }, .dev = dev };
-	/* 1. Reset the device. */
-	int err = virtio_reset(dev);
-	/* 2. ACKNOWLEDGE: we have noticed the device. */
-	if (!err)
-		virtio_add_status(dev, VIRTIO_STATUS_ACKNOWLEDGE);
-	/* 3. DRIVER: we know how to drive it. */
-	if (!err)
-		virtio_add_status(dev, VIRTIO_STATUS_DRIVER);
-	/* 4-6. Read the offered features, write our subset, set FEATURES_OK
-	 * and re-read it (inside virtio_negotiate). A modern device must
+	/* 1-6. Reset, ACKNOWLEDGE, DRIVER, features: a modern device must
 	 * offer VERSION_1; a legacy one (virtio-mmio v1) uses the legacy
 	 * header. */
-	if (!err)
-		err = virtio_negotiate(dev, virtio_net_wanted(dev), &vn->features);
+	int err = virtio_begin(dev, virtio_net_wanted(dev), &vn->features);
 	/* §5.1.6.1: a legacy device has num_buffers only with MRG_RXBUF. */
 	vn->hdr_len = dev->legacy && !virtio_net_has(vn, VIRTIO_NET_F_MRG_RXBUF) ? VIRTIO_NET_LEGACY_HDR_LEN
 										   : VIRTIO_NET_HDR_LEN;
@@ -614,10 +604,10 @@ static int virtio_net_start(struct virtio_dev *dev, void *arg)
 	}
 	/* 8. DRIVER_OK: the device is live. The handler may run from here. */
 	vn->ready = true;
-	virtio_add_status(dev, VIRTIO_STATUS_DRIVER_OK);
-	if (virtio_status(dev) & VIRTIO_STATUS_NEEDS_RESET) { /* §2.1.1: it hit an error in setup */
+	err = virtio_driver_ok(dev);
+	if (err) {
 		virtio_net_abort(vn);
-		return -EIO;
+		return err;
 	}
 	virtq_publish(&vn->rxq); /* expose the RX buffers and kick */
 	return 0;

@@ -181,31 +181,18 @@ static int virtio_rng_start(struct virtio_dev *dev, void *arg)
 {
 	struct virtio_rng *r = arg;
 	*r = (struct virtio_rng){ .dev = dev };
-	/* 1. Reset the device. */
-	int err = virtio_reset(dev);
-	/* 2. ACKNOWLEDGE: we have noticed the device. */
-	if (!err)
-		virtio_add_status(dev, VIRTIO_STATUS_ACKNOWLEDGE);
-	/* 3. DRIVER: we know how to drive it. */
-	if (!err)
-		virtio_add_status(dev, VIRTIO_STATUS_DRIVER);
-	/* 4-6. Features: VERSION_1 only (§5.4.3 defines none), FEATURES_OK,
-	 * re-read (inside virtio_negotiate). */
-	if (!err)
-		err = virtio_negotiate(dev, VIRTIO_RNG_WANTED, &r->features);
+	/* 1-6. Reset, ACKNOWLEDGE, DRIVER, features: VERSION_1 only (§5.4.3
+	 * defines none). */
+	int err = virtio_begin(dev, VIRTIO_RNG_WANTED, &r->features);
 	/* 7. Device-specific setup: the request queue and the buffer page. */
 	if (!err)
 		err = virtio_rng_setup(r);
+	/* 8. DRIVER_OK: the device is live; requests may be posted from here. */
+	if (!err)
+		err = virtio_driver_ok(dev);
 	if (err) {
 		virtio_rng_abort(r);
 		return err;
-	}
-	/* 8. DRIVER_OK: the device is live; requests may be posted from here
-	 * (§3.1.1: no notifications before it). */
-	virtio_add_status(dev, VIRTIO_STATUS_DRIVER_OK);
-	if (virtio_status(dev) & VIRTIO_STATUS_NEEDS_RESET) { /* §2.1.1: it hit an error in setup */
-		virtio_rng_abort(r);
-		return -EIO;
 	}
 	r->ready = true;
 	return 0;
