@@ -94,14 +94,6 @@ static uint8_t virtio_mmio_irq_ack(struct virtio_dev *d)
 	return (uint8_t)(why & (VIRTIO_ISR_QUEUE | VIRTIO_ISR_CONFIG));
 }
 
-static uint16_t pow2_floor(uint32_t n)
-{
-	uint16_t p = 1;
-	while (p <= n / 2 && p < VIRTQ_MAX_SIZE)
-		p = (uint16_t)(p * 2);
-	return p;
-}
-
 /* §4.2.3.2 steps 5-7 (modern): size, the three addresses, ready. */
 static int queue_modern(volatile struct virtio_mmio_regs *r, const struct virtq *vq)
 {
@@ -140,7 +132,7 @@ static int virtio_mmio_setup_queue(struct virtio_dev *d, struct virtq *vq, uint1
 	uint32_t dev_max = r->queue_num_max;
 	if (!dev_max || (d->legacy ? r->queue_pfn : r->queue_ready))
 		return -ENOENT;
-	int err = virtq_init(vq, index, pow2_floor(dev_max < max_size ? dev_max : max_size), event_idx);
+	int err = virtq_init(vq, index, virtq_fit_size(dev_max, max_size), event_idx);
 	if (err)
 		return err;
 	err = d->legacy ? queue_legacy(r, vq) : queue_modern(r, vq);

@@ -170,14 +170,6 @@ static const char *virtio_pci_irq_setup(struct virtio_dev *d, irq_fn fn, void *a
 	return kind;
 }
 
-static uint16_t virtio_pci_pow2_floor(uint16_t n)
-{
-	uint16_t p = 1;
-	while (p <= n / 2)
-		p = (uint16_t)(p * 2);
-	return p;
-}
-
 /* Point the selected queue at its three parts (§4.1.4.3). */
 static void virtio_pci_queue_addrs(volatile struct virtio_pci_common_cfg *c, const struct virtq *vq)
 {
@@ -209,7 +201,7 @@ static int virtio_pci_setup_queue(struct virtio_dev *d, struct virtq *vq, uint16
 	uint16_t dev_max = c->queue_size;
 	if (!dev_max || c->queue_enable)
 		return -ENOENT; /* §4.1.5.1.3: size 0 means the queue does not exist */
-	uint16_t size = virtio_pci_pow2_floor(dev_max < max_size ? dev_max : max_size);
+	uint16_t size = virtq_fit_size(dev_max, max_size);
 	int err = virtq_init(vq, index, size, event_idx);
 	if (err)
 		return err;

@@ -57,6 +57,15 @@ uint32_t virtq_bytes(uint16_t size)
 	       size * (uint32_t)sizeof(struct virtq_used_elem) + 2u; /* ring[size], then avail_event */
 }
 
+uint16_t virtq_fit_size(uint32_t dev_max, uint16_t wanted)
+{
+	uint32_t n = dev_max < wanted ? dev_max : wanted;
+	uint16_t p = 1;
+	while (p <= n / 2 && p < VIRTQ_MAX_SIZE)
+		p = (uint16_t)(p * 2);
+	return p;
+}
+
 int virtq_init(struct virtq *vq, uint16_t index, uint16_t size, bool event_idx)
 {
 	if (!size || size > VIRTQ_MAX_SIZE || (size & (size - 1)))

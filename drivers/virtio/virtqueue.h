@@ -120,6 +120,10 @@ struct virtq {
 	struct virtq_stats stats;
 };
 
+/* The size a transport gives a queue: min(the device's maximum, the
+ * driver's), rounded down to a power of two (§2.6), at most
+ * VIRTQ_MAX_SIZE. dev_max and wanted are at least 1. */
+uint16_t virtq_fit_size(uint32_t dev_max, uint16_t wanted);
 /* Allocate and initialise queue `index` with `size` entries (a power of
  * two <= VIRTQ_MAX_SIZE). 0, -EINVAL or -ENOMEM. */
 int virtq_init(struct virtq *vq, uint16_t index, uint16_t size, bool event_idx);

@@ -662,7 +662,25 @@ static void t_sync_reg(void)
 	teardown(&vq);
 }
 
+/* A transport's queue size: the smaller maximum, rounded down to a power
+ * of two, never above VIRTQ_MAX_SIZE, against a reference loop. */
+static void t_fit_size(void)
+{
+	CHECK(virtq_fit_size(1, 256) == 1 && virtq_fit_size(256, 4) == 4 && virtq_fit_size(3, 256) == 2);
+	CHECK(virtq_fit_size(1024, 256) == 256 && virtq_fit_size(1024, 200) == 128);
+	CHECK(virtq_fit_size(65535, 65535) == VIRTQ_MAX_SIZE && virtq_fit_size(0xffffffffu, 1) == 1);
+	for (uint32_t dev = 1; dev <= 1024; dev++)
+		for (uint16_t want = 1; want <= 300; want++) {
+			uint32_t n = dev < want ? dev : want, ref = 1;
+			while (ref * 2 <= n && ref * 2 <= VIRTQ_MAX_SIZE)
+				ref *= 2;
+			if (!CHECK(virtq_fit_size(dev, want) == ref))
+				return;
+		}
+}
+
 static const struct test_case cases[] = {
+    {"fit_size: min of the two maxima, a power of two, at most 256", t_fit_size},
     {"init: size not a power of two or above 256 is -EINVAL", t_init_bad_size},
     {"init: §2.6.2 legacy layout in 2-3 contiguous zeroed pages, all descriptors free; destroy frees them",
      t_init_layout},
