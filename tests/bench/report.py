@@ -102,6 +102,21 @@ def cell(entry, fmt):
     return fmt.format(v)
 
 
+def metric_cells(results, peers, ratio_peers, key, label, fmt, notes):
+    """One metric's cells: each peer's value, then each ratio to nginx of
+    the medians; a peer's reason for a missing value goes into notes."""
+    cells = []
+    for p in peers:
+        entry = results["peers"][p].get(key, {})
+        cells.append(cell(entry, fmt))
+        if entry.get("why"):
+            notes.setdefault((p, entry["why"]), []).append(label)
+    for p in ratio_peers:
+        r = ratio(results, p, key)
+        cells.append("—" if r is None else f"{r:.2f}")
+    return cells
+
+
 def tls_table(results, peers, ratio_peers, notes):
     """The HTTPS section's table: medians (min-max), ratios of the medians,
     and the goals for Keel/nginx with whether this run met them."""
@@ -111,15 +126,7 @@ def tls_table(results, peers, ratio_peers, notes):
         header.append("goal (Keel/nginx)")
     out = ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     for key, label, fmt, _, goal in TLS_METRICS:
-        cells = []
-        for p in peers:
-            entry = results["peers"][p].get(key, {})
-            cells.append(cell(entry, fmt))
-            if entry.get("why"):
-                notes.setdefault((p, entry["why"]), []).append(label)
-        for p in ratio_peers:
-            r = ratio(results, p, key)
-            cells.append("—" if r is None else f"{r:.2f}")
+        cells = metric_cells(results, peers, ratio_peers, key, label, fmt, notes)
         if goals:
             r = ratio(results, "keel", key)
             if goal is None:
@@ -167,15 +174,7 @@ def markdown(results):
     out += ["| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
     notes = {}  # (peer, why) -> labels, so a reason shared by two rows shows once
     for key, label, fmt, _ in METRICS:
-        cells = []
-        for p in peers:
-            entry = results["peers"][p].get(key, {})
-            cells.append(cell(entry, fmt))
-            if entry.get("why"):
-                notes.setdefault((p, entry["why"]), []).append(label)
-        for p in ratio_peers:
-            r = ratio(results, p, key)
-            cells.append("—" if r is None else f"{r:.2f}")
+        cells = metric_cells(results, peers, ratio_peers, key, label, fmt, notes)
         out.append(f"| {label} | " + " | ".join(cells) + " |")
     if meta.get("tls"):
         out += ["", "## HTTPS", "", *tls_table(results, peers, ratio_peers, notes)]
