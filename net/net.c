@@ -2,8 +2,15 @@
  * NO_SYS main loop of lwIP's doc/NO_SYS_SampleCode.c moved into a task:
  *
  *   drain RX into pool pbufs -> netif->input -> sys_check_timeouts ->
- *   unmask the NIC's interrupt -> park until the IRQ or the next lwIP
- *   timer.
+ *   flush the NIC -> unmask its interrupt -> park until the IRQ, the
+ *   next lwIP timer, or a task's first queued frame.
+ *
+ * Frames go out in bursts: the driver queues each one (linkoutput) and
+ * the poller shows them to the device once per pass (netdev flush), so
+ * the responses of every task that ran in between share one doorbell.
+ * The first frame a task queues wakes the poller if it is parked; it runs
+ * after the tasks already runnable, so no frame waits longer than one
+ * round of the run queue.
  *
  * lwIP is not reentrant; the cooperative scheduler guarantees that only
  * one task is ever inside it, and IRQ handlers never call it. */
@@ -41,6 +48,7 @@ static struct netif netif;
 static struct netdev *dev;
 static struct net_counters counters;
 static struct waitq ready_wq = WAITQ_INIT(ready_wq);
+static bool tx_queued; /* frames queued since the poller last flushed */
 
 /* Send one frame. Called inside lwIP from whichever task is running it;
  * a full TX ring is waited out here (spinning: lwIP cannot be left
@@ -61,8 +69,13 @@ static err_t linkoutput(struct netif *nif, struct pbuf *p)
 	uint64_t deadline = 0;
 	for (;;) {
 		int err = dev->ops->tx(dev, segs, n);
-		if (err == 0)
+		if (err == 0) {
+			if (!tx_queued) {
+				tx_queued = true;
+				waitq_wake_one(&dev->wq); /* the poller flushes it */
+			}
 			return ERR_OK;
+		}
 		if (err != -EAGAIN)
 			return ERR_IF; /* the driver counted it */
 		if (!deadline)
@@ -258,6 +271,8 @@ static void poller(void *arg)
 		sys_check_timeouts();
 		trim_time_wait();
 		track_link();
+		tx_queued = false;
+		dev->ops->flush(dev);
 		if (rx == RX_MORE) {
 			sched_yield();
 			continue;

@@ -67,12 +67,20 @@ struct netdev_ops {
 	 * more uses only it), give its buffers back to the device, fill in
 	 * info and return the frame length; 0 if nothing is pending. A frame
 	 * longer than the buffers together stays pending: -EMSGSIZE with its
-	 * length in info->len, for a retry with buffers that hold it. */
+	 * length in info->len, for a retry with buffers that hold it. The
+	 * buffers go back to the device at the next flush (or earlier, when
+	 * the driver runs low). */
 	int (*rx)(struct netdev *dev, const struct netdev_buf *bufs, int nbufs, struct netdev_rx_info *info);
-	/* Gather the segments into one TX buffer and hand it to the device.
-	 * Reclaims completed TX buffers first. Returns 0, -EAGAIN if the TX
-	 * ring is still full, -EMSGSIZE if the frame exceeds NETDEV_FRAME_MAX. */
+	/* Gather the segments into one TX buffer and queue it for the device,
+	 * which sees it at the next flush. Reclaims completed TX buffers
+	 * first. Returns 0, -EAGAIN if the TX ring is still full (the driver
+	 * then hands the device what it queued, so the ring drains),
+	 * -EMSGSIZE if the frame exceeds NETDEV_FRAME_MAX. */
 	int (*tx)(struct netdev *dev, const struct netdev_seg *segs, int nsegs);
+	/* Show the device the frames tx() queued and the buffers rx() gave
+	 * back, and notify it if it asked: one doorbell (an exit under a
+	 * hypervisor) per burst of frames instead of one per frame. */
+	void (*flush)(struct netdev *dev);
 	/* Unmask device interrupts after the poller found no more work.
 	 * Returns true if work arrived while they were masked: the poller
 	 * must then poll again instead of sleeping (the lost-interrupt race,

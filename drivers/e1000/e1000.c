@@ -93,7 +93,8 @@ struct e1000 {
 	uint16_t rx_next;     /* next RX descriptor to complete (DD) */
 	uint16_t rx_unposted; /* consumed, not yet handed back through RDT */
 	bool rx_skip;         /* inside an already-dropped frame: skip to its EOP */
-	uint16_t tx_next;     /* next free TX descriptor; the last value written to TDT */
+	uint16_t tx_next;     /* next free TX descriptor */
+	uint16_t tx_posted;   /* the last value written to TDT */
 	uint16_t tx_clean;    /* oldest TX descriptor not yet reclaimed */
 	volatile uint32_t rxo_events; /* ICR.RXO seen (IRQ context or IRQs off) */
 	uint32_t rxo_counted;         /* of those, already added to rx_dropped */
@@ -332,6 +333,7 @@ static void e1000_tx_init(struct e1000 *nic)
 	uint64_t ring = nic->tx_ring_pa;
 	nic->tx_next = 0;
 	nic->tx_clean = 0;
+	nic->tx_posted = 0;
 	e1000_write(nic, E1000_TDBAL, (uint32_t)ring);
 	e1000_write(nic, E1000_TDBAH, (uint32_t)(ring >> 32));
 	e1000_write(nic, E1000_TDLEN, E1000_RING_BYTES);
@@ -473,8 +475,19 @@ static int e1000_tx_reclaim(struct e1000 *nic)
 	return n;
 }
 
-/* netdev op: copy the segments into the next descriptor's buffer and move
- * TDT past it. One slot stays empty so TDH == TDT always means idle. */
+/* Move TDT past the queued descriptors: the device sends up to it. */
+static void e1000_tx_post(struct e1000 *nic)
+{
+	if (nic->tx_posted == nic->tx_next)
+		return;
+	nic->tx_posted = nic->tx_next;
+	wmb(); /* frames and descriptors in memory before the device sees the new tail */
+	e1000_write(nic, E1000_TDT, nic->tx_next);
+}
+
+/* netdev op: copy the segments into the next descriptor's buffer, queued
+ * for the next TDT write. One slot stays empty so TDH == TDT always means
+ * idle. */
 static int e1000_tx(struct netdev *dev, const struct netdev_seg *segs, int nsegs)
 {
 	struct e1000 *nic = dev->priv;
@@ -488,6 +501,7 @@ static int e1000_tx(struct netdev *dev, const struct netdev_seg *segs, int nsegs
 	e1000_tx_reclaim(nic);
 	uint16_t next = (nic->tx_next + 1) & (E1000_NDESC - 1);
 	if (next == nic->tx_clean) {
+		e1000_tx_post(nic); /* what is queued must reach the device to drain */
 		dev->stats.tx_ring_full++;
 		return -EAGAIN;
 	}
@@ -504,8 +518,6 @@ static int e1000_tx(struct netdev *dev, const struct netdev_seg *segs, int nsegs
 	d->css = 0;
 	d->special = 0;
 	nic->tx_next = next;
-	wmb(); /* frame and descriptor in memory before the device sees the new tail */
-	e1000_write(nic, E1000_TDT, next);
 	dev->stats.tx_packets++;
 	dev->stats.tx_bytes += total;
 	return 0;
@@ -551,9 +563,19 @@ static bool e1000_irq_rearm(struct netdev *dev)
 	return e1000_rx_pending(nic) || tx_done;
 }
 
+/* netdev op: one TDT write for the frames queued since the last, and the
+ * consumed RX descriptors back through RDT. */
+static void e1000_flush(struct netdev *dev)
+{
+	struct e1000 *nic = dev->priv;
+	e1000_rx_post(nic);
+	e1000_tx_post(nic);
+}
+
 static const struct netdev_ops e1000_ops = {
 	.rx = e1000_rx,
 	.tx = e1000_tx,
+	.flush = e1000_flush,
 	.irq_rearm = e1000_irq_rearm,
 };
 

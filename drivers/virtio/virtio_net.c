@@ -316,14 +316,16 @@ static void virtio_net_rx_copy(const struct virtio_net *vn, const struct netdev_
 	}
 }
 
-/* The held frame is done with: its buffers go back to the device at once,
- * so the ring stays full. */
+/* The held frame is done with: its buffers are queued again at once, and
+ * published at the next flush, or now if half the ring waits for one
+ * (large coalesced frames take many buffers each). */
 static void virtio_net_rx_release(struct virtio_net *vn)
 {
 	vn->rxf.have = vn->rxf.want = 0;
 	vn->rxf.bad = false;
 	virtio_net_rx_fill(vn);
-	virtq_publish(&vn->rxq);
+	if ((uint16_t)(vn->rxq.avail_idx - vn->rxq.kicked_idx) >= vn->rxq.size / 2)
+		virtq_publish(&vn->rxq);
 }
 
 static int virtio_net_rx(struct netdev *nd, const struct netdev_buf *bufs, int nbufs, struct netdev_rx_info *info)
@@ -430,8 +432,11 @@ static int virtio_net_tx(struct netdev *nd, const struct netdev_seg *segs, int n
 		return nsegs > 0 ? -EMSGSIZE : -EINVAL;
 	}
 	int id = virtq_peek_free(&vn->txq);
-	if (id < 0 && virtio_net_tx_stall(vn))
-		id = virtq_peek_free(&vn->txq);
+	if (id < 0) {
+		virtq_publish(&vn->txq); /* what is queued must reach the device to drain */
+		if (virtio_net_tx_stall(vn))
+			id = virtq_peek_free(&vn->txq);
+	}
 	if (id < 0) {
 		nd->stats.tx_ring_full++;
 		return -EAGAIN;
@@ -449,7 +454,6 @@ static int virtio_net_tx(struct netdev *nd, const struct netdev_seg *segs, int n
 		virtio_net_tx_csum((struct virtio_net_hdr *)p, p + vn->hdr_len, total);
 	struct virtq_seg seg = { pa, (uint32_t)(vn->hdr_len + total), false };
 	virtq_add(&vn->txq, &seg, 1);
-	virtq_publish(&vn->txq);
 	nd->stats.tx_packets++;
 	nd->stats.tx_bytes += total;
 	return 0;
@@ -475,9 +479,17 @@ static bool virtio_net_irq_rearm(struct netdev *nd)
 	return rx_work || tx_work;
 }
 
+static void virtio_net_flush(struct netdev *nd)
+{
+	struct virtio_net *vn = nd->priv;
+	virtq_publish(&vn->rxq);
+	virtq_publish(&vn->txq);
+}
+
 static const struct netdev_ops virtio_net_ops = {
 	.rx = virtio_net_rx,
 	.tx = virtio_net_tx,
+	.flush = virtio_net_flush,
 	.irq_rearm = virtio_net_irq_rearm,
 };
 

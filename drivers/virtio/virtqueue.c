@@ -198,6 +198,7 @@ int virtq_get_used(struct virtq *vq, uint32_t *len)
 
 void virtq_irq_disable(struct virtq *vq)
 {
+	vq->irq_on = false;
 	/* Without EVENT_IDX the flag is the device's only hint (§2.6.7); with
 	 * it the device ignores the flag and reads used_event instead. */
 	vq->avail->flags = VIRTQ_AVAIL_F_NO_INTERRUPT;
@@ -212,6 +213,17 @@ void virtq_irq_disable(struct virtq *vq)
 
 bool virtq_irq_enable(struct virtq *vq)
 {
+	/* Still on, and used_event still names the next entry (EVENT_IDX):
+	 * the device interrupts for the next entry as it would after a new
+	 * enable, and the entries it added before that are visible now. */
+	if (vq->irq_on && vq->irq_on_at == vq->last_used)
+		return virtq_has_used(vq);
+	/* Marked on before the stores: an IRQ in between (tx_stall enables
+	 * with interrupts on) marks it off again, and the worst left is a
+	 * queue that is on while marked off, which the next enable redoes. */
+	vq->irq_on = true;
+	vq->irq_on_at = vq->last_used;
+	barrier();
 	vq->avail->flags = 0;
 	/* §2.6.7: interrupt as soon as the device adds the entry we would read
 	 * next, i.e. once per batch: the IRQ handler disables again. */

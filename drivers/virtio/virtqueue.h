@@ -116,6 +116,11 @@ struct virtq {
 	uint16_t avail_idx;  /* our copy of avail->idx: entries added, maybe not yet published */
 	uint16_t kicked_idx; /* avail->idx when we last decided whether to notify */
 	uint16_t last_used;  /* next used->ring entry to consume */
+	/* Interrupts on since virtq_irq_enable with last_used at irq_on_at
+	 * (cleared by virtq_irq_disable): enabling again with nothing
+	 * consumed in between needs no store and no barrier. */
+	bool irq_on;
+	uint16_t irq_on_at;
 	uint16_t chain_len[VIRTQ_MAX_SIZE]; /* per head: descriptors the device owns through it; 0 if none */
 	struct virtq_stats stats;
 };

@@ -1,8 +1,8 @@
 /* HTTP-date in IMF-fixdate form (RFC 9110 §5.6.7), e.g.
  * "Sun, 06 Nov 1994 08:49:37 GMT", formatted once per second. */
-#include <stdio.h>
 #include <string.h>
 
+#include "http/core/fmt.h"
 #include "http/h1/internal.h"
 #include "kernel/civil.h"
 #include "kernel/clock.h"
@@ -11,16 +11,42 @@ static const char days[7][4] = { "Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"
 static const char months[12][4] = { "Jan", "Feb", "Mar", "Apr", "May", "Jun",
 				     "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
-size_t http_format_date(int64_t secs, char *out, size_t cap)
+/* IMF-fixdate has a four-digit year: 0000-9999, else *b is marked over. */
+static void put_date(struct http_buf *b, int64_t secs)
 {
 	struct civil_time t;
 	civil_from_epoch(secs, &t);
-	int n = snprintf(out, cap, "%s, %02u %s %04d %02u:%02u:%02u GMT", days[t.wday], t.day, months[t.month - 1],
-			 t.year, t.hour, t.min, t.sec);
-	return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+	if (t.year < 0 || t.year > 9999) {
+		b->over = true;
+		return;
+	}
+	http_buf_put(b, days[t.wday], 3);
+	http_buf_put(b, ", ", 2);
+	http_buf_dec(b, t.day, 2);
+	http_buf_put(b, " ", 1);
+	http_buf_put(b, months[t.month - 1], 3);
+	http_buf_put(b, " ", 1);
+	http_buf_dec(b, (uint64_t)t.year, 4);
+	http_buf_put(b, " ", 1);
+	http_buf_dec(b, t.hour, 2);
+	http_buf_put(b, ":", 1);
+	http_buf_dec(b, t.min, 2);
+	http_buf_put(b, ":", 1);
+	http_buf_dec(b, t.sec, 2);
+	http_buf_put(b, " GMT", 4);
 }
 
-size_t http_date(char *out, size_t cap)
+size_t http_format_date(int64_t secs, char *out, size_t cap)
+{
+	struct http_buf b = http_buf_init(out, cap ? cap - 1 : 0);
+	put_date(&b, secs);
+	if (b.over || !cap)
+		return 0;
+	out[b.len] = '\0';
+	return b.len;
+}
+
+void http_date(struct http_buf *b)
 {
 	static int64_t cached_secs = -1;
 	static char cached[32];
@@ -30,10 +56,7 @@ size_t http_date(char *out, size_t cap)
 		cached_len = http_format_date(secs, cached, sizeof cached);
 		cached_secs = secs;
 	}
-	if (cached_len >= cap)
-		return 0;
-	memcpy(out, cached, cached_len);
-	return cached_len;
+	http_buf_put(b, cached, cached_len);
 }
 
 /* Parse an IMF-fixdate (the only form we generate; RFC 9110 §5.6.7 says

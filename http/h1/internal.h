@@ -5,6 +5,7 @@
 #define KEEL_HTTP_INTERNAL_H
 
 #include "http/core/chunked.h"
+#include "http/core/fmt.h"
 #include "http/server.h"
 #include "kernel/list.h"
 
@@ -58,6 +59,9 @@ struct http_rw {
 	int64_t length;       /* declared by http_set_content_length, or -1 */
 	uint64_t cutoff;      /* end of the handler's time (0: none) */
 	uint64_t deadline;    /* end of the write time: cutoff + write timeout */
+	uint64_t names;       /* a bit per (first letter, length) of every name in hdrs
+			       * (http_rw_start clears it): most lookups are for a
+			       * field that is not there, and end at this bit */
 	char hdrs[HTTP_HDR_SIZE];
 	size_t hdrs_len;
 	char *out;
@@ -117,7 +121,7 @@ const char *http_rw_header(const struct http_rw *w, const char *name, size_t *le
 void http_rw_simple(struct http_conn *hc, int status, const char *msg, bool close);
 
 /* date.c / status.c */
-size_t http_date(char *out, size_t cap); /* IMF-fixdate of now, cached per second */
+void http_date(struct http_buf *b); /* append the IMF-fixdate of now, formatted once a second */
 size_t http_format_date(int64_t secs, char *out, size_t cap); /* 0 if cap is too small */
 int64_t http_parse_date(const char *s, size_t n);              /* IMF-fixdate, -1 if not one */
 const char *http_reason(int status);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "http/core/ctype.h"
+#include "http/core/fmt.h"
 #include "http/h1/internal.h"
 #include "kernel/clock.h"
 #include "kernel/log.h"
@@ -38,24 +39,28 @@ void http_rw_start(struct http_rw *w, struct http_conn *hc, uint64_t cutoff, uin
 
 /* A field name is a token; a value is field-vchars, SP and HTAB (RFC 9110
  * §5.1, §5.5): no CR, LF or other control byte can split or end the head,
- * and no "Transfer-Encoding\t" can get past server_owned(). */
-static bool valid_field(const char *s, bool name)
+ * and no "Transfer-Encoding\t" can get past server_owned(). The field's
+ * length, or -1 if it is not one (an empty name). */
+static long field_len(const char *s, bool name)
 {
-	if (!*s && name)
-		return false;
-	for (; *s; s++)
-		if (name ? !http_is_tchar((unsigned char)*s) : !http_is_field_char((unsigned char)*s))
-			return false;
-	return true;
+	const char *p = s;
+	for (; *p; p++)
+		if (name ? !http_is_tchar((unsigned char)*p) : !http_is_field_char((unsigned char)*p))
+			return -1;
+	return p == s && name ? -1 : (long)(p - s);
 }
 
 /* Headers the server owns: a handler cannot set them (framing is decided
  * here, and a smuggled Transfer-Encoding must be impossible). */
-static bool server_owned(const char *name)
+static bool server_owned(const char *name, size_t n)
 {
-	size_t n = strlen(name);
 	return http_eq_word(name, n, "Content-Length") || http_eq_word(name, n, "Transfer-Encoding") ||
 	       http_eq_word(name, n, "Connection") || http_eq_word(name, n, "Date");
+}
+
+static uint64_t name_bit(const char *name, size_t n)
+{
+	return 1ull << ((http_lower((unsigned char)name[0]) + n) & 63);
 }
 
 /* Offset of the first line for `name` at or after `from` in the handler's
@@ -63,6 +68,8 @@ static bool server_owned(const char *name)
 static long find_header(const struct http_rw *w, const char *name, size_t from, size_t *line)
 {
 	size_t nlen = strlen(name);
+	if (!nlen || !(w->names & name_bit(name, nlen)))
+		return -1;
 	for (size_t i = from; i < w->hdrs_len; i += *line) {
 		const char *eol = memchr(w->hdrs + i, '\n', w->hdrs_len - i);
 		*line = (size_t)(eol - (w->hdrs + i)) + 1;
@@ -94,6 +101,7 @@ static void header_overflow(struct http_rw *w)
 	_Static_assert(sizeof fields <= HTTP_HDR_SIZE, "the 500's fields fit");
 	memcpy(w->hdrs, fields, sizeof fields - 1);
 	w->hdrs_len = sizeof fields - 1;
+	w->names = ~0ull;
 	w->status = 500;
 	w->length = w->written = sizeof msg - 1;
 	w->close = w->discard = true;
@@ -101,18 +109,29 @@ static void header_overflow(struct http_rw *w)
 	w->out_len = sizeof msg - 1;
 }
 
-static bool settable(const struct http_rw *w, const char *name, const char *value)
+/* A field the handler may set now: the lengths of its name and value,
+ * or false. */
+static bool settable(const struct http_rw *w, const char *name, const char *value, size_t *nlen, size_t *vlen)
 {
-	return !w->header_sent && !w->discard && valid_field(name, true) && valid_field(value, false) &&
-	       !server_owned(name);
+	long n, v;
+	if (w->header_sent || w->discard || (n = field_len(name, true)) < 0 || (v = field_len(value, false)) < 0 ||
+	    server_owned(name, (size_t)n))
+		return false;
+	*nlen = (size_t)n;
+	*vlen = (size_t)v;
+	return true;
 }
 
-int http_add_header(struct http_rw *w, const char *name, const char *value)
+/* Append "name: value\r\n". A byte of the space stays free, as it always
+ * has (the limit handlers see is HTTP_HDR_SIZE - 1). */
+static int add_line(struct http_rw *w, const char *name, size_t nlen, const char *value, size_t vlen)
 {
-	if (!settable(w, name, value))
-		return -EINVAL;
-	int n = snprintf(w->hdrs + w->hdrs_len, sizeof w->hdrs - w->hdrs_len, "%s: %s\r\n", name, value);
-	if (n < 0 || (size_t)n >= sizeof w->hdrs - w->hdrs_len) {
+	struct http_buf b = http_buf_init(w->hdrs + w->hdrs_len, sizeof w->hdrs - 1 - w->hdrs_len);
+	http_buf_put(&b, name, nlen);
+	http_buf_put(&b, ": ", 2);
+	http_buf_put(&b, value, vlen);
+	http_buf_put(&b, "\r\n", 2);
+	if (b.over) {
 		/* The response would go out without a field its handler set:
 		 * it becomes a 500 now, whether or not the handler looks at
 		 * this result. */
@@ -121,16 +140,26 @@ int http_add_header(struct http_rw *w, const char *name, const char *value)
 		header_overflow(w);
 		return -ENOSPC;
 	}
-	w->hdrs_len += (size_t)n;
+	w->hdrs_len += b.len;
+	w->names |= name_bit(name, nlen);
 	return 0;
+}
+
+int http_add_header(struct http_rw *w, const char *name, const char *value)
+{
+	size_t nlen, vlen;
+	if (!settable(w, name, value, &nlen, &vlen))
+		return -EINVAL;
+	return add_line(w, name, nlen, value, vlen);
 }
 
 int http_set_header(struct http_rw *w, const char *name, const char *value)
 {
-	if (!settable(w, name, value))
+	size_t nlen, vlen;
+	if (!settable(w, name, value, &nlen, &vlen))
 		return -EINVAL; /* and the field keeps its value */
 	remove_header(w, name);
-	return http_add_header(w, name, value);
+	return add_line(w, name, nlen, value, vlen);
 }
 
 static bool has_header(const struct http_rw *w, const char *name)
@@ -189,26 +218,33 @@ static size_t build_head(struct http_rw *w, char *h, size_t cap, bool final)
 	}
 	if (!hc->msg.keep_alive || http_draining())
 		w->close = true;
-	size_t n = (size_t)snprintf(h, cap, "HTTP/1.1 %d %s\r\nDate: ", w->status, http_reason(w->status));
-	n += http_date(h + n, cap - n);
-	n += (size_t)snprintf(h + n, cap - n, "\r\n");
-	if (w->written && !bodyless && !has_header(w, "Content-Type"))
-		n += (size_t)snprintf(h + n, cap - n, "Content-Type: %s\r\n", sniff(w->out, w->out_len));
-	if (w->hdrs_len < cap - n) {
-		memcpy(h + n, w->hdrs, w->hdrs_len);
-		n += w->hdrs_len;
+	struct http_buf b = http_buf_init(h, cap);
+	http_buf_str(&b, "HTTP/1.1 ");
+	http_buf_dec(&b, (uint64_t)w->status, 3);
+	http_buf_put(&b, " ", 1);
+	http_buf_str(&b, http_reason(w->status));
+	http_buf_str(&b, "\r\nDate: ");
+	http_date(&b);
+	http_buf_put(&b, "\r\n", 2);
+	if (w->written && !bodyless && !has_header(w, "Content-Type")) {
+		http_buf_str(&b, "Content-Type: ");
+		http_buf_str(&b, sniff(w->out, w->out_len));
+		http_buf_put(&b, "\r\n", 2);
 	}
-	if (w->chunked)
-		n += (size_t)snprintf(h + n, cap - n, "Transfer-Encoding: chunked\r\n");
-	else if (!bodyless && (final || declared))
-		n += (size_t)snprintf(h + n, cap - n, "Content-Length: %lu\r\n",
-				      declared ? (uint64_t)w->length : w->coding ? w->out_len : w->written);
+	http_buf_put(&b, w->hdrs, w->hdrs_len);
+	if (w->chunked) {
+		http_buf_str(&b, "Transfer-Encoding: chunked\r\n");
+	} else if (!bodyless && (final || declared)) {
+		http_buf_str(&b, "Content-Length: ");
+		http_buf_dec(&b, declared ? (uint64_t)w->length : w->coding ? w->out_len : w->written, 0);
+		http_buf_put(&b, "\r\n", 2);
+	}
 	if (w->close)
-		n += (size_t)snprintf(h + n, cap - n, "Connection: close\r\n");
+		http_buf_str(&b, "Connection: close\r\n");
 	else if (hc->msg.minor == 0)
-		n += (size_t)snprintf(h + n, cap - n, "Connection: keep-alive\r\n");
-	n += (size_t)snprintf(h + n, cap - n, "\r\n");
-	return n < cap ? n : cap;
+		http_buf_str(&b, "Connection: keep-alive\r\n");
+	http_buf_put(&b, "\r\n", 2);
+	return b.len;
 }
 
 static int rw_send(struct http_rw *w, const void *p, size_t n)
@@ -236,8 +272,12 @@ static int send_buffer(struct http_rw *w, bool final)
 		w->header_sent = true;
 	}
 	bool body = w->out_len && !w->head_only && !no_body_status(w->status);
-	if (body && w->chunked)
-		hn += (size_t)snprintf(head + hn, sizeof head - hn, "%zx\r\n", w->out_len);
+	if (body && w->chunked) {
+		struct http_buf b = http_buf_init(head + hn, sizeof head - hn);
+		http_buf_hex(&b, w->out_len);
+		http_buf_put(&b, "\r\n", 2);
+		hn += b.len;
+	}
 	if (!body) {
 		w->out_len = 0;
 		return hn ? rw_send(w, head, hn) : 0;

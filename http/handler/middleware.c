@@ -1,10 +1,10 @@
 /* Middleware constructors (see middleware.h). A wrapper is a struct
  * http_handler whose arg is the inner handler. */
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "http/core/ctype.h"
+#include "http/core/fmt.h"
 #include "http/handler/middleware.h"
 #include "kernel/clock.h"
 #include "kernel/log.h"
@@ -54,10 +54,14 @@ static void request_id(struct http_rw *w, struct http_req *r, void *arg)
 	char id[72];
 	size_t n;
 	const char *theirs = http_get_header(r, "X-Request-Id", &n);
-	if (theirs && sane_id(theirs, n))
-		snprintf(id, sizeof id, "%.*s", (int)n, theirs);
-	else
-		snprintf(id, sizeof id, "keel-%lu", r->id);
+	struct http_buf b = http_buf_init(id, sizeof id - 1);
+	if (theirs && sane_id(theirs, n)) {
+		http_buf_put(&b, theirs, n);
+	} else {
+		http_buf_str(&b, "keel-");
+		http_buf_dec(&b, r->id, 0);
+	}
+	id[b.len] = '\0';
 	http_set_header(w, "X-Request-Id", id);
 	call(arg, w, r);
 }

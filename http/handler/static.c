@@ -104,7 +104,12 @@ static int parse_range(const char *v, size_t n, uint64_t size, uint64_t *first, 
  * representation and gets its own (RFC 9110 §8.8.3). */
 static void etag_of(const struct static_file *f, bool gz, char *out, size_t cap)
 {
-	snprintf(out, cap, "%.*s%s\"", (int)strlen(f->etag) - 1, f->etag, gz ? "-gz" : "");
+	struct http_buf b = http_buf_init(out, cap - 1);
+	http_buf_put(&b, f->etag, strlen(f->etag) - 1); /* up to the closing quote */
+	if (gz)
+		http_buf_str(&b, "-gz");
+	http_buf_put(&b, "\"", 1);
+	out[b.over ? 0 : b.len] = '\0';
 }
 
 static void set_validators(struct http_rw *w, const struct static_file *f, const char *etag)

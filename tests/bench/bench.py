@@ -113,7 +113,7 @@ def prepare(ns):
 
 
 @contextmanager
-def booted(peer, nic, mem_mib, tag, microvm=False, append=None, **media):
+def booted(peer, nic, mem_mib, tag, microvm=False, append=None, qemu_extra=(), **media):
     """A fresh namespace and the peer booting in it: (ns, guest). Both are
     torn down on exit (QEMU killed by PID, namespace deleted). media: Guest's
     iso=, disk= and uefi= to boot an image instead of -kernel; microvm: QEMU's
@@ -123,7 +123,7 @@ def booted(peer, nic, mem_mib, tag, microvm=False, append=None, **media):
         net = ns.qemu_net("virtio-mmio" if microvm else nic)
         net[-1] += f",mac={MAC}"
         extra = [*(["-M", "microvm"] if microvm else []), *net,
-                 *(["-initrd", peer.initrd] if peer.initrd else [])]
+                 *(["-initrd", peer.initrd] if peer.initrd else []), *qemu_extra]
         with Guest(f"bench-{peer.name}-{tag}", image=peer.kernel, append=append or peer.append,
                    mem=f"{mem_mib}M",
                    extra=extra, netns=ns.name, **media) as g:

@@ -45,6 +45,7 @@ static void send_frame(const uint8_t *f, size_t n)
 	int err;
 	while ((err = dev->ops->tx(dev, &seg, 1)) == -EAGAIN)
 		sched_yield(); /* the ring drains as the device completes */
+	dev->ops->flush(dev);
 	CHECK(err == 0);
 	frames_sent += err == 0;
 }
@@ -62,6 +63,7 @@ static bool receive(bool (*match)(const uint8_t *f, int n), uint64_t deadline)
 			return true;
 		if (n > 0)
 			continue;
+		dev->ops->flush(dev); /* the buffers rx() gave back */
 		uint64_t f = irq_save(); /* see sched.h: IRQ-set conditions */
 		if (!dev->ops->irq_rearm(dev))
 			waitq_wait(&dev->wq, deadline);
