@@ -132,8 +132,9 @@ void app_metrics(struct http_rw *w, struct http_req *r, void *arg)
 	conn_get_stats(&cs);
 	tls_get_stats(&ts);
 	gauge(w, "keel_heap_cached_bytes",
-	      "Of the heap in use: freed blocks kept for reuse (lwIP, connections, TLS record buffers).",
-	      ls.held - ls.in_use + cs.cached_bytes + ts.cached_bytes);
+	      "Of the heap in use: freed blocks kept for reuse (lwIP, connections, TLS record buffers, "
+	      "HTTP turn buffers).",
+	      ls.held - ls.in_use + cs.cached_bytes + ts.cached_bytes + hs.cached_bytes);
 	gauge(w, "keel_net_memory_in_use_bytes", "Memory lwIP has allocated.", ls.in_use);
 	gauge(w, "keel_net_memory_held_bytes", "Memory lwIP holds (in use plus cached).", ls.held);
 	gauge(w, "keel_net_memory_budget_bytes", "Memory lwIP may hold.", ls.budget);

@@ -158,6 +158,7 @@ struct http_stats {
 	uint64_t by_status[6];        /* 1xx..5xx; [0] unused */
 	uint64_t latency_le[12];      /* cumulative histogram, bounds in http_latency_bounds_us */
 	uint64_t latency_sum_us, latency_count;
+	uint64_t cached_bytes;        /* spare buffers kept for the next connection turn */
 };
 extern const uint32_t http_latency_bounds_us[12];
 void http_get_stats(struct http_stats *s);

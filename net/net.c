@@ -137,8 +137,9 @@ static void recycle_time_wait(const uint8_t *f, size_t len)
 	const struct tcp_hdr *th = (const void *)(f + eth + ihl);
 	if ((TCPH_FLAGS(th) & (TCP_SYN | TCP_ACK | TCP_RST)) != TCP_SYN)
 		return;
+	const u16_t local = lwip_ntohs(th->dest), remote = lwip_ntohs(th->src); /* once, not per PCB */
 	for (struct tcp_pcb *pcb = tcp_tw_pcbs; pcb; pcb = pcb->next)
-		if (pcb->local_port == lwip_ntohs(th->dest) && pcb->remote_port == lwip_ntohs(th->src) &&
+		if (pcb->local_port == local && pcb->remote_port == remote &&
 		    ip4_addr_get_u32(&pcb->remote_ip) == ip->src.addr &&
 		    ip4_addr_get_u32(&pcb->local_ip) == ip->dest.addr) {
 			if (TCP_SEQ_GT(lwip_ntohl(th->seqno), pcb->rcv_nxt)) {

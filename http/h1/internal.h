@@ -82,8 +82,6 @@ struct http_conn {
 	char *in;
 	size_t in_cap, in_len, in_pos, head_len;
 	struct http_request msg;
-	struct http_header headers[HTTP_MAX_HEADERS];
-	struct mux_match match;
 	/* request body */
 	uint64_t body_left;     /* Content-Length bytes not yet read */
 	uint64_t body_read, body_limit;
@@ -92,7 +90,13 @@ struct http_conn {
 	struct http_chunked chunk;
 	size_t dec_pos, dec_end; /* decoded chunked data not yet handed out */
 	uint64_t read_deadline;
-	struct http_rw rw;
+	struct http_rw rw; /* its fields before rw.hdrs start zeroed too */
+	/* Not zeroed when a task takes the connection (http_conn_init): the
+	 * parser fills the headers it reports, and every request's match is
+	 * reset before anything reads it (serve_one). Together with rw.hdrs
+	 * these are most of the struct's bytes. */
+	struct http_header headers[HTTP_MAX_HEADERS];
+	struct mux_match match;
 };
 
 /* body.c */

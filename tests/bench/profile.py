@@ -82,15 +82,23 @@ def perf_report(data):
 
 
 def symbols(elf):
-    """keel.elf's functions: (sorted start addresses, names)."""
-    out = subprocess.run(["nm", "-n", "--defined-only", str(elf)], capture_output=True, text=True,
+    """keel.elf's functions: (sorted start addresses, names). A local label
+    of assembly (no size: memcpy's `loop`) is named after the function it
+    is in ("memcpy/loop")."""
+    out = subprocess.run(["nm", "-n", "-S", "--defined-only", str(elf)], capture_output=True, text=True,
                          check=True).stdout
-    starts, names = [], []
+    starts, names, outer = [], [], ""
     for line in out.splitlines():
-        addr, kind, name = line.split(maxsplit=2)
-        if kind in "TtWw":
-            starts.append(int(addr, 16))
-            names.append(name)
+        fields = line.split()
+        if len(fields) < 3 or fields[-2] not in "TtWw":
+            continue
+        addr, kind, name = fields[0], fields[-2], fields[-1]
+        if len(fields) == 3 and kind == "t" and outer:
+            name = f"{outer}/{name}"
+        elif kind in "TW":
+            outer = name
+        starts.append(int(addr, 16))
+        names.append(name)
     return starts, names
 
 
