@@ -51,7 +51,7 @@ static int on_begin(void *ctx, const char *name, size_t nn, const char *fn, size
 	if (nn > sizeof p->text || fnn > sizeof p->text - nn || ctn > sizeof p->text - nn - fnn) {
 		log_err("upload", "part %d: name, filename and type of %zu bytes do not fit %zu", u->nparts,
 			nn + fnn + ctn, sizeof p->text);
-		return -1; /* -ECANCELED: answered 500, never listed cut short */
+		return -ECANCELED; /* feed fails with it: answered 500, never listed cut short */
 	}
 	memset(p, 0, offsetof(struct part, text));
 	memcpy(p->text, name, nn);
@@ -118,16 +118,16 @@ void app_upload(struct http_rw *w, struct http_req *r, void *arg)
 		return http_error(w, 503, "out of memory");
 	http_set_body_limit(r, UPLOAD_MAX_BODY);
 	ssize_t n = 0;
-	int st = 0;
-	while (st == 0 && (n = http_read_body(r, buf, sizeof buf)) > 0)
+	int st = MULTIPART_MORE;
+	while (st == MULTIPART_MORE && (n = http_read_body(r, buf, sizeof buf)) > 0)
 		st = multipart_feed(&mp, buf, (size_t)n, &callbacks, up);
-	if (st == 0 && n == -EMSGSIZE)
+	if (st == MULTIPART_MORE && n == -EMSGSIZE)
 		http_error(w, 413, "upload too large (limit 64 MiB)");
-	else if (st < 0 && multipart_error(&mp) == -ECANCELED)
+	else if (st == -ECANCELED)
 		http_error(w, 500, "a part could not be listed"); /* on_begin said why on the console */
-	else if (st < 0 && multipart_error(&mp) == -EMSGSIZE)
+	else if (st == -EMSGSIZE)
 		http_error(w, 400, "a part's header section is over " STR(MULTIPART_HEADER_MAX) " bytes");
-	else if (st < 0 || (st == 0 && (n < 0 || multipart_finish(&mp) < 0)))
+	else if (st < 0 || (st == MULTIPART_MORE && (n < 0 || multipart_finish(&mp) < 0)))
 		http_error(w, 400, "malformed or truncated multipart body");
 	else
 		reply(w, up);

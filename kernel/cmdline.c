@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "kernel/ctype.h"
+
 /* Provided by the linker for the section CMDLINE_TABLE() fills. */
 extern const struct cmdline_table *const __start_keel_cmdline[] __attribute__((weak));
 extern const struct cmdline_table *const __stop_keel_cmdline[] __attribute__((weak));
@@ -22,28 +24,33 @@ static bool slice_is(const char *v, size_t n, const char *word)
 	return strlen(word) == n && memcmp(v, word, n) == 0;
 }
 
-/*
- * Canonical unsigned decimal <= max: digits only, no sign, no leading zero
- * except "0" itself. One spelling per number means "010" is never silently
- * read as ten where a user meant octal, and the overflow check happens
- * before the multiply so no input can wrap.
- */
-static int parse_dec(const char *v, size_t n, uint64_t max, uint64_t *out)
+int cmdline_scan_uint(const char *v, size_t n, size_t *at, unsigned base, uint64_t max, uint64_t *out)
 {
+	size_t start = *at;
 	uint64_t x = 0;
+	int d;
 
-	if (n == 0 || (n > 1 && v[0] == '0'))
-		return -EINVAL;
-	for (size_t i = 0; i < n; i++) {
-		if (v[i] < '0' || v[i] > '9')
-			return -EINVAL;
-		uint64_t d = (uint64_t)(v[i] - '0');
-		if (d > max || x > (max - d) / 10)
+	while (*at < n && (d = ctype_hex_value((unsigned char)v[*at])) >= 0 && (unsigned)d < base) {
+		if ((uint64_t)d > max || x > (max - (uint64_t)d) / base)
 			return -ERANGE;
-		x = x * 10 + d;
+		x = x * base + (uint64_t)d;
+		(*at)++;
 	}
+	if (*at == start || (base == 10 && v[start] == '0' && *at - start > 1))
+		return -EINVAL;
 	*out = x;
 	return 0;
+}
+
+/* The whole of v[0, n) as a decimal number <= max (cmdline_scan_uint). */
+static int parse_dec(const char *v, size_t n, uint64_t max, uint64_t *out)
+{
+	size_t at = 0;
+	int r = cmdline_scan_uint(v, n, &at, 10, max, out);
+
+	if (r < 0)
+		return r;
+	return at == n ? 0 : -EINVAL;
 }
 
 /* Dotted quad, exactly four canonical octets 0..255. */

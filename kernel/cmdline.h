@@ -183,4 +183,17 @@ size_t cmdline_format_value(const struct cmdline_option *o, char *buf, size_t ca
  * into buf[0, cap) as above (CMDLINE_RANGE_MAX suffices for sound rows). */
 size_t cmdline_format_range(const struct cmdline_option *o, char *buf, size_t cap);
 
+/*
+ * The unsigned number that starts at v[*at] (and ends before v[n]), in
+ * base 10 or 16 (hex digits in either case, no "0x": the caller skips
+ * it), for a CMDLINE_UINT value or a CMDLINE_CUSTOM parser. At least one
+ * digit; in decimal no leading zero but in "0" itself, so each number has
+ * one spelling and "010" is never read as ten where a user meant octal.
+ * Stops at the first byte that is not a digit of base and leaves *at
+ * there. Returns 0 with *out set, -EINVAL without a digit or with a
+ * leading zero, -ERANGE past max (checked before each multiply, so no
+ * input wraps).
+ */
+int cmdline_scan_uint(const char *v, size_t n, size_t *at, unsigned base, uint64_t max, uint64_t *out);
+
 #endif

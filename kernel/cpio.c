@@ -15,6 +15,8 @@
 #include <errno.h>
 #include <string.h>
 
+#include "kernel/ctype.h"
+
 #define HDR_SIZE 110
 #define FIELD(n) (6 + 8 * (n)) /* offset of the n-th hex field */
 enum { F_MODE = 1, F_MTIME = 5, F_FILESIZE = 6, F_NAMESIZE = 11 };
@@ -31,14 +33,10 @@ static int hex8(const uint8_t *p, uint32_t *out)
 {
 	uint32_t x = 0;
 	for (int i = 0; i < 8; i++) {
-		unsigned c = p[i], d;
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if ((c | 0x20) >= 'a' && (c | 0x20) <= 'f')
-			d = (c | 0x20) - 'a' + 10;
-		else
+		int d = ctype_hex_value(p[i]);
+		if (d < 0)
 			return -EINVAL;
-		x = x << 4 | d;
+		x = x << 4 | (uint32_t)d;
 	}
 	*out = x;
 	return 0;

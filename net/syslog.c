@@ -31,7 +31,7 @@
 #define SYSLOG_MAX 480
 
 static char cfg_dest[24]; /* "A.B.C.D:PORT" */
-static uint32_t cfg_facility = 16;
+static uint32_t cfg_facility;
 static const struct cmdline_option options[] = {
     CMDLINE_WORD_ROW("syslog", cfg_dest, "",
 		     "also send the log to this collector, RFC 5424 over UDP: A.B.C.D[:PORT] (port 514); empty: none"),

@@ -25,37 +25,6 @@ struct mmio_list {
 
 static struct mmio_list cmdline_devs;
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-/* Digits of v from *at in `base` (10 or 16), at least one, without
- * overflow; a decimal number has no leading zero (Linux would read it as
- * octal). Leaves *at after the last digit. */
-static int parse_digits(const char *v, size_t n, size_t *at, unsigned base, uint64_t *out)
-{
-	size_t start = *at;
-	uint64_t x = 0;
-	int d;
-	while (*at < n && (d = hex_digit(v[*at])) >= 0 && (unsigned)d < base) {
-		if (x > (UINT64_MAX - (unsigned)d) / base)
-			return -EINVAL;
-		x = x * base + (unsigned)d;
-		(*at)++;
-	}
-	if (*at == start || (base == 10 && v[start] == '0' && *at - start > 1))
-		return -EINVAL;
-	*out = x;
-	return 0;
-}
-
 /* Linux memparse without octal: 0x-hex or decimal, then K, M or G. */
 static int parse_size(const char *v, size_t n, size_t *at, uint64_t *out)
 {
@@ -64,7 +33,7 @@ static int parse_size(const char *v, size_t n, size_t *at, uint64_t *out)
 		base = 16;
 		*at += 2;
 	}
-	if (parse_digits(v, n, at, base, out) < 0)
+	if (cmdline_scan_uint(v, n, at, base, UINT64_MAX, out) < 0)
 		return -EINVAL;
 	if (*at < n) {
 		switch (v[*at]) {
@@ -106,9 +75,9 @@ int virtio_mmio_spec_parse(const char *v, size_t n, struct virtio_mmio_spec *out
 	size_t at = 0;
 	if (parse_size(v, n, &at, &s.size) < 0 || !expect(v, n, &at, '@') ||
 	    parse_size(v, n, &at, &s.base) < 0 || !expect(v, n, &at, ':') ||
-	    parse_digits(v, n, &at, 10, &gsi) < 0)
+	    cmdline_scan_uint(v, n, &at, 10, UINT64_MAX, &gsi) < 0)
 		return -EINVAL;
-	if (expect(v, n, &at, ':') && parse_digits(v, n, &at, 10, &id) < 0)
+	if (expect(v, n, &at, ':') && cmdline_scan_uint(v, n, &at, 10, UINT64_MAX, &id) < 0)
 		return -EINVAL;
 	if (at != n)
 		return -EINVAL;

@@ -17,31 +17,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "kernel/ctype.h"
+
 /* DIGIT = %x30-39 (RFC 5234 Appendix B.1). */
 static inline bool http_is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 
 /* ALPHA = %x41-5A / %x61-7A (RFC 5234 Appendix B.1). */
 static inline bool http_is_alpha(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
 
-/* HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F" (RFC 5234 Appendix
- * B.1); quoted strings in ABNF are case-insensitive (§2.3), so a-f too. */
-static inline bool http_is_hexdig(unsigned char c)
-{
-	return http_is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-}
+/* The value of a HEXDIG = DIGIT / "A" / "B" / "C" / "D" / "E" / "F" (RFC
+ * 5234 Appendix B.1; quoted strings in ABNF are case-insensitive, §2.3, so
+ * a-f too), or -1 if c is none: chunk-size (RFC 9112 §7.1), pct-encoded
+ * (RFC 3986 §2.1). The kernel's parsers read hex with the same function. */
+static inline int http_hex_value(unsigned char c) { return ctype_hex_value(c); }
 
-/* The value of a HEXDIG (as above), or -1 if c is none: chunk-size (RFC
- * 9112 §7.1), pct-encoded (RFC 3986 §2.1). */
-static inline int http_hex_value(unsigned char c)
-{
-	if (http_is_digit(c))
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
+/* Is c a HEXDIG (as above)? */
+static inline bool http_is_hexdig(unsigned char c) { return http_hex_value(c) >= 0; }
 
 /* One byte of OWS, RWS or BWS: SP / HTAB (RFC 9110 §5.6.3). The same two
  * bytes are WSP (RFC 5234 Appendix B.1), which MIME's transport-padding

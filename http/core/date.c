@@ -1,5 +1,6 @@
 /* HTTP-date in IMF-fixdate form (RFC 9110 §5.6.7), e.g.
  * "Sun, 06 Nov 1994 08:49:37 GMT", formatted once per second. */
+#include <errno.h>
 #include <string.h>
 
 #include "http/core/fmt.h"
@@ -59,18 +60,18 @@ void http_date(struct http_buf *b)
 	http_buf_put(b, cached, cached_len);
 }
 
-/* Parse an IMF-fixdate (the only form we generate; RFC 9110 §5.6.7 says
- * recipients should also accept two obsolete forms, which we treat as
- * unknown: the request is then served unconditionally). -1 if invalid. */
-int64_t http_parse_date(const char *s, size_t n)
+/* Only IMF-fixdate, the form we generate: RFC 9110 §5.6.7 says recipients
+ * should also accept two obsolete forms, which we treat as unknown (the
+ * request is then served unconditionally). */
+int http_parse_date(const char *s, size_t n, int64_t *secs)
 {
 	if (n != 29 || s[3] != ',' || s[4] != ' ' || s[7] != ' ' || s[11] != ' ' || s[16] != ' ' || s[19] != ':' ||
 	    s[22] != ':' || s[25] != ' ' || memcmp(s + 26, "GMT", 3))
-		return -1;
+		return -EBADMSG;
 	static const int digits[] = { 5, 6, 12, 13, 14, 15, 17, 18, 20, 21, 23, 24 };
 	for (size_t i = 0; i < sizeof digits / sizeof digits[0]; i++)
 		if (s[digits[i]] < '0' || s[digits[i]] > '9')
-			return -1;
+			return -EBADMSG;
 #define D2(i) ((unsigned)(s[i] - '0') * 10 + (unsigned)(s[(i) + 1] - '0'))
 	struct civil_time t = { .day = D2(5), .year = (int)(D2(12) * 100 + D2(14)),
 				.hour = D2(17), .min = D2(20), .sec = D2(23) };
@@ -79,6 +80,7 @@ int64_t http_parse_date(const char *s, size_t n)
 		if (!memcmp(s + 8, months[m], 3))
 			t.month = m + 1;
 	if (!t.month || !t.day || t.day > 31 || t.hour > 23 || t.min > 59 || t.sec > 60)
-		return -1;
-	return civil_to_epoch(&t);
+		return -EBADMSG;
+	*secs = civil_to_epoch(&t);
+	return 0;
 }

@@ -107,7 +107,7 @@ static const char *skip_quoted(const char *p, const char *end)
 }
 
 /* Copy a parameter's value to dst, unquoted; dst may be pa->val itself
- * (unquoting only shrinks). Returns the length, or -1 if over cap. */
+ * (unquoting only shrinks). Returns the length, or -ENOBUFS if over cap. */
 static long unquote(const struct param *pa, char *dst, size_t cap)
 {
 	const char *q = pa->val, *end = pa->val + pa->val_len;
@@ -115,13 +115,13 @@ static long unquote(const struct param *pa, char *dst, size_t cap)
 
 	if (!pa->quoted) {
 		if (pa->val_len > cap)
-			return -1;
+			return -ENOBUFS;
 		memmove(dst, pa->val, pa->val_len);
 		return (long)pa->val_len;
 	}
 	for (q++, end--; q < end; q++, w++) {
 		if (w == cap)
-			return -1;
+			return -ENOBUFS;
 		if (is_escape(q, end))
 			q++;
 		dst[w] = *q;
@@ -131,8 +131,8 @@ static long unquote(const struct param *pa, char *dst, size_t cap)
 
 /* The next parameter of `*( OWS ";" OWS [ name "=" value ] )` (RFC 9110
  * §5.6.6; empty ones skipped, OWS around '=' tolerated as MIME's CFWS
- * was). Returns 1 with *pa filled and *pp advanced, 0 at the end, -1 if
- * malformed. */
+ * was). Returns 1 with *pa filled and *pp advanced, 0 at the end, or
+ * -EBADMSG if malformed. */
 static int next_param(const char **pp, const char *end, struct param *pa)
 {
 	const char *p = skip_ows(*pp, end);
@@ -145,19 +145,19 @@ static int next_param(const char **pp, const char *end, struct param *pa)
 	if (p == end)
 		return 0;
 	if (!semi)
-		return -1;
+		return -EBADMSG;
 	pa->name = p;
 	p = skip_token(p, end);
 	pa->name_len = (size_t)(p - pa->name);
 	p = skip_ows(p, end);
 	if (!pa->name_len || p == end || *p != '=')
-		return -1;
+		return -EBADMSG;
 	p = skip_ows(p + 1, end);
 	pa->val = p;
 	pa->quoted = p < end && *p == '"';
 	p = pa->quoted ? skip_quoted(p, end) : skip_token(p, end);
 	if (!p || p == pa->val)
-		return -1;
+		return -EBADMSG;
 	pa->val_len = (size_t)(p - pa->val);
 	*pp = p;
 	return 1;
@@ -193,18 +193,18 @@ int multipart_boundary(const char *content_type, size_t n, char *out, size_t cap
 	int r;
 
 	if (!p || cap == 0)
-		return -1;
+		return -EBADMSG;
 	while ((r = next_param(&p, end, &pa)) > 0) {
 		if (!http_eq_word(pa.name, pa.name_len, "boundary"))
 			continue;
 		if (len >= 0)
-			return -1; /* two boundaries: which one would the sender use? */
+			return -EBADMSG; /* two boundaries: which one would the sender use? */
 		len = unquote(&pa, out, cap - 1);
 		if (len < 0 || !valid_boundary(out, (size_t)len))
-			return -1;
+			return -EBADMSG;
 	}
 	if (r < 0 || len < 0)
-		return -1;
+		return -EBADMSG;
 	out[len] = '\0';
 	*out_len = (size_t)len;
 	return 0;
@@ -213,7 +213,8 @@ int multipart_boundary(const char *content_type, size_t n, char *out, size_t cap
 /* ---- Header section (RFC 7578 §4.2, §4.4; RFC 2046 §5.1.1). ---- */
 
 /* Content-Disposition: form-data; name="..."[; filename="..."]. Values are
- * unquoted in place, so the slices point into v. */
+ * unquoted in place, so the slices point into v. 0 or -EBADMSG, as are
+ * header_line's and parse_headers'. */
 static int disposition(struct part *pt, char *v, const char *end)
 {
 	const char *p = skip_token(v, end);
@@ -221,7 +222,7 @@ static int disposition(struct part *pt, char *v, const char *end)
 	int r;
 
 	if (!http_eq_word(v, (size_t)(p - v), "form-data"))
-		return -1;
+		return -EBADMSG;
 	while ((r = next_param(&p, end, &pa)) > 0) {
 		const char **val;
 		size_t *len;
@@ -234,11 +235,11 @@ static int disposition(struct part *pt, char *v, const char *end)
 		else
 			continue; /* filename* and others: §4.2 says ignore */
 		if (*val)
-			return -1;
+			return -EBADMSG;
 		*val = dst;
 		*len = (size_t)unquote(&pa, dst, pa.val_len);
 	}
-	return r < 0 || !pt->name ? -1 : 0;
+	return r < 0 || !pt->name ? -EBADMSG : 0;
 }
 
 /* One unfolded header line [s, e): "name: value". */
@@ -249,23 +250,23 @@ static int header_line(struct part *pt, char *s, const char *e)
 	char *v, *ve;
 
 	if (!name_len || colon == e || *colon != ':')
-		return -1;
+		return -EBADMSG;
 	v = s + (skip_ows(colon + 1, e) - s);
 	ve = s + (e - s);
 	while (ve > v && http_is_ows((unsigned char)ve[-1]))
 		ve--;
 	for (const char *q = v; q < ve; q++)
 		if (!http_is_field_char((unsigned char)*q))
-			return -1;
+			return -EBADMSG;
 	if (http_eq_word(s, name_len, "content-disposition")) {
 		if (pt->disposition)
-			return -1;
+			return -EBADMSG;
 		pt->disposition = true;
 		return disposition(pt, v, ve);
 	}
 	if (http_eq_word(s, name_len, "content-type")) {
 		if (pt->ctype || v == ve)
-			return -1;
+			return -EBADMSG;
 		pt->ctype = v;
 		pt->ctype_len = (size_t)(ve - v);
 	}
@@ -284,20 +285,22 @@ static int parse_headers(struct multipart *m, struct part *pt)
 			q[0] = q[1] = ' ';
 	while (s < end) {
 		char *lf = memchr(s, '\n', (size_t)(end - s));
-		if (header_line(pt, s, lf - 1) < 0)
-			return -1;
+		int r = header_line(pt, s, lf - 1);
+		if (r < 0)
+			return r;
 		s = lf + 1;
 	}
-	return pt->disposition ? 0 : -1;
+	return pt->disposition ? 0 : -EBADMSG;
 }
 
 /* The header section is complete: announce the part, start its body. */
 static void part_begin(struct multipart *m, const struct multipart_callbacks *cb, void *ctx)
 {
 	struct part pt = {0};
+	int r = parse_headers(m, &pt);
 
-	if (parse_headers(m, &pt) < 0) {
-		fail(m, -EBADMSG);
+	if (r < 0) {
+		fail(m, r);
 		return;
 	}
 	if (!pt.ctype) {
@@ -422,7 +425,7 @@ int multipart_init(struct multipart *m, const char *boundary, size_t n)
 	memset(m, 0, offsetof(struct multipart, hdr));
 	if (!valid_boundary(boundary, n)) {
 		fail(m, -EINVAL);
-		return -1;
+		return -EINVAL;
 	}
 	memcpy(m->delim, "\r\n--", 4);
 	memcpy(m->delim + 4, boundary, n);
@@ -452,16 +455,13 @@ int multipart_feed(struct multipart *m, const char *p, size_t n, const struct mu
 		}
 	}
 	if (m->state == sw_error)
-		return -1;
-	return m->state == sw_done;
+		return m->error;
+	return m->state == sw_done ? MULTIPART_DONE : MULTIPART_MORE;
 }
 
 int multipart_finish(const struct multipart *m)
 {
-	return m->state == sw_done ? 0 : -1;
-}
-
-int multipart_error(const struct multipart *m)
-{
-	return m->error;
+	if (m->state == sw_error)
+		return m->error;
+	return m->state == sw_done ? 0 : -EBADMSG; /* no close delimiter (RFC 2046 §5.1.1) */
 }

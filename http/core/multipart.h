@@ -5,11 +5,19 @@
  * Use:
  *     char b[MULTIPART_BOUNDARY_MAX + 1];
  *     size_t blen;
- *     if (multipart_boundary(ct, ct_len, b, sizeof b, &blen) < 0) -> 400
+ *     if (multipart_boundary(ct, ct_len, b, sizeof b, &blen) < 0) -> 415
  *     multipart_init(&m, b, blen);
  *     for each chunk of the (de-chunked) body:
  *         r = multipart_feed(&m, buf, n, &cb, ctx);   r < 0 -> 400, stop
  *     at end of body: multipart_finish(&m) < 0 -> 400 (truncated)
+ *
+ * feed and finish report errors as negative errnos; once the parse has
+ * failed, both return the same one (it is sticky):
+ *   -EBADMSG    the body is malformed, or stopped before its close
+ *               delimiter (multipart_finish)
+ *   -EMSGSIZE   a part's header section is over MULTIPART_HEADER_MAX
+ *   -ECANCELED  a callback returned non-zero
+ *   -EINVAL     multipart_init was given a bad boundary
  *
  * What the parser accepts (RFC 2046 §5.1.1 grammar, RFC 7578 rules):
  *   - The delimiter is CRLF "--" boundary; its CRLF belongs to the
@@ -35,8 +43,8 @@
  *     after it, is ignored.
  *
  * Callbacks run from inside multipart_feed, in body order. Any member may
- * be NULL. A non-zero return aborts the parse (feed returns -1, error
- * -ECANCELED). Slices passed to them are valid only during the call.
+ * be NULL. A non-zero return aborts the parse (feed returns -ECANCELED).
+ * Slices passed to them are valid only during the call.
  *   part_begin  a part's header section is complete. name is never NULL
  *               (it may be empty); filename is NULL if the parameter is
  *               absent, and may be empty (filename="" is how browsers send
@@ -76,7 +84,7 @@ struct multipart {
 	uint8_t match; /* delimiter bytes matched so far, held back from part_data */
 	uint8_t virt;  /* of those, leading ones that were never input (see multipart.c) */
 	uint16_t hlen; /* header section bytes collected */
-	int error;     /* 0, or why the parse failed (multipart_error) */
+	int error;     /* 0, or the errno every call returns once the parse failed */
 	char delim[4 + MULTIPART_BOUNDARY_MAX]; /* CRLF "--" boundary */
 	char hdr[MULTIPART_HEADER_MAX];
 };
@@ -85,32 +93,35 @@ struct multipart {
  * "multipart/form-data; boundary=..." (type and parameter names
  * case-insensitive, the value a token or quoted-string, other parameters
  * skipped). The boundary must be 1..70 bchars not ending in a space
- * (RFC 2046 §5.1.1). Writes it NUL-terminated to out (cap must exceed its
- * length) and its length to *out_len. Returns 0, or -1 if the value is not
- * multipart/form-data, is malformed, or has no valid boundary (or two). */
+ * (RFC 2046 §5.1.1). Writes it NUL-terminated to out and its length to
+ * *out_len. Returns 0, or -EBADMSG if the value is not
+ * multipart/form-data, is malformed, has no valid boundary (or two), or
+ * one that does not fit out (cap > MULTIPART_BOUNDARY_MAX fits any). */
 int multipart_boundary(const char *content_type, size_t n, char *out, size_t cap, size_t *out_len);
 
 /* Start parsing a body with the given boundary (without the leading "--").
- * Returns 0, or -1 if the boundary is not 1..70 bchars (the parser is then
- * failed: feed returns -1, error -EINVAL). */
+ * Returns 0, or -EINVAL if the boundary is not 1..70 bchars; the parser
+ * is then failed, and feed and finish return -EINVAL too. */
 int multipart_init(struct multipart *m, const char *boundary, size_t n);
 
-/* Feed the next n bytes of the body, split anywhere. Returns 0 when all of
- * them were consumed and more are needed, 1 once the close delimiter has
- * been seen (the rest, and later input, is the ignored epilogue), -1 on a
- * syntax error or a callback abort. 1 and -1 are sticky. A body that
+/* multipart_feed's results other than an error. */
+enum multipart_progress {
+	MULTIPART_MORE = 0, /* all the input was consumed: feed the next bytes */
+	MULTIPART_DONE = 1, /* the close delimiter was seen: the rest is the ignored epilogue */
+};
+
+/* Feed the next n bytes of the body, split anywhere. Returns
+ * MULTIPART_MORE, MULTIPART_DONE, or one of the errors above (a syntax
+ * error, an over-long header section, a callback abort). MULTIPART_DONE
+ * and errors are sticky: later input is not looked at. A body that
  * simply stops (no close delimiter, even no boundary at all) is reported
  * by multipart_finish. */
 int multipart_feed(struct multipart *m, const char *p, size_t n, const struct multipart_callbacks *cb,
 		   void *ctx);
 
-/* At the end of the body: 0 if the close delimiter was seen, -1 otherwise
- * (truncated upload, or failed earlier). */
+/* At the end of the body: 0 if the close delimiter was seen, the parse's
+ * error if it failed earlier, -EBADMSG if the body stopped short of the
+ * close delimiter (a truncated upload). */
 int multipart_finish(const struct multipart *m);
-
-/* Why the parse failed: 0 if it has not, -EBADMSG (malformed body),
- * -EMSGSIZE (a header section over MULTIPART_HEADER_MAX), -ECANCELED (a
- * callback returned non-zero), -EINVAL (bad boundary given to init). */
-int multipart_error(const struct multipart *m);
 
 #endif

@@ -11,6 +11,7 @@
  * error, whatever follows it, and a prefix of a valid head is never an
  * error.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -170,7 +171,7 @@ static void skip_ows(struct http_slice *s)
  * *( OWS ";" OWS name BWS "=" BWS ( token / quoted-string ) ), the shape
  * of transfer-parameter (RFC 9112 §7) and parameters (RFC 9110 §5.6.6;
  * BWS is accepted there too, as recipients must parse it, §5.6.3).
- * Returns 1 with the parameter, 0 at the end, -1 if malformed.
+ * Returns 1 with the parameter, 0 at the end, -EBADMSG if malformed.
  */
 static int param_next(struct http_slice *rest, struct http_slice *name, struct http_slice *value)
 {
@@ -179,21 +180,21 @@ static int param_next(struct http_slice *rest, struct http_slice *name, struct h
 	if (!s.n)
 		return 0;
 	if (s.p[0] != ';')
-		return -1;
+		return -EBADMSG;
 	s.p++, s.n--;
 	skip_ows(&s);
 	size_t n = token_len(s);
 	if (!n)
-		return -1;
+		return -EBADMSG;
 	*name = slice(s.p, s.p + n);
 	s.p += n, s.n -= n;
 	skip_ows(&s);
 	if (!s.n || s.p[0] != '=')
-		return -1;
+		return -EBADMSG;
 	s.p++, s.n--;
 	skip_ows(&s);
 	if (!(n = token_len(s)) && !(n = quoted_len(s)))
-		return -1;
+		return -EBADMSG;
 	*value = slice(s.p, s.p + n);
 	rest->p = s.p + n;
 	rest->n = s.n - n;
@@ -332,29 +333,29 @@ static bool valid_ipvfuture(const char *p, size_t n)
 }
 
 /* Length of uri-host at the start of p: IP-literal or reg-name with its
- * pct-encoded triplets checked (RFC 3986 §3.2.2), or -1 if malformed. */
+ * pct-encoded triplets checked (RFC 3986 §3.2.2), or -EBADMSG if malformed. */
 static long host_len(const char *p, size_t n)
 {
 	size_t i = 0;
 	if (n && p[0] == '[') {
 		const char *close = memchr(p, ']', n);
 		if (!close)
-			return -1;
+			return -EBADMSG;
 		size_t m = (size_t)(close - p) - 1;
 		if (!valid_ipv6(p + 1, m) && !valid_ipvfuture(p + 1, m))
-			return -1;
+			return -EBADMSG;
 		return (long)m + 2;
 	}
 	while (i < n && p[i] != ':') {
 		if (p[i] == '%') {
 			if (n - i < 3 || !http_is_hexdig((unsigned char)p[i + 1]) ||
 			    !http_is_hexdig((unsigned char)p[i + 2]))
-				return -1;
+				return -EBADMSG;
 			i += 3;
 		} else if (is_regname_char((unsigned char)p[i])) {
 			i++;
 		} else {
-			return -1; /* includes '@': userinfo is an error, RFC 9110 §4.2.4 */
+			return -EBADMSG; /* includes '@': userinfo is an error, RFC 9110 §4.2.4 */
 		}
 	}
 	return (long)i;
@@ -757,7 +758,8 @@ static int parse_head(struct cursor *c, const struct http_limits *lim, struct ht
 }
 
 /*
- * After a -2 at last_len, can the bytes since have changed the answer?
+ * After HTTP_PARSE_INCOMPLETE at last_len, can the bytes since have
+ * changed the answer?
  * Every earlier call that saw a line end re-parsed, so the complete lines
  * before last_len are known good; only a new line end (CRLF or a bare LF)
  * can complete the head or a bad line. While the request line is still

@@ -1,6 +1,7 @@
 /*
  * Path and query helpers; the contract is in path.h.
  */
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -14,16 +15,16 @@ static int decode(const char *in, size_t n, char *out, size_t cap, bool plus_is_
 {
 	size_t o = 0;
 	if (n > INT32_MAX)
-		return -1; /* the length is returned as an int */
+		return -EOVERFLOW; /* the length is returned as an int */
 	for (size_t i = 0; i < n; i++, o++) {
 		if (o == cap)
-			return -1;
+			return -ENOBUFS;
 		char c = in[i];
 		if (c == '%') {
 			int hi = n - i > 2 ? http_hex_value((unsigned char)in[i + 1]) : -1;
 			int lo = hi >= 0 ? http_hex_value((unsigned char)in[i + 2]) : -1;
 			if (lo < 0 || (hi | lo) == 0)
-				return -1;
+				return -EBADMSG;
 			c = (char)(hi << 4 | lo);
 			i += 2;
 		} else if (c == '+' && plus_is_space) {

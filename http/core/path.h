@@ -21,8 +21,9 @@
  * Decode %XX triplets (RFC 3986 §2.1; hex digits in either case) from
  * in[0, n) into out[0, cap). '+' stays '+': it means space only in
  * form-encoded queries (see http_query_decode). Returns the decoded length,
- * or -1 for a '%' not followed by two hex digits, for "%00" (a NUL would cut
- * the path short for any C string consumer), or when out is too small.
+ * or -EBADMSG for a '%' not followed by two hex digits or for "%00" (a NUL
+ * would cut the path short for any C string consumer), -ENOBUFS when out
+ * is too small (cap >= n always suffices), -EOVERFLOW when n > INT32_MAX.
  * out may be in itself (decoding never lengthens); not NUL-terminated.
  */
 int http_percent_decode(const char *in, size_t n, char *out, size_t cap);

@@ -127,7 +127,9 @@ void http_rw_simple(struct http_conn *hc, int status, const char *msg, bool clos
 /* date.c / status.c */
 void http_date(struct http_buf *b); /* append the IMF-fixdate of now, formatted once a second */
 size_t http_format_date(int64_t secs, char *out, size_t cap); /* 0 if cap is too small */
-int64_t http_parse_date(const char *s, size_t n);              /* IMF-fixdate, -1 if not one */
+/* An IMF-fixdate (RFC 9110 §5.6.7) as seconds since the epoch into *secs
+ * (negative before 1970): 0, or -EBADMSG if s[0, n) is not one. */
+int http_parse_date(const char *s, size_t n, int64_t *secs);
 const char *http_reason(int status);
 
 /* server.c */

@@ -222,12 +222,12 @@ static bool fail(struct parse *ps, int code, size_t off, const char *err, const 
 }
 
 /* Append n bytes (and a NUL if nul) to the pool tail; returns the offset,
- * or -1 when the pool is full. */
+ * or -ENOSPC when the pool is full. */
 static long pool_put(struct parse *ps, const char *s, size_t n, bool nul)
 {
 	size_t at = ps->m->ntext + ps->used;
 	if (n + nul > MUX_TEXT_MAX - at)
-		return -1;
+		return -ENOSPC;
 	memmove(ps->m->text + at, s, n);
 	if (nul)
 		ps->m->text[at + n] = '\0';

@@ -2,6 +2,7 @@
  * requests, §14 range requests). Lookups are exact matches of the decoded,
  * cleaned path in a sorted table: there is no file system to escape from,
  * so "..", "%2e%2e" and friends can only miss. */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -66,38 +67,45 @@ static bool etag_matches(const char *list, size_t n, const char *etag)
 	return false;
 }
 
-/* A single "bytes=first-last" range (§14.1.2) clipped to size: 1 valid,
- * 0 ignore the header (syntax we do not serve, e.g. several ranges),
- * -1 unsatisfiable (416). */
-static int parse_range(const char *v, size_t n, uint64_t size, uint64_t *first, uint64_t *last)
+/* What a Range field asks of a representation. */
+enum range {
+	RANGE_IGNORE,        /* syntax we do not serve (e.g. several ranges): send it all */
+	RANGE_SATISFIABLE,   /* *first and *last set: 206 */
+	RANGE_UNSATISFIABLE, /* 416 (§15.5.17) */
+};
+
+/* A single "bytes=first-last" range (§14.1.2) clipped to size. */
+static enum range parse_range(const char *v, size_t n, uint64_t size, uint64_t *first, uint64_t *last)
 {
 	if (n < 7 || !http_eq_nocase(v, "bytes=", 6) || memchr(v, ',', n))
-		return 0;
+		return RANGE_IGNORE;
 	const char *p = v + 6, *end = v + n;
 	uint64_t a = 0, b = 0;
 	bool has_a = false, has_b = false;
 	for (; p < end && http_is_digit((unsigned char)*p); p++, has_a = true)
 		if ((a = a * 10 + (uint64_t)(*p - '0')) > (1ull << 50))
-			return 0;
+			return RANGE_IGNORE;
 	if (p >= end || *p++ != '-')
-		return 0;
+		return RANGE_IGNORE;
 	for (; p < end && http_is_digit((unsigned char)*p); p++, has_b = true)
 		if ((b = b * 10 + (uint64_t)(*p - '0')) > (1ull << 50))
-			return 0;
+			return RANGE_IGNORE;
 	if (p != end || (!has_a && !has_b))
-		return 0;
+		return RANGE_IGNORE;
 	if (!has_a) { /* suffix: the last b bytes */
 		if (!b || !size)
-			return -1;
+			return RANGE_UNSATISFIABLE;
 		*first = b >= size ? 0 : size - b;
 		*last = size - 1;
-		return 1;
+		return RANGE_SATISFIABLE;
 	}
-	if (a >= size || (has_b && b < a))
-		return has_b && b < a ? 0 : -1; /* last < first is invalid syntax: ignore */
+	if (has_b && b < a)
+		return RANGE_IGNORE; /* last < first is invalid syntax */
+	if (a >= size)
+		return RANGE_UNSATISFIABLE;
 	*first = a;
 	*last = has_b && b < size ? b : size - 1;
-	return 1;
+	return RANGE_SATISFIABLE;
 }
 
 /* The representation's strong ETag: the gzip variant is a different
@@ -128,8 +136,8 @@ static bool not_modified_since(const struct http_req *r, const struct static_fil
 {
 	size_t n;
 	const char *ims = http_get_header(r, "If-Modified-Since", &n);
-	int64_t t = ims && f->mtime ? http_parse_date(ims, n) : -1;
-	return t >= 0 && f->mtime <= t;
+	int64_t t;
+	return ims && f->mtime && http_parse_date(ims, n, &t) == 0 && f->mtime <= t;
 }
 
 /* A redirect's Location: path, '/', '?' and query, NUL included; longer
@@ -137,24 +145,24 @@ static bool not_modified_since(const struct http_req *r, const struct static_fil
 #define STATIC_LOCATION_MAX 768
 
 /* The decoded, cleaned file path for the request (a trailing '/' maps to
- * index.html): 1, 0 if it is too long to name an embedded file, -1 if it
- * does not decode. */
+ * index.html): 0, -ENAMETOOLONG if it is too long to name an embedded
+ * file, -EBADMSG if it does not decode. */
 static int file_path(const struct http_req *r, char *out, size_t cap, size_t *n)
 {
 	char decoded[512];
 	if (r->msg->path.n >= sizeof decoded)
-		return 0;
+		return -ENAMETOOLONG;
 	int dn = http_percent_decode(r->msg->path.p, r->msg->path.n, decoded, sizeof decoded);
 	if (dn <= 0)
-		return -1;
+		return -EBADMSG; /* decoded fits: only a bad %XX (or no path at all) */
 	if ((size_t)dn + sizeof "index.html" > cap)
-		return 0;
+		return -ENAMETOOLONG;
 	*n = http_path_clean(decoded, (size_t)dn, out, cap);
 	if (out[*n - 1] == '/') {
 		memcpy(out + *n, "index.html", 10);
 		*n += 10;
 	}
-	return 1;
+	return 0;
 }
 
 /* "/about" names a directory: send the client to "/about/" (keeping the
@@ -187,11 +195,11 @@ void http_static(struct http_rw *w, struct http_req *r, void *arg)
 	char path[600];
 	size_t n, vn, rn;
 	int fp = file_path(r, path, sizeof path, &n);
-	if (fp < 0)
+	if (fp == -EBADMSG)
 		return http_error(w, 400, "malformed path (bad percent-encoding)");
-	const struct static_file *f = fp ? http_static_find(path, n) : NULL;
+	const struct static_file *f = fp == 0 ? http_static_find(path, n) : NULL;
 	if (!f) {
-		if (!fp || !redirect_to_dir(w, r, path, n))
+		if (fp < 0 || !redirect_to_dir(w, r, path, n))
 			http_error(w, 404, "not found");
 		return;
 	}
@@ -210,21 +218,21 @@ void http_static(struct http_rw *w, struct http_req *r, void *arg)
 		return http_write_header(w, 304);
 	const unsigned char *data = gz ? f->gz : f->data;
 	uint64_t size = gz ? f->gz_size : f->size, first = 0, last = size - 1;
-	int rr = range ? parse_range(range, rn, size, &first, &last) : 0;
+	enum range rr = range ? parse_range(range, rn, size, &first, &last) : RANGE_IGNORE;
 	char cr[64];
-	if (rr < 0) {
+	if (rr == RANGE_UNSATISFIABLE) {
 		snprintf(cr, sizeof cr, "bytes */%lu", size);
 		http_set_header(w, "Content-Range", cr);
 		return http_error(w, 416, "range not satisfiable");
 	}
 	if (gz)
 		http_set_header(w, "Content-Encoding", "gzip");
-	if (rr > 0) {
+	if (rr == RANGE_SATISFIABLE) {
 		snprintf(cr, sizeof cr, "bytes %lu-%lu/%lu", first, last, size);
 		http_set_header(w, "Content-Range", cr);
 		http_write_header(w, 206);
 	}
-	uint64_t len = rr > 0 ? last - first + 1 : size;
+	uint64_t len = rr == RANGE_SATISFIABLE ? last - first + 1 : size;
 	http_set_content_length(w, len);
 	http_write(w, data + first, len);
 }

@@ -17,7 +17,7 @@
 #include "tests/host/fuzz.h"
 
 struct result {
-	int status; /* -1, -2, or 0 when done */
+	int status; /* HTTP_CHUNKED_ERROR, HTTP_CHUNKED_INCOMPLETE, or 0 when done */
 	char *data;
 	size_t data_n;
 	size_t rest; /* bytes after the body, counted over all pieces */
@@ -49,7 +49,7 @@ static void feed(const char *in, size_t n, unsigned seed, struct result *res)
 {
 	struct http_chunked d = { 0 };
 	size_t off = 0;
-	res->status = -2;
+	res->status = HTTP_CHUNKED_INCOMPLETE;
 	res->data_n = res->rest = 0;
 	do {
 		size_t k = n - off;

@@ -16,7 +16,7 @@ static char *guard(const char *s, size_t n) { return memcpy(test_guard_region(0,
 
 /* The outcome of decoding a whole input, however it was fed. */
 struct result {
-	int status;          /* -1 error, -2 need more, 0 done */
+	int status;          /* HTTP_CHUNKED_ERROR, HTTP_CHUNKED_INCOMPLETE, 0 done */
 	char data[32768];    /* decoded chunk data */
 	size_t data_n;
 	char rest[256];      /* bytes after the body */
@@ -29,7 +29,7 @@ static void feed(const char *in, size_t n, const size_t *cuts, struct result *re
 {
 	struct http_chunked d = { 0 };
 	memset(res, 0, sizeof *res);
-	res->status = -2;
+	res->status = HTTP_CHUNKED_INCOMPLETE;
 	size_t off = 0;
 	for (size_t i = 0; off < n || i == 0; i++) {
 		size_t k = cuts && cuts[i] && cuts[i] < n - off ? cuts[i] : n - off;
@@ -42,7 +42,7 @@ static void feed(const char *in, size_t n, const size_t *cuts, struct result *re
 		res->data_n += len;
 		off += k;
 		if (r == HTTP_CHUNKED_ERROR) {
-			res->status = -1;
+			res->status = HTTP_CHUNKED_ERROR;
 			return;
 		}
 		if (r >= 0) {
@@ -70,14 +70,14 @@ static bool same(const struct result *a, const struct result *b)
 struct vector {
 	const char *name, *in;
 	size_t len;
-	int status;        /* 0 valid, -1 error, -2 incomplete */
+	int status;        /* 0 valid, HTTP_CHUNKED_ERROR, HTTP_CHUNKED_INCOMPLETE */
 	const char *data;  /* decoded, if valid */
 	size_t rest;       /* bytes after the body, if valid */
 };
 
 #define OK(name, in, data, rest) { name, in, sizeof(in) - 1, 0, data, rest }
-#define BAD(name, in) { name, in, sizeof(in) - 1, -1, NULL, 0 }
-#define MORE(name, in) { name, in, sizeof(in) - 1, -2, NULL, 0 }
+#define BAD(name, in) { name, in, sizeof(in) - 1, HTTP_CHUNKED_ERROR, NULL, 0 }
+#define MORE(name, in) { name, in, sizeof(in) - 1, HTTP_CHUNKED_INCOMPLETE, NULL, 0 }
 
 static const struct vector vectors[] = {
 	OK("one chunk", "3\r\nabc\r\n0\r\n\r\n", "abc", 0),

@@ -11,6 +11,7 @@
 
 #include "kernel/cmdline.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdint.h>
 
@@ -421,6 +422,44 @@ static void t_round_trip(void)
 	CHECK(cmdline_format_value(find("ip"), v, 5) == 4 && strcmp(v, "10.1") == 0);
 }
 
+/* cmdline_scan_uint: one number at *at, in base 10 or 16, up to max. */
+static void t_scan_uint(void)
+{
+	static const struct {
+		const char *in;
+		unsigned base;
+		uint64_t max;
+		int want;
+		uint64_t value;
+		size_t at; /* where the scan stops (on success) */
+	} rows[] = {
+	    {"0", 10, 9, 0, 0, 1},
+	    {"255.", 10, 255, 0, 255, 3},
+	    {"256", 10, 255, -ERANGE, 0, 0},
+	    {"18446744073709551615", 10, UINT64_MAX, 0, UINT64_MAX, 20},
+	    {"18446744073709551616", 10, UINT64_MAX, -ERANGE, 0, 0},
+	    {"010", 10, 99, -EINVAL, 0, 0},
+	    {"x1", 10, 99, -EINVAL, 0, 0},
+	    {"", 10, 99, -EINVAL, 0, 0},
+	    {"12ab", 10, 9999, 0, 12, 2},
+	    {"00fF@", 16, UINT64_MAX, 0, 0xff, 4},
+	    {"ffffffffffffffff", 16, UINT64_MAX, 0, UINT64_MAX, 16},
+	    {"10000000000000000", 16, UINT64_MAX, -ERANGE, 0, 0},
+	    {"g", 16, UINT64_MAX, -EINVAL, 0, 0},
+	};
+
+	for (size_t i = 0; i < TEST_COUNT(rows); i++) {
+		const char *in = rows[i].in;
+		size_t n = strlen(in), at = 0;
+		uint64_t v = 12345;
+		int r = cmdline_scan_uint(test_guarded_n(in, n), n, &at, rows[i].base, rows[i].max, &v);
+		if (!CHECK(r == rows[i].want) ||
+		    (r == 0 && (!CHECK(v == rows[i].value) | !CHECK(at == rows[i].at))))
+			fprintf(stderr, "  \"%s\" base %u: got %d, %llu, at %zu\n", in, rows[i].base, r,
+				(unsigned long long)v, at);
+	}
+}
+
 static const struct test_case cases[] = {
     {"defaults come from the tables", t_defaults},
     {"addresses are host byte order", t_address_byte_order},
@@ -431,6 +470,7 @@ static const struct test_case cases[] = {
     {"a warning names the accepted values", t_warning_names_range},
     {"every registered option is listed once", t_option_list},
     {"values render and parse back", t_round_trip},
+    {"numbers: decimal and hex, canonical, bounded", t_scan_uint},
 };
 
 int main(void)

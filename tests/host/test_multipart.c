@@ -2,8 +2,8 @@
  * Host tests for http/core/multipart.c.
  *
  * Most cases are rows of a table: a body, the boundary, and what parsing
- * it must give: the last feed's return, multipart_finish, the error, and
- * the callbacks rendered as one string:
+ * it must give: the last feed's return, multipart_finish's, and the
+ * callbacks rendered as one string:
  *     part_begin  "[name|filename|ctype]"   (filename "(null)" if absent)
  *     part_data   the bytes themselves, consecutive calls merged
  *     part_end    "$"
@@ -97,7 +97,7 @@ static const struct multipart_callbacks cbs = { on_begin, on_data, on_end };
 /* ---- Feeding. ---- */
 
 struct result {
-	int ret, fin, err;
+	int ret, fin;
 	struct log log;
 };
 
@@ -136,12 +136,10 @@ static void run(struct result *r, const char *bnd, const char *body, size_t len,
 		off += k;
 	}
 	r->fin = multipart_finish(&m);
-	r->err = multipart_error(&m);
 }
 
 /* Check every way of feeding gives want_*. */
-static void expect(const char *bnd, const char *body, size_t len, int ret, int fin, int err,
-		   const char *log)
+static void expect(const char *bnd, const char *body, size_t len, int ret, int fin, const char *log)
 {
 	for (int i = 0; i < 2 + 24; i++) {
 		enum split how = i == 0 ? WHOLE : i == 1 ? BYTES : RANDOM;
@@ -149,11 +147,10 @@ static void expect(const char *bnd, const char *body, size_t len, int ret, int f
 
 		rng_state = 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1);
 		run(&r, bnd, body, len, how, 0);
-		if (!CHECK(r.ret == ret) | !CHECK(r.fin == fin) | !CHECK(r.err == err) |
+		if (!CHECK(r.ret == ret) | !CHECK(r.fin == fin) |
 		    !CHECK(strcmp(r.log.text, log) == 0) | !CHECK(!r.log.overflow) |
 		    !CHECK(!r.log.empty_data) | !CHECK(!r.log.data_outside)) {
-			fprintf(stderr, "  split %d: ret %d fin %d err %d log \"%s\"\n", i, r.ret, r.fin,
-				r.err, r.log.text);
+			fprintf(stderr, "  split %d: ret %d fin %d log \"%s\"\n", i, r.ret, r.fin, r.log.text);
 			return;
 		}
 	}
@@ -165,14 +162,14 @@ struct row {
 	const char *name;
 	const char *body;
 	size_t len;
-	int ret, fin, err;      /* last feed, multipart_finish, multipart_error */
+	int ret, fin;           /* last feed, multipart_finish */
 	const char *log;
 	const char *bnd;        /* NULL: "bnd" */
 };
 
-#define OK 1, 0, 0                               /* complete body */
-#define OPEN 0, -1, 0                            /* no close delimiter (yet) */
-#define BAD -1, -1, -EBADMSG
+#define OK MULTIPART_DONE, 0                     /* complete body */
+#define OPEN MULTIPART_MORE, -EBADMSG            /* no close delimiter (yet) */
+#define BAD -EBADMSG, -EBADMSG
 
 static const struct row rows[] = {
 	/* Well-formed bodies. */
@@ -311,7 +308,7 @@ static void t_rows(void)
 		const struct row *r = &rows[i];
 
 		test_begin(r->name);
-		expect(r->bnd ? r->bnd : "bnd", r->body, r->len, r->ret, r->fin, r->err, r->log);
+		expect(r->bnd ? r->bnd : "bnd", r->body, r->len, r->ret, r->fin, r->log);
 		test_end();
 	}
 }
@@ -340,7 +337,7 @@ static void t_header_limit(void)
 	header_of(buf, MULTIPART_HEADER_MAX, &len);
 	expect("bnd", buf, len, OK, "[a|(null)|text/plain]v$");
 	header_of(buf, MULTIPART_HEADER_MAX + 1, &len);
-	expect("bnd", buf, len, -1, -1, -EMSGSIZE, "");
+	expect("bnd", buf, len, -EMSGSIZE, -EMSGSIZE, "");
 }
 
 static void t_header_unterminated(void)
@@ -349,7 +346,7 @@ static void t_header_unterminated(void)
 
 	memcpy(buf, B "\r\nX: ", 9);
 	memset(buf + 9, 'p', sizeof(buf) - 9);
-	expect("bnd", buf, sizeof(buf), -1, -1, -EMSGSIZE, "");
+	expect("bnd", buf, sizeof(buf), -EMSGSIZE, -EMSGSIZE, "");
 }
 
 static void t_long_boundary(void)
@@ -365,9 +362,8 @@ static void t_long_boundary(void)
 	snprintf(log, sizeof(log), "[a|(null)|text/plain]--%.69s$", bnd);
 	expect(bnd, body, (size_t)n, OK, log);
 	bnd[MULTIPART_BOUNDARY_MAX] = 'q';
-	CHECK(multipart_init(&m, bnd, MULTIPART_BOUNDARY_MAX + 1) == -1);
-	CHECK(multipart_feed(&m, "--", 2, &cbs, NULL) == -1);
-	CHECK(multipart_error(&m) == -EINVAL);
+	CHECK(multipart_init(&m, bnd, MULTIPART_BOUNDARY_MAX + 1) == -EINVAL);
+	CHECK(multipart_feed(&m, "--", 2, &cbs, NULL) == -EINVAL);
 }
 
 static void t_init_rejects(void)
@@ -376,9 +372,8 @@ static void t_init_rejects(void)
 	struct multipart m;
 
 	for (size_t i = 0; i < TEST_COUNT(bad); i++) {
-		CHECK(multipart_init(&m, bad[i], strlen(bad[i])) == -1);
-		CHECK(multipart_finish(&m) == -1);
-		CHECK(multipart_error(&m) == -EINVAL);
+		CHECK(multipart_init(&m, bad[i], strlen(bad[i])) == -EINVAL);
+		CHECK(multipart_finish(&m) == -EINVAL);
 	}
 	CHECK(multipart_init(&m, "a b", 3) == 0);
 }
@@ -395,15 +390,14 @@ static void t_abort(void)
 
 		/* Byte by byte the data arrives in two calls, "x" and "y". */
 		run(&r, "bnd", body, sizeof(body) - 1, at == 3 ? WHOLE : BYTES, at);
-		CHECK(r.ret == -1);
-		CHECK(r.fin == -1);
-		CHECK(r.err == -ECANCELED);
+		CHECK(r.ret == -ECANCELED);
+		CHECK(r.fin == -ECANCELED);
 		CHECK(strcmp(r.log.text, logs[at - 1]) == 0);
 		CHECK(r.log.calls == at);
 	}
 }
 
-/* 1 and -1 are sticky; feeding nothing changes nothing. */
+/* MULTIPART_DONE and errors are sticky; feeding nothing changes nothing. */
 static void t_sticky(void)
 {
 	static const char done[] = B "--";
@@ -411,15 +405,15 @@ static void t_sticky(void)
 	struct log l = { .len = 0 };
 
 	multipart_init(&m, "bnd", 3);
-	CHECK(multipart_feed(&m, done, 5, &cbs, &l) == 0);
-	CHECK(multipart_feed(&m, done + 5, 2, &cbs, &l) == 1);
-	CHECK(multipart_feed(&m, "\r\n--bnd\r\nbad\r\n\r\n", 16, &cbs, &l) == 1);
-	CHECK(multipart_feed(&m, "", 0, &cbs, &l) == 1);
+	CHECK(multipart_feed(&m, done, 5, &cbs, &l) == MULTIPART_MORE);
+	CHECK(multipart_feed(&m, done + 5, 2, &cbs, &l) == MULTIPART_DONE);
+	CHECK(multipart_feed(&m, "\r\n--bnd\r\nbad\r\n\r\n", 16, &cbs, &l) == MULTIPART_DONE);
+	CHECK(multipart_feed(&m, "", 0, &cbs, &l) == MULTIPART_DONE);
 	CHECK(multipart_finish(&m) == 0);
 	multipart_init(&m, "bnd", 3);
-	CHECK(multipart_feed(&m, "--bndx", 6, &cbs, &l) == -1);
-	CHECK(multipart_feed(&m, "--bnd--", 7, &cbs, &l) == -1);
-	CHECK(multipart_error(&m) == -EBADMSG);
+	CHECK(multipart_feed(&m, "--bndx", 6, &cbs, &l) == -EBADMSG);
+	CHECK(multipart_feed(&m, "--bnd--", 7, &cbs, &l) == -EBADMSG);
+	CHECK(multipart_finish(&m) == -EBADMSG);
 	CHECK(l.calls == 0);
 }
 
@@ -443,7 +437,7 @@ static void t_prompt(void)
 	multipart_feed(&m, "\r", 1, &cbs, &l);
 	CHECK(l.len == 11 && l.text[10] == '\r');
 	/* NULL callbacks are allowed. */
-	CHECK(multipart_feed(&m, "\n--bnd--", 8, &nil, NULL) == 1);
+	CHECK(multipart_feed(&m, "\n--bnd--", 8, &nil, NULL) == MULTIPART_DONE);
 }
 
 /* ---- A 5 MB upload: exact data, bounded holdback. ---- */
@@ -506,7 +500,7 @@ static void t_big_upload(void)
 	struct big b = { .want_len = data_len };
 	static const struct multipart_callbacks big_cbs = { big_begin, big_data, big_end };
 	struct multipart m;
-	int ret = 0;
+	int ret = MULTIPART_MORE;
 
 	hn = (size_t)snprintf(head, sizeof(head),
 			      "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=\"big.bin\"\r\n"
@@ -536,7 +530,7 @@ static void t_big_upload(void)
 	CHECK(!contains(b.want, data_len, delim));
 
 	multipart_init(&m, bnd, strlen(bnd));
-	while (off < total && ret == 0) {
+	while (off < total && ret == MULTIPART_MORE) {
 		size_t k = 1 + rng() % 2920;
 		k = k < total - off ? k : total - off;
 		ret = multipart_feed(&m, body + off, k, &big_cbs, &b);
@@ -545,7 +539,7 @@ static void t_big_upload(void)
 		if (off > hn && off <= hn + data_len)
 			CHECK(off - hn - b.got < dlen);
 	}
-	CHECK(ret == 1);
+	CHECK(ret == MULTIPART_DONE);
 	CHECK(multipart_finish(&m) == 0);
 	CHECK(!b.mismatch);
 	CHECK(b.got == data_len);
@@ -558,7 +552,7 @@ static void t_big_upload(void)
 struct brow {
 	const char *name;
 	const char *ct;
-	const char *want;       /* NULL: -1 */
+	const char *want;       /* NULL: -EBADMSG */
 	size_t cap;             /* 0: 80 */
 };
 
@@ -609,7 +603,7 @@ static void t_brows(void)
 			if (CHECK(rc == 0))
 				CHECK(len == strlen(r->want) && strcmp(out, r->want) == 0);
 		} else {
-			CHECK(rc == -1);
+			CHECK(rc == -EBADMSG);
 			CHECK(len == 12345);
 		}
 		test_end();
