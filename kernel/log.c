@@ -91,10 +91,9 @@ static void flush_direct(void)
 		write_direct(line, n);
 }
 
-static void vlog(enum log_level l, const char *subsys, const char *fmt, va_list ap)
+/* A formatted line, to the ring or (direct mode) to the consoles. */
+static void emit(enum log_level l, const char *line, size_t n)
 {
-	char line[LOGRING_LINE_MAX];
-	size_t n = logring_format(line, sizeof line, subsys, fmt, ap);
 	uint64_t f = irq_save(); /* one line stays one line */
 	if (!async || direct_depth) {
 		flush_direct();
@@ -114,11 +113,23 @@ void klog(enum log_level l, const char *subsys, const char *fmt, ...)
 {
 	if (l > level)
 		return;
+	char line[LOGRING_LINE_MAX];
 	va_list ap;
 	va_start(ap, fmt);
-	vlog(l, subsys, fmt, ap);
+	size_t n = logring_format(line, sizeof line, subsys, fmt, ap);
 	va_end(ap);
+	emit(l, line, n);
 }
+
+void klog_str(enum log_level l, const char *subsys, const char *msg, size_t len)
+{
+	if (l > level)
+		return;
+	char line[LOGRING_LINE_MAX];
+	emit(l, line, logring_format_str(line, sizeof line, subsys, msg, len));
+}
+
+bool log_enabled(enum log_level l) { return l <= level; }
 
 void log_direct_begin(void)
 {

@@ -4,6 +4,7 @@
 #ifndef KEEL_LOG_H
 #define KEEL_LOG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,6 +17,12 @@ void klog(enum log_level level, const char *subsys, const char *fmt, ...)
 #define log_warn(sub, ...) klog(LOG_WARN, sub, __VA_ARGS__)
 #define log_info(sub, ...) klog(LOG_INFO, sub, __VA_ARGS__)
 #define log_debug(sub, ...) klog(LOG_DEBUG, sub, __VA_ARGS__)
+
+/* klog with the message already formatted (msg[0, len), no '\n'): a
+ * per-request line built without printf. */
+void klog_str(enum log_level level, const char *subsys, const char *msg, size_t len);
+/* Would a line at this level be logged? (Skip building one that would not.) */
+bool log_enabled(enum log_level level);
 
 /* Start the log task (after sched_init). Until it first runs, lines are
  * written directly, as in early boot. */

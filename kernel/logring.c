@@ -87,21 +87,53 @@ size_t logring_get(struct logring *r, struct logring_line *h, char *out, size_t 
 	return n;
 }
 
-size_t logring_format(char *line, size_t cap, const char *subsys, const char *fmt, va_list ap)
+/* "keel: SUBSYS: " at the line's start, or as much of it as fits before
+ * room for the cut mark; its length, 0 if it did not all fit. */
+static size_t put_prefix(char *line, size_t cap, const char *subsys)
+{
+	size_t room = cap - (sizeof LOGRING_CUT_MARK - 1), n = 0;
+	const char *parts[3] = {"keel: ", subsys, ": "};
+	for (int i = 0; i < 3; i++) {
+		size_t k = strlen(parts[i]);
+		memcpy(line + n, parts[i], k < room - n ? k : room - n);
+		if (k >= room - n)
+			return 0;
+		n += k;
+	}
+	return n;
+}
+
+/* Too long (the prefix or the message): the line ends in the mark. */
+static size_t mark_cut(char *line, size_t cap)
 {
 	size_t mark = sizeof LOGRING_CUT_MARK - 1;
-	int p = snprintf(line, cap, "keel: %s: ", subsys);
-	size_t n = p < 0 ? 0 : (size_t)p;
-	if (n < cap - mark) {
-		/* Room for the message and its '\n' (which takes the NUL's place). */
-		int m = vsnprintf(line + n, cap - n, fmt, ap);
-		if (m >= 0 && (size_t)m < cap - n) {
-			n += (size_t)m;
-			line[n++] = '\n';
-			return n;
-		}
-	}
-	/* Too long: the prefix or the message. End in the mark. */
 	memcpy(line + cap - mark, LOGRING_CUT_MARK, mark);
 	return cap;
+}
+
+size_t logring_format(char *line, size_t cap, const char *subsys, const char *fmt, va_list ap)
+{
+	size_t n = put_prefix(line, cap, subsys);
+	if (!n)
+		return mark_cut(line, cap);
+	/* Room for the message and its '\n' (which takes the NUL's place). */
+	int m = vsnprintf(line + n, cap - n, fmt, ap);
+	if (m < 0 || (size_t)m >= cap - n)
+		return mark_cut(line, cap);
+	n += (size_t)m;
+	line[n++] = '\n';
+	return n;
+}
+
+size_t logring_format_str(char *line, size_t cap, const char *subsys, const char *msg, size_t len)
+{
+	size_t n = put_prefix(line, cap, subsys);
+	if (!n)
+		return mark_cut(line, cap);
+	memcpy(line + n, msg, len < cap - n ? len : cap - n);
+	if (len >= cap - n)
+		return mark_cut(line, cap);
+	n += len;
+	line[n++] = '\n';
+	return n;
 }

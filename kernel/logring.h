@@ -62,5 +62,7 @@ static inline uint32_t logring_used(const struct logring *r) { return r->head - 
  * mark): a message that does not fit is cut and ends in LOGRING_CUT_MARK.
  * Returns the length, '\n' included; never writes past cap. */
 size_t logring_format(char *line, size_t cap, const char *subsys, const char *fmt, va_list ap);
+/* The same with a message already formatted: msg[0, len). */
+size_t logring_format_str(char *line, size_t cap, const char *subsys, const char *msg, size_t len);
 
 #endif

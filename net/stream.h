@@ -24,9 +24,12 @@
  *            close never waits
  *   peer     the remote IPv4 address (host order) and port
  *   info     what the access log says about the stream: NULL for plain
- *            TCP, else e.g. "TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 h2 new" */
+ *            TCP, else e.g. "TLSv1.2 ECDHE-ECDSA-AES128-GCM-SHA256 h2 new",
+ *            at most STREAM_INFO_MAX bytes */
 #ifndef KEEL_STREAM_H
 #define KEEL_STREAM_H
+
+#define STREAM_INFO_MAX 71
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -58,7 +58,7 @@ struct tls_conn {
 	bool evicted;           /* its reads were cancelled to make room */
 	bool quiet;             /* closed by another task: no close_notify */
 	int err;                /* sticky: 0 while healthy */
-	char info[72];          /* for the access log */
+	char info[STREAM_INFO_MAX + 1]; /* for the access log */
 };
 
 const char *const tls_fail_names[TLS_NFAIL] = {"timeout", "closed", "version", "cipher", "alert",

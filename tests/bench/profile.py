@@ -20,7 +20,10 @@ QEMU down; CPU figures of such a run mean nothing.
 
 usage: profile.py [--load keepalive|close|c1] [--seconds 10] [--runs 1]
                   [--perf | --insns] [--append 'key=value ...']
-                  [--nic virtio|e1000]
+                  [--nic virtio|e1000] [--vcon]
+
+--vcon gives the guest a virtio-console (virtio-serial-pci), where Keel
+moves its log: `--append log=info --vcon` is the access log's cost.
 """
 import bisect
 import collections
@@ -125,7 +128,7 @@ def plugin_boot(args, keel, tag, load):
     so = bench.BUILD / "insnprof.so"
     out = tempfile.mktemp(prefix=f"keel-insns-{tag}-", suffix=".txt")
     with bench.booted(keel, args.nic, 256, f"insns-{tag}", append=f"{bench.KEEL_APPEND} {args.append}".strip(),
-                      qemu_extra=["-plugin", f"{so},out={out},io=on"]) as (ns, g):
+                      qemu_extra=["-plugin", f"{so},out={out},io=on", *vcon_args(args, tag)]) as (ns, g):
         measure.wait_first_200(ns, g, bench.BOOT_TIMEOUT * 4)
         result = load(ns) if load else None
         os.kill(g.proc.pid, signal.SIGTERM)
@@ -158,11 +161,20 @@ def insns_run(args, keel):
         print(f"  device accesses in {k:<28} {v / n:7.3f} /request")
 
 
+def vcon_args(args, tag):
+    """QEMU arguments for a virtio-console writing to a file, if asked."""
+    if not args.vcon:
+        return []
+    path = bench.OUT / f"profile-{tag}.vcon"
+    return ["-chardev", f"file,id=c0,path={path}", "-device", "virtio-serial-pci",
+            "-device", "virtconsole,chardev=c0"]
+
+
 def one_run(args, keel):
     conns, threads, options = LOADS[args.load]
     with bench.booted(keel, args.nic, 256, f"profile-{args.load}",
                       append=f"{bench.KEEL_APPEND} {args.append}".strip(),
-                      qemu_extra=["-name", "keel,debug-threads=on"]) as (ns, g):
+                      qemu_extra=["-name", "keel,debug-threads=on", *vcon_args(args, "cpu")]) as (ns, g):
         measure.wait_first_200(ns, g, bench.BOOT_TIMEOUT)
         pid = qemu_pid(g)
         before, threads_before = counters(ns), thread_cpu(pid)
@@ -206,6 +218,7 @@ def main():
     group.add_argument("--insns", action="store_true", help="count guest instructions (QEMU plugin)")
     ap.add_argument("--append", default="", help="more Keel command-line options")
     ap.add_argument("--nic", choices=["virtio", "e1000"], default="virtio")
+    ap.add_argument("--vcon", action="store_true", help="a virtio-console for the log")
     args = ap.parse_args()
     keel = bench.keel_peer()
     for _ in range(args.runs):
