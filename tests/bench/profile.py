@@ -18,7 +18,7 @@ making them -- what would be VM exits under KVM. A second boot without
 the load is subtracted, so boot and idle work drop out. The plugin slows
 QEMU down; CPU figures of such a run mean nothing.
 
-usage: profile.py [--load keepalive|close|c1] [--seconds 10] [--runs 1]
+usage: profile.py [--load keepalive|close|c1|get10m] [--seconds 10] [--runs 1]
                   [--perf | --insns] [--append 'key=value ...']
                   [--nic virtio|e1000] [--vcon]
 
@@ -42,11 +42,22 @@ sys.path.insert(0, str(HERE.parent / "qemu"))
 import bench  # noqa: E402
 import measure  # noqa: E402
 
-LOADS = {  # wrk connections, threads, options
+LOADS = {  # wrk connections, threads, options; or None: a 10 MiB download (curl)
     "keepalive": (32, 2, ()),
     "close": (32, 2, ("-H", "Connection: close")),
     "c1": (1, 1, ("--latency",)),
+    "get10m": None,
 }
+
+
+def run_load(args, ns):
+    """The load: a wrk result ({"requests": n, ...}), or for get10m the
+    downloads with "requests" standing for MiB."""
+    if LOADS[args.load] is None:
+        r = measure.throughput(ns, 5)
+        return {"requests": r["mib"], "rps": r["mibs"]}
+    conns, threads, options = LOADS[args.load]
+    return measure.wrk(ns, args.seconds, conns, threads, *options)
 SAMPLE = re.compile(r"^(keel_[a-z0-9_]+)(\{[^}]*\})? ([0-9.e+-]+)$", re.M)
 
 
@@ -137,11 +148,10 @@ def plugin_boot(args, keel, tag, load):
 
 
 def insns_run(args, keel):
-    conns, threads, options = LOADS[args.load]
     syms = symbols(keel.kernel)
     _, idle_file = plugin_boot(args, keel, "idle", None)
     result, load_file = plugin_boot(args, keel, "load",
-                                    lambda ns: measure.wrk(ns, args.seconds, conns, threads, *options))
+                                    lambda ns: run_load(args, ns))
     (idle_i, idle_io), (load_i, load_io) = insn_counts(idle_file, syms), insn_counts(load_file, syms)
     for f in (idle_file, load_file):
         os.unlink(f)
@@ -171,7 +181,6 @@ def vcon_args(args, tag):
 
 
 def one_run(args, keel):
-    conns, threads, options = LOADS[args.load]
     with bench.booted(keel, args.nic, 256, f"profile-{args.load}",
                       append=f"{bench.KEEL_APPEND} {args.append}".strip(),
                       qemu_extra=["-name", "keel,debug-threads=on", *vcon_args(args, "cpu")]) as (ns, g):
@@ -184,7 +193,7 @@ def one_run(args, keel):
             perf = (subprocess.Popen(["perf", "record", "-q", "-F", "2000", "-p", str(pid), "-o", data, "--",
                                       "sleep", str(args.seconds)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL), data)
-        result = measure.cost(g, lambda: measure.wrk(ns, args.seconds, conns, threads, *options))
+        result = measure.cost(g, lambda: run_load(args, ns))
         threads_after, after = thread_cpu(pid), counters(ns)
         if perf:
             perf[0].wait(timeout=args.seconds + 60)
