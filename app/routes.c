@@ -146,12 +146,14 @@ static void debug_sleep(struct http_rw *w, struct http_req *r, void *arg)
 	http_printf(w, "slept %ld ms\n", ms);
 }
 
-/* GET /bytes/{n}: n zero bytes (at most 1 GiB), streamed from one page:
- * a bulk-transfer target for load generators and throughput tests. */
+/* GET /bytes/{n}: n zero bytes (at most 1 GiB), streamed from 16 KiB of
+ * zeros (in .bss, never written: no bytes in the image): a bulk-transfer
+ * target for load generators and throughput tests. Pieces larger than
+ * the response buffer go to the stream without a copy through it. */
 static void bytes(struct http_rw *w, struct http_req *r, void *arg)
 {
 	(void)arg;
-	static const char zeros[4096];
+	static char zeros[16384]; /* twice the response buffer (HTTP_OUT_SIZE) */
 	size_t len;
 	const char *v = http_path_value(r, "n", &len);
 	uint64_t n = 0;

@@ -55,6 +55,7 @@ struct netdev_stats {
 	uint64_t tx_packets, tx_bytes;
 	uint64_t tx_ring_full; /* tx returned -EAGAIN */
 	uint64_t tx_dropped;   /* frames given up on (too long, ring stuck) */
+	uint64_t tx_gso_frames; /* frames of joined TCP segments the device cuts up (net/tso.h) */
 	uint64_t irqs;
 	uint64_t link_changes;
 };

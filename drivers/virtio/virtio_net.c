@@ -36,13 +36,16 @@
 #include "kernel/cpu.h"
 #include "kernel/log.h"
 #include "kernel/mm.h"
+#include "kernel/panic.h"
 #include "net/netdev.h"
+#include "net/tso.h"
 
 /* §5.1.3 Feature bits. */
 #define VIRTIO_NET_F_CSUM (1ull << 0)       /* the device fills in checksums we mark */
 #define VIRTIO_NET_F_GUEST_CSUM (1ull << 1) /* we accept frames with partial checksums */
 #define VIRTIO_NET_F_MAC (1ull << 5)
 #define VIRTIO_NET_F_GUEST_TSO4 (1ull << 7) /* we accept coalesced TCPv4 segments */
+#define VIRTIO_NET_F_HOST_TSO4 (1ull << 11) /* the device segments TCPv4 frames we join */
 #define VIRTIO_NET_F_MRG_RXBUF (1ull << 15) /* a received frame may span several buffers */
 #define VIRTIO_NET_F_STATUS (1ull << 16)
 
@@ -55,7 +58,7 @@
  * and multiqueue. */
 #define VIRTIO_NET_WANTED                                                                                   \
 	(VIRTIO_F_VERSION_1 | VIRTIO_NET_F_MAC | VIRTIO_NET_F_STATUS | VIRTIO_F_EVENT_IDX | VIRTIO_NET_F_CSUM | \
-	 VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_MRG_RXBUF | VIRTIO_NET_F_GUEST_TSO4)
+	 VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_MRG_RXBUF | VIRTIO_NET_F_GUEST_TSO4 | VIRTIO_NET_F_HOST_TSO4)
 
 #define VIRTIO_NET_S_LINK_UP 1u /* §5.1.4 status */
 
@@ -97,6 +100,8 @@ _Static_assert(offsetof(struct virtio_net_hdr, num_buffers) == 10, "virtio 1.1 �
 #define VIRTIO_NET_HDR_GSO_TCPV4 1u
 
 #define VIRTIO_NET_QUEUE_MAX VIRTQ_MAX_SIZE
+/* Segments in one joined TX frame: 44 of 1,460 B fill an IPv4 datagram. */
+#define VIRTIO_NET_TSO_SEGS 44
 #define VIRTIO_NET_BUF_SIZE 2048u
 #define VIRTIO_NET_BUFS_PER_PAGE (PAGE_SIZE / VIRTIO_NET_BUF_SIZE)
 #define VIRTIO_NET_POOL_PAGES (VIRTIO_NET_QUEUE_MAX / VIRTIO_NET_BUFS_PER_PAGE)
@@ -128,6 +133,15 @@ struct virtio_net {
 		int have, want; /* buffers held; buffers the frame has (num_buffers) */
 		bool bad;       /* some buffer failed a check: drop the whole frame */
 	} rxf;
+	/* The TX frame being joined (net/tso.h): its segments sit in TX
+	 * buffers of the descriptors a chain added next will take, in
+	 * free-list order, and reach the ring as one chain when it ends. */
+	struct {
+		struct tso_frame t;
+		uint16_t id[VIRTIO_NET_TSO_SEGS];
+		uint16_t len[VIRTIO_NET_TSO_SEGS]; /* payload bytes of each */
+		uint16_t n;                         /* segments held; 0: none */
+	} txj;
 	const char *irq_kind;
 	volatile bool ready; /* queues live: the IRQ handler may touch them */
 	bool tx_stalled;     /* tx returned -EAGAIN: a TX completion interrupt is wanted */
@@ -422,21 +436,104 @@ static void virtio_net_tx_csum(struct virtio_net_hdr *hdr, uint8_t *f, size_t le
 	hdr->csum_offset = 16; /* the TCP header's checksum field */
 }
 
+/* Add the frame of `len` bytes in TX buffer `id` to the ring, alone,
+ * marked for checksum offload. */
+static void virtio_net_tx_add(struct virtio_net *vn, int id, size_t len)
+{
+	uint64_t pa = virtio_net_buf_pa(vn->tx_pool, id);
+	uint8_t *p = phys_to_virt(pa);
+	if (virtio_net_has(vn, VIRTIO_NET_F_CSUM))
+		virtio_net_tx_csum((struct virtio_net_hdr *)p, p + vn->hdr_len, len);
+	struct virtq_seg seg = { pa, (uint32_t)(vn->hdr_len + len), false };
+	virtq_add(&vn->txq, &seg, 1);
+}
+
+/* The joined frame goes to the ring as one chain: the first segment's
+ * buffer, header and all, then each later segment's payload. The device
+ * cuts it at gso_size (§5.1.6.2) into the segments lwIP sent. */
+static void virtio_net_tx_emit(struct virtio_net *vn)
+{
+	uint16_t n = vn->txj.n;
+	if (!n)
+		return;
+	vn->txj.n = 0;
+	const struct tso_frame *t = &vn->txj.t;
+	if (n == 1) {
+		virtio_net_tx_add(vn, vn->txj.id[0], t->head.hdr_len + t->head.payload);
+		return;
+	}
+	uint64_t pa = virtio_net_buf_pa(vn->tx_pool, vn->txj.id[0]);
+	uint8_t *p = phys_to_virt(pa);
+	struct virtio_net_hdr *h = (struct virtio_net_hdr *)p;
+	virtio_net_tx_csum(h, p + vn->hdr_len, tso_finish(t, p + vn->hdr_len));
+	h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	h->gso_size = (uint16_t)t->head.payload;
+	h->hdr_len = (uint16_t)t->head.hdr_len;
+	struct virtq_seg segs[VIRTIO_NET_TSO_SEGS];
+	segs[0] = (struct virtq_seg){ pa, (uint32_t)(vn->hdr_len + t->head.hdr_len + t->head.payload), false };
+	for (uint16_t i = 1; i < n; i++)
+		segs[i] = (struct virtq_seg){ virtio_net_buf_pa(vn->tx_pool, vn->txj.id[i]) + vn->hdr_len + t->head.hdr_len,
+					      vn->txj.len[i], false };
+	int head = virtq_add(&vn->txq, segs, n);
+	if (head != vn->txj.id[0]) /* the chain took other descriptors than the buffers it names */
+		panic("virtio-net: joined frame's head %d, expected %u", head, vn->txj.id[0]);
+	vn->nd.stats.tx_gso_frames++;
+}
+
+/* The TX buffer for the next frame: the free descriptor after those the
+ * joined frame holds. If there is none the joined frame goes to the ring,
+ * and if the ring is full what it has goes to the device to drain it.
+ * Completed chains are reclaimed only while no frame is being joined: they
+ * go back to the head of the free list, ahead of the buffers it holds. */
+static int virtio_net_tx_slot(struct virtio_net *vn)
+{
+	int id = virtq_peek_free_after(&vn->txq, vn->txj.n);
+	if (id >= 0)
+		return id;
+	virtio_net_tx_emit(vn);
+	virtio_net_tx_reclaim(vn);
+	if ((id = virtq_peek_free(&vn->txq)) >= 0)
+		return id;
+	virtq_publish(&vn->txq);
+	return virtio_net_tx_stall(vn) ? virtq_peek_free(&vn->txq) : -EAGAIN;
+}
+
+/* The frame of `len` bytes now in TX buffer `id`: joined to the frame
+ * being built, or that one ends and this one starts the next, or (not a
+ * TCP data segment, or no HOST_TSO4) it goes to the ring alone. */
+static void virtio_net_tx_queue(struct virtio_net *vn, int id, size_t len)
+{
+	uint8_t *f = (uint8_t *)phys_to_virt(virtio_net_buf_pa(vn->tx_pool, id)) + vn->hdr_len;
+	struct tso_seg s;
+	bool tso = virtio_net_has(vn, VIRTIO_NET_F_HOST_TSO4) && tso_parse(f, len, &s);
+	if (tso && vn->txj.n && tso_continues(&vn->txj.t, f, &s, VIRTIO_NET_TSO_SEGS)) {
+		tso_join(&vn->txj.t, f, &s);
+		vn->txj.id[vn->txj.n] = (uint16_t)id;
+		vn->txj.len[vn->txj.n++] = (uint16_t)s.payload;
+		return;
+	}
+	virtio_net_tx_emit(vn); /* its descriptors precede id on the free list */
+	if (!tso) {
+		virtio_net_tx_add(vn, id, len);
+		return;
+	}
+	tso_start(&vn->txj.t, f, &s);
+	vn->txj.id[0] = (uint16_t)id;
+	vn->txj.len[0] = (uint16_t)s.payload;
+	vn->txj.n = 1;
+}
+
 static int virtio_net_tx(struct netdev *nd, const struct netdev_seg *segs, int nsegs)
 {
 	struct virtio_net *vn = nd->priv;
-	virtio_net_tx_reclaim(vn);
+	if (!vn->txj.n)
+		virtio_net_tx_reclaim(vn);
 	size_t total = virtio_net_tx_len(segs, nsegs);
 	if (!total) {
 		nd->stats.tx_dropped++;
 		return nsegs > 0 ? -EMSGSIZE : -EINVAL;
 	}
-	int id = virtq_peek_free(&vn->txq);
-	if (id < 0) {
-		virtq_publish(&vn->txq); /* what is queued must reach the device to drain */
-		if (virtio_net_tx_stall(vn))
-			id = virtq_peek_free(&vn->txq);
-	}
+	int id = virtio_net_tx_slot(vn);
 	if (id < 0) {
 		nd->stats.tx_ring_full++;
 		return -EAGAIN;
@@ -445,15 +542,11 @@ static int virtio_net_tx(struct netdev *nd, const struct netdev_seg *segs, int n
 		vn->tx_stalled = false;
 		virtq_irq_disable(&vn->txq);
 	}
-	uint64_t pa = virtio_net_buf_pa(vn->tx_pool, id);
-	uint8_t *p = phys_to_virt(pa);
-	memset(p, 0, vn->hdr_len); /* §5.1.6.2: no GSO; no checksum unless marked below */
+	uint8_t *p = phys_to_virt(virtio_net_buf_pa(vn->tx_pool, id));
+	memset(p, 0, vn->hdr_len); /* §5.1.6.2: no GSO; no checksum unless marked */
 	for (size_t off = vn->hdr_len, i = 0; i < (size_t)nsegs; off += segs[i].len, i++)
 		memcpy(p + off, segs[i].data, segs[i].len);
-	if (virtio_net_has(vn, VIRTIO_NET_F_CSUM))
-		virtio_net_tx_csum((struct virtio_net_hdr *)p, p + vn->hdr_len, total);
-	struct virtq_seg seg = { pa, (uint32_t)(vn->hdr_len + total), false };
-	virtq_add(&vn->txq, &seg, 1);
+	virtio_net_tx_queue(vn, id, total);
 	nd->stats.tx_packets++;
 	nd->stats.tx_bytes += total;
 	return 0;
@@ -482,6 +575,7 @@ static bool virtio_net_irq_rearm(struct netdev *nd)
 static void virtio_net_flush(struct netdev *nd)
 {
 	struct virtio_net *vn = nd->priv;
+	virtio_net_tx_emit(vn);
 	virtq_publish(&vn->rxq);
 	virtq_publish(&vn->txq);
 }
@@ -590,6 +684,11 @@ static uint64_t virtio_net_wanted(struct virtio_dev *dev)
 	uint64_t needs = VIRTIO_NET_F_GUEST_CSUM | VIRTIO_NET_F_MRG_RXBUF;
 	if ((want & needs) != needs)
 		want &= ~VIRTIO_NET_F_GUEST_TSO4;
+	/* §5.1.3.1: HOST_TSO4 requires CSUM. A joined frame is a descriptor
+	 * chain whose header shares the first buffer: VERSION_1 only (legacy
+	 * devices need ANY_LAYOUT for that). */
+	if (!(want & VIRTIO_NET_F_CSUM) || !(want & VIRTIO_F_VERSION_1))
+		want &= ~VIRTIO_NET_F_HOST_TSO4;
 	return want;
 }
 
@@ -628,7 +727,7 @@ static int virtio_net_start(struct virtio_dev *dev, void *arg)
 static void virtio_net_report(const struct virtio_net *vn)
 {
 	size_t pool_kib = (size_t)(vn->rxq.size + vn->txq.size) * VIRTIO_NET_BUF_SIZE / 1024;
-	log_info("virtio-net", "%s, irq %s, features%s%s%s%s%s%s%s%s (0x%lx)", vn->dev->where, vn->irq_kind,
+	log_info("virtio-net", "%s, irq %s, features%s%s%s%s%s%s%s%s%s (0x%lx)", vn->dev->where, vn->irq_kind,
 		 virtio_net_has(vn, VIRTIO_F_VERSION_1) ? " VERSION_1" : "",
 		 virtio_net_has(vn, VIRTIO_NET_F_MAC) ? " MAC" : "",
 		 virtio_net_has(vn, VIRTIO_NET_F_STATUS) ? " STATUS" : "",
@@ -636,7 +735,8 @@ static void virtio_net_report(const struct virtio_net *vn)
 		 virtio_net_has(vn, VIRTIO_NET_F_CSUM) ? " CSUM" : "",
 		 virtio_net_has(vn, VIRTIO_NET_F_GUEST_CSUM) ? " GUEST_CSUM" : "",
 		 virtio_net_has(vn, VIRTIO_NET_F_MRG_RXBUF) ? " MRG_RXBUF" : "",
-		 virtio_net_has(vn, VIRTIO_NET_F_GUEST_TSO4) ? " GUEST_TSO4" : "", (unsigned long)vn->features);
+		 virtio_net_has(vn, VIRTIO_NET_F_GUEST_TSO4) ? " GUEST_TSO4" : "",
+		 virtio_net_has(vn, VIRTIO_NET_F_HOST_TSO4) ? " HOST_TSO4" : "", (unsigned long)vn->features);
 	log_info("virtio-net", "rx %u x %u B, tx %u x %u B buffers (%zu KiB), %u ring pages%s", vn->rxq.size,
 		 VIRTIO_NET_BUF_SIZE, vn->txq.size, VIRTIO_NET_BUF_SIZE, pool_kib, vn->rxq.pages + vn->txq.pages,
 		 vn->dev->tcg ? "; QEMU TCG: ring barriers via register read" : "");

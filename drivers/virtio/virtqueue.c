@@ -102,6 +102,16 @@ void virtq_destroy(struct virtq *vq)
 
 int virtq_peek_free(const struct virtq *vq) { return vq->num_free ? vq->free_head : -ENOSPC; }
 
+int virtq_peek_free_after(const struct virtq *vq, uint16_t n)
+{
+	if (n >= vq->num_free)
+		return -ENOSPC;
+	uint16_t id = vq->free_head;
+	while (n--)
+		id = vq->desc[id].next;
+	return id;
+}
+
 int virtq_add(struct virtq *vq, const struct virtq_seg *segs, int n)
 {
 	if (n <= 0 || n > vq->size)

@@ -141,6 +141,10 @@ void virtq_destroy(struct virtq *vq);
 
 /* Descriptor id the next virtq_add() will use as its head, or -ENOSPC. */
 int virtq_peek_free(const struct virtq *vq);
+/* The id of the free descriptor after the first n: the one a chain of
+ * n + 1 added next would end in (the free list is used in order), or
+ * -ENOSPC if fewer than n + 1 are free. */
+int virtq_peek_free_after(const struct virtq *vq, uint16_t n);
 static inline uint16_t virtq_num_free(const struct virtq *vq) { return vq->num_free; }
 /* Queue a chain of n segments for the device (not yet visible to it).
  * Returns the head descriptor id, -EINVAL or -ENOSPC. */

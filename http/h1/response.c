@@ -262,8 +262,9 @@ static int rw_send(struct http_rw *w, const void *p, size_t n)
 	return 0;
 }
 
-/* Put the head (if unsent) and the buffered body on the wire. */
-static int send_buffer(struct http_rw *w, bool final)
+/* Put the head (if unsent) and body bytes p[0, n) on the wire, framed
+ * as a chunk if the response is chunked. */
+static int send_body(struct http_rw *w, const char *p, size_t n, bool final)
 {
 	char head[HTTP_HDR_SIZE + 512];
 	size_t hn = 0;
@@ -271,31 +272,35 @@ static int send_buffer(struct http_rw *w, bool final)
 		hn = build_head(w, head, sizeof head, final);
 		w->header_sent = true;
 	}
-	bool body = w->out_len && !w->head_only && !no_body_status(w->status);
+	bool body = n && !w->head_only && !no_body_status(w->status);
 	if (body && w->chunked) {
 		struct http_buf b = http_buf_init(head + hn, sizeof head - hn);
-		http_buf_hex(&b, w->out_len);
+		http_buf_hex(&b, n);
 		http_buf_put(&b, "\r\n", 2);
 		hn += b.len;
 	}
-	if (!body) {
-		w->out_len = 0;
+	if (!body)
 		return hn ? rw_send(w, head, hn) : 0;
-	}
 	/* Head and body in one write: small responses leave in one segment. */
-	if (hn + w->out_len + 2 <= sizeof head) {
-		memcpy(head + hn, w->out, w->out_len);
-		hn += w->out_len;
+	if (hn + n + 2 <= sizeof head) {
+		memcpy(head + hn, p, n);
+		hn += n;
 		if (w->chunked)
 			memcpy(head + hn, "\r\n", 2), hn += 2;
-		w->out_len = 0;
 		return rw_send(w, head, hn);
 	}
 	int err = hn ? rw_send(w, head, hn) : 0;
 	if (!err)
-		err = rw_send(w, w->out, w->out_len);
+		err = rw_send(w, p, n);
 	if (!err && w->chunked)
 		err = rw_send(w, "\r\n", 2);
+	return err;
+}
+
+/* Put the head (if unsent) and the buffered body on the wire. */
+static int send_buffer(struct http_rw *w, bool final)
+{
+	int err = send_body(w, w->out, w->out_len, final);
 	w->out_len = 0;
 	return err;
 }
@@ -380,6 +385,15 @@ ssize_t http_write(struct http_rw *w, const void *p, size_t n)
 		return -EMSGSIZE; /* more than declared: the framing would break */
 	if (!w->status)
 		w->status = 200;
+	/* More than the buffer holds, with nothing buffered, goes to the
+	 * stream as it is (as Go's bufio.Writer does): one copy fewer. The
+	 * framing is what the buffer's first flush would have chosen. */
+	if (n > HTTP_OUT_SIZE && !w->out_len && !w->coder && !w->head_only && !no_body_status(w->status)) {
+		if (send_body(w, p, n, false) < 0)
+			return w->failed && w->deadline && clock_now() > w->deadline ? -ETIMEDOUT : -EPIPE;
+		w->written += n;
+		return (ssize_t)n;
+	}
 	const char *src = p;
 	for (size_t left = n; left;) {
 		if ((w->out_len == HTTP_OUT_SIZE && flush(w, HTTP_CODE_MORE) < 0) ||

@@ -2,13 +2,16 @@
 virtio-net offers its offloads (the tap backend carries virtio's header;
 user networking does not, so it offers none of them):
 
-  bulk_virtio   virtio-net-pci: CSUM, GUEST_CSUM, MRG_RXBUF, GUEST_TSO4 negotiated
-  bulk_microvm  virtio-mmio, legacy: the same, with the legacy header
+  bulk_virtio   virtio-net-pci: CSUM, GUEST_CSUM, MRG_RXBUF, GUEST_TSO4 and
+                HOST_TSO4 negotiated
+  bulk_microvm  virtio-mmio, legacy: the same but HOST_TSO4 (Keel joins
+                segments only on VERSION_1 devices), with the legacy header
   bulk_e1000    e1000, no offloads: the same transfers still intact
 
 Each boot downloads 10 MiB (GET /bytes) and uploads 10 MiB of random bytes
 to POST /echo, comparing sha256 both ways; on virtio, /metrics must show
-large (coalesced) frames received and none dropped. csumcap.py checks the
+large (coalesced) frames received and none dropped, and with HOST_TSO4
+large frames sent (net/tso.c joins segments, the device cuts them). csumcap.py checks the
 TCP checksums the guest sends as they reach the tap: full ones from e1000,
 the pseudo-header sums NEEDS_CSUM wants from virtio. No timings are
 asserted (make bench measures them).
@@ -37,7 +40,7 @@ def metric(ns, name):
     return int(m.group(1)) if m else None
 
 
-def bulk(report, tag, nic, machine=None):
+def bulk(report, tag, nic, machine=None, tso=False):
     name = f"bulk/{tag}"
     with Netns(f"bulk-{tag}") as ns, tempfile.TemporaryDirectory() as tmp:
         extra = [*(["-M", machine] if machine else []), *ns.qemu_net(nic)]
@@ -49,12 +52,20 @@ def bulk(report, tag, nic, machine=None):
             if nic != "e1000":
                 feat = re.search(r"^keel: virtio-net: .* features (.*) \(0x[0-9a-f]+\)$", g.text(), re.M)
                 got = feat.group(1).split() if feat else []
-                report(f"{name}: the tap's offloads are negotiated ({' '.join(OFFLOADS)})",
-                       all(f in got for f in OFFLOADS), f"features line: {feat.group(0) if feat else None}", g)
+                want = (*OFFLOADS, "HOST_TSO4") if tso else OFFLOADS
+                report(f"{name}: the tap's offloads are negotiated ({' '.join(want)})",
+                       all(f in got for f in want) and (tso or "HOST_TSO4" not in got),
+                       f"features line: {feat.group(0) if feat else None}", g)
             rc, out = ns.run("sh", "-c", f"curl -sS --max-time 120 {URL}bytes/{MIB10} | sha256sum", timeout=150)
             want = hashlib.sha256(bytes(MIB10)).hexdigest()
             report(f"{name}: GET /bytes/{MIB10} arrives intact (sha256)", rc == 0 and out.split()[:1] == [want],
                    f"exit {rc}: {out.strip()[-200:]}", g)
+            gso = metric(ns, "keel_nic_tx_gso_frames_total")
+            if tso:
+                report(f"{name}: the download left in joined frames the device cut up (HOST_TSO4)", bool(gso),
+                       f"joined frames {gso}", g)
+            else:
+                report(f"{name}: no joined frame sent without HOST_TSO4", gso == 0, f"joined frames {gso}", g)
             data = os.urandom(MIB10)
             path = os.path.join(tmp, "up.bin")
             with open(path, "wb") as f:
@@ -82,7 +93,7 @@ def bulk(report, tag, nic, machine=None):
 def register(case, report):
     @case
     def bulk_virtio():
-        bulk(report, "virtio", "virtio")
+        bulk(report, "virtio", "virtio", tso=True)
 
     @case
     def bulk_microvm():
