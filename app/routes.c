@@ -35,6 +35,19 @@ static void healthz(struct http_rw *w, struct http_req *r, void *arg)
 	http_write(w, "ok\n", 3);
 }
 
+/* The error reply for http_read_body's failure n (< 0), if any. */
+static void body_error(struct http_rw *w, ssize_t n, const char *too_large)
+{
+	if (n == -EMSGSIZE)
+		http_error(w, 413, too_large);
+	else if (n == -EBADMSG)
+		http_error(w, 400, "malformed chunked body");
+	else if (n == -ETIMEDOUT)
+		http_error(w, 408, "request body timeout");
+	else if (n < 0)
+		http_error(w, 400, "request body incomplete");
+}
+
 /* POST /echo: the request body back, streamed (memory stays bounded). */
 static void echo(struct http_rw *w, struct http_req *r, void *arg)
 {
@@ -55,14 +68,24 @@ static void echo(struct http_rw *w, struct http_req *r, void *arg)
 	while ((n = http_read_body(r, buf, sizeof buf)) > 0)
 		if (http_write(w, buf, (size_t)n) < 0)
 			return;
-	if (n == -EMSGSIZE)
-		http_error(w, 413, "request body too large (limit 64 MiB)");
-	else if (n == -EBADMSG)
-		http_error(w, 400, "malformed chunked body");
-	else if (n == -ETIMEDOUT)
-		http_error(w, 408, "request body timeout");
-	else if (n < 0)
-		http_error(w, 400, "request body incomplete");
+	body_error(w, n, "request body too large (limit 64 MiB)");
+}
+
+/* POST /bytes: reads the request body (at most 1 GiB) and answers its
+ * length, discarding it: the upload half of the bulk-transfer target. */
+static void bytes_sink(struct http_rw *w, struct http_req *r, void *arg)
+{
+	(void)arg;
+	char buf[8192];
+	uint64_t total = 0;
+	ssize_t n;
+	http_set_body_limit(r, 1ull << 30);
+	while ((n = http_read_body(r, buf, sizeof buf)) > 0)
+		total += (uint64_t)n;
+	if (n < 0)
+		return body_error(w, n, "request body too large (limit 1 GiB)");
+	http_set_header(w, "Content-Type", "application/json");
+	http_printf(w, "{\"bytes\":%lu}\n", total);
 }
 
 struct task_dump {
@@ -176,7 +199,8 @@ static void bytes(struct http_rw *w, struct http_req *r, void *arg)
 	}
 }
 
-static struct http_handler h_bytes = { bytes, NULL }, h_sleep = { debug_sleep, NULL };
+static struct http_handler h_bytes = { bytes, NULL }, h_bytes_sink = { bytes_sink, NULL },
+			   h_sleep = { debug_sleep, NULL };
 static struct http_handler h_healthz = { healthz, NULL }, h_echo = { echo, NULL },
 			   h_tasks = { debug_tasks, NULL }, h_fault = { debug_fault, NULL }, h_events = { events, NULL },
 			   h_metrics = { app_metrics, NULL }, h_static = { http_static, NULL },
@@ -200,6 +224,7 @@ static const struct {
 	{ "POST /echo", &h_echo, false },
 	{ "GET /events", &h_events, false },
 	{ "GET /bytes/{n}", &h_bytes, false },
+	{ "POST /bytes", &h_bytes_sink, false },
 	{ "GET /api/users", &h_users_list, true },
 	{ "POST /api/users", &h_users_create, true },
 	{ "GET /api/users/{id}", &h_user_get, true },

@@ -161,10 +161,11 @@ def take(runs, keys, fn, g=None):
 
 def shown(runs, keys):
     """The last value of each key, for the progress line (a Linux peer's
-    guest busy time, never measured, left out)."""
+    guest busy time and access-log rows, never measured, left out)."""
     def one(v):
         return f"failed: {v}" if isinstance(v, Failed) else f"{v:.6g}"
-    return ", ".join(f"{k}={one(runs[k][-1])}" for k in keys if str(runs[k][-1]) != measure.NO_GUEST_BUSY)
+    skip = (measure.NO_GUEST_BUSY, NOT_LOGGED)
+    return ", ".join(f"{k}={one(runs[k][-1])}" for k in keys if str(runs[k][-1]) not in skip)
 
 
 def memory_reader(peer, ns, g):
@@ -185,6 +186,9 @@ def run_loads(runs, peer, ns, g, args):
     take(runs, {"mem_boot_kib": "kib"}, lambda: {"kib": memory_reader(peer, ns, g)() / 1024}, g)
     take(runs, {"throughput_mibs": "mibs", "cpu_throughput_ms": "cpu", "guest_throughput_ms": "guest"},
          lambda: measure.cost(g, lambda: measure.throughput(ns, args.tries), per="mib", scale=1e3, busy=busy), g)
+    take(runs, {"upload_mibs": "mibs", "cpu_upload_ms": "cpu", "guest_upload_ms": "guest"},
+         lambda: measure.cost(g, lambda: measure.upload(ns, args.tries, peer.name), per="mib", scale=1e3, busy=busy),
+         g)
     take(runs, {"p50_us": "p50_us", "p99_us": "p99_us"}, lambda: measure.wrk(ns, s, 1, 1, "--latency"), g)
     take(runs, {"rps_keepalive": "rps", "cpu_keepalive_us": "cpu", "guest_keepalive_us": "guest"},
          lambda: measure.cost(g, lambda: measure.wrk(ns, s, 32, 2), busy=busy), g)
@@ -192,6 +196,31 @@ def run_loads(runs, peer, ns, g, args):
          lambda: measure.cost(g, lambda: measure.wrk(ns, s, 32, 2, "-H", "Connection: close"), busy=busy), g)
     take(runs, {"rps_c1000": "rps", "errors_c1000": "errors", "cpu_c1000_us": "cpu", "guest_c1000_us": "guest"},
          lambda: measure.cost(g, lambda: measure.wrk(ns, s, 1000, 2), busy=busy), g)
+
+
+# Keel with its access log on: every request logged (log=info) to a
+# virtio-console, as a deployment would take it (the serial console costs
+# an exit per byte).
+LOG_KEYS = {"rps_keepalive_log": "rps", "cpu_keepalive_log_us": "cpu"}
+NOT_LOGGED = "Keel only: the cost of its access log against its own log-off run (nginx and Go run without one)"
+
+
+def access_log_round(peer, runs, args, rnd):
+    """Keel booted with the access log on a virtio-console, keep-alive c32."""
+    if peer.name != "keel":
+        for k in LOG_KEYS:
+            runs[k].append(Failed(NOT_LOGGED))
+        return
+    vcon = OUT / f"keel-log{rnd}.vcon"
+    extra = ["-chardev", f"file,id=c0,path={vcon}", "-device", "virtio-serial-pci", "-device",
+             "virtconsole,chardev=c0"]
+    append = KEEL_APPEND.replace("log=warn", "log=info")
+    with booted(peer, args.nic, int(args.mem.rstrip("M")), f"log{rnd}", append=append, qemu_extra=extra) as (ns, g):
+        def load():
+            measure.wait_first_200(ns, g, BOOT_TIMEOUT)
+            return measure.cost(g, lambda: measure.wrk(ns, args.seconds, 32, 2))
+        take(runs, LOG_KEYS, load, g)
+    vcon.unlink(missing_ok=True)
 
 
 def http_round(peer, runs, notes, args, rnd):
@@ -205,6 +234,7 @@ def http_round(peer, runs, notes, args, rnd):
         if served:
             run_loads(runs, peer, ns, g, args)
     if served:
+        access_log_round(peer, runs, args, rnd)
         with booted(peer, args.nic, mem_mib, f"idle{rnd}") as (ns, g):
             def idle():
                 measure.wait_first_200(ns, g, BOOT_TIMEOUT)

@@ -131,6 +131,37 @@ def throughput(ns, tries):
     return {"mibs": best / 2**20, "mib": tries * BIG / 2**20}
 
 
+def upload_file():
+    """A 10 MiB file of random bytes for the uploads (made once per run)."""
+    path = Path(f"/tmp/keel-bench-upload.{os.getpid()}")
+    if not path.exists():
+        path.write_bytes(os.urandom(BIG))
+    return path
+
+
+# What each peer does with an upload: Keel and Go read POST /bytes and
+# discard it; nginx takes a body through its DAV module (PUT), which
+# stores it on a tmpfs (nginx.conf).
+UPLOAD = {"nginx": ("PUT", "upload/10m")}
+UPLOAD_DEFAULT = ("POST", "bytes")
+
+
+def upload(ns, tries, peer):
+    """The best upload speed of 10 MiB in MiB/s of `tries`: {"mibs": best,
+    "mib": MiB uploaded in all}."""
+    method, path = UPLOAD.get(peer, UPLOAD_DEFAULT)
+    best = 0.0
+    for _ in range(tries):
+        rc, out = ns.run("curl", "-s", "-o", "/dev/null", "--connect-timeout", "5", "-m", "120", "-X", method,
+                         "--data-binary", f"@{upload_file()}", "-w", "%{http_code} %{size_upload} %{speed_upload}",
+                         f"{URL}{path}", timeout=130)
+        fields = out.split()
+        if rc != 0 or len(fields) < 3 or fields[0] not in ("200", "201", "204") or int(fields[1]) != BIG:
+            raise Failed(f"{method} /{path}: curl exit {rc}, status/size {' '.join(fields[:2])}")
+        best = max(best, float(fields[2]))
+    return {"mibs": best / 2**20, "mib": tries * BIG / 2**20}
+
+
 def keel_metrics(ns):
     """Keel's /metrics page, over plain HTTP."""
     rc, out = ns.run("curl", "-s", "--connect-timeout", "2", "-m", "10", f"{URL}metrics", timeout=15)

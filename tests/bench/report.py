@@ -15,6 +15,8 @@ METRICS = [
     ("rps_keepalive", "keep-alive c32 (req/s)", "{:,.0f}", True),
     ("cpu_keepalive_us", "keep-alive c32: QEMU CPU per request (µs)", "{:,.1f}", False),
     ("guest_keepalive_us", "keep-alive c32: guest busy per request (µs)", "{:,.1f}", False),
+    ("rps_keepalive_log", "keep-alive c32, access log on (req/s)", "{:,.0f}", True),
+    ("cpu_keepalive_log_us", "keep-alive c32, access log on: QEMU CPU per request (µs)", "{:,.1f}", False),
     ("rps_close", "Connection: close c32 (req/s)", "{:,.0f}", True),
     ("cpu_close_us", "Connection: close c32: QEMU CPU per request (µs)", "{:,.1f}", False),
     ("guest_close_us", "Connection: close c32: guest busy per request (µs)", "{:,.1f}", False),
@@ -27,6 +29,9 @@ METRICS = [
     ("throughput_mibs", "10 MiB response, curl (MiB/s)", "{:,.1f}", True),
     ("cpu_throughput_ms", "10 MiB response: QEMU CPU per MiB (ms)", "{:,.2f}", False),
     ("guest_throughput_ms", "10 MiB response: guest busy per MiB (ms)", "{:,.2f}", False),
+    ("upload_mibs", "10 MiB upload, curl (MiB/s)", "{:,.1f}", True),
+    ("cpu_upload_ms", "10 MiB upload: QEMU CPU per MiB (ms)", "{:,.2f}", False),
+    ("guest_upload_ms", "10 MiB upload: guest busy per MiB (ms)", "{:,.2f}", False),
     ("image_loadable_kib", "image, loaded bytes (KiB)", "{:,.0f}", False),
     ("image_file_kib", "image, files (KiB)", "{:,.0f}", False),
     ("min_mem_mib", "smallest -m that serves (MiB)", "{:,.0f}", False),
@@ -56,9 +61,13 @@ METHOD = """How (tests/bench/README.md): each guest boots on a tap in its own ne
 client runs inside it. Each round boots every peer afresh, in turn (Keel, nginx, Go, Keel, ...); a cell
 is the median of the rounds with min-max, a ratio is one of medians. Boot: QEMU start to a client's first
 200 on `/` (retried every ~10 ms). Request rates and c1 latency: wrk on `/` (Keel's 1,000-byte
-index.html). 10 MiB: curl on /bytes/10485760, best of 3 per round. QEMU CPU per request: the QEMU
+index.html). 10 MiB: curl on /bytes/10485760, best of 3 per round; the upload: 10 MiB of random bytes,
+best of 3, to POST /bytes (Keel, Go: read and discarded) or PUT /upload/ (nginx's DAV module: stored on a
+tmpfs). QEMU CPU per request: the QEMU
 process's user+sys time (/proc/PID/stat, vCPU and I/O threads) over the load divided by the requests
-served (per MiB for the download): on a shared host the steady figure. Guest busy per request: Keel's
+served (per MiB for the transfers): on a shared host the steady figure. Access log on: Keel booted
+again with log=info and a virtio-console taking the log, keep-alive c32 as above; its ratio to the
+log-off row (log=warn) is the log's cost. Guest busy per request: Keel's
 own time not halted in its idle loop (`keel_cpu_busy_seconds_total`, /metrics before and after), the
 same division; Linux's is not reachable from the bench. Memory in use: Keel's
 /metrics (total - free pages), Linux's MemTotal - MemAvailable from the console. Smallest -m: bisection,

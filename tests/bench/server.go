@@ -3,6 +3,7 @@
 //
 //	GET /           the page in -index (Keel's images/site/index.html)
 //	GET /bytes/{n}  n zero bytes, Content-Length n
+//	POST /bytes     the body read and discarded; {"bytes":N} (as Keel)
 //
 // With -cert and -key naming files that exist (the bench's HTTPS section
 // puts them in the initramfs), it also serves HTTPS on -tls-addr with
@@ -18,6 +19,8 @@ package main
 import (
 	"crypto/tls"
 	"flag"
+	"fmt"
+	"io"
 	"log"
 	"net/http"
 	"os"
@@ -48,6 +51,22 @@ func serveBytes(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+// sinkBytes is POST /bytes: the upload half, read and discarded.
+func sinkBytes(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", "POST")
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	n, err := io.Copy(io.Discard, r.Body)
+	if err != nil {
+		http.Error(w, "request body incomplete", http.StatusBadRequest)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, "{\"bytes\":%d}\n", n)
+}
+
 func main() {
 	addr := flag.String("addr", ":80", "listen address")
 	tlsAddr := flag.String("tls-addr", ":443", "HTTPS listen address, when -cert exists")
@@ -70,6 +89,7 @@ func main() {
 		w.Write(page)
 	})
 	mux.HandleFunc("/bytes/", serveBytes)
+	mux.HandleFunc("/bytes", sinkBytes)
 	if _, err := os.Stat(*cert); *cert != "" && err == nil {
 		srv := &http.Server{Addr: *tlsAddr, Handler: mux, TLSConfig: &tls.Config{
 			MinVersion: tls.VersionTLS12,

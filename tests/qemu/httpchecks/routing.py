@@ -1,5 +1,5 @@
 """basic, part 1: the routes answer and the method and path rules hold.
-/healthz, / and /bytes/{n}; HEAD on GET routes; a Date and an X-Request-Id
+/healthz, / and /bytes (both ways); HEAD on GET routes; a Date and an X-Request-Id
 on every status; 404 for unknown paths; 405 with Allow for a wrong or
 unknown method; 301 from an unclean path to the clean one (RFC 9110 §9,
 §15).
@@ -86,6 +86,18 @@ def _():
            f"Content-Length {r.header('Content-Length')}, {len(r.body)} body bytes")
     for bad in ("/bytes/x1", "/bytes/1073741825", "/bytes/99999999999999999999"):
         expect_status(get(bad), 400, f"{bad}: ")
+
+
+@check("basic", "POST /bytes: the body's length back, Content-Length or chunked; a malformed chunked body -> 400")
+def _():
+    body = bytes(range(256)) * 1200
+    r = get("/bytes", "POST", body=body)
+    expect_status(r, 200)
+    expect(r.body == f'{{"bytes":{len(body)}}}\n'.encode(), f"body {short(r.body)}")
+    r = get("/bytes", "POST", ["Transfer-Encoding: chunked"], b"5\r\nhello\r\n3\r\nabc\r\n0\r\n\r\n")
+    expect(r.status == 200 and r.body == b'{"bytes":8}\n', f"chunked: {r.status} {short(r.body)}")
+    r = get("/bytes", "POST", ["Transfer-Encoding: chunked"], b"zz\r\nhello\r\n0\r\n\r\n")
+    expect_status(r, 400, "bad chunk size: ")
 
 
 @check("basic", "unknown path -> 404 (RFC 9110 §15.5.5)")
