@@ -173,6 +173,8 @@ void app_metrics(struct http_rw *w, struct http_req *r, void *arg)
 		counter(w, "keel_nic_tx_ring_full_total", "Sends that found the TX ring full.", d->stats.tx_ring_full);
 		counter(w, "keel_nic_tx_gso_frames_total", "Frames of joined TCP segments the NIC cuts up (TSO).",
 			d->stats.tx_gso_frames);
+		counter(w, "keel_nic_tx_fins_folded_total", "Bare FINs sent as a flag of the data frame before them.",
+			d->stats.tx_fins_folded);
 		counter(w, "keel_nic_interrupts_total", "NIC interrupts.", d->stats.irqs);
 	}
 }

@@ -56,6 +56,7 @@ struct netdev_stats {
 	uint64_t tx_ring_full; /* tx returned -EAGAIN */
 	uint64_t tx_dropped;   /* frames given up on (too long, ring stuck) */
 	uint64_t tx_gso_frames; /* frames of joined TCP segments the device cuts up (net/tso.h) */
+	uint64_t tx_fins_folded; /* bare FINs sent as the flag of the data frame before them */
 	uint64_t irqs;
 	uint64_t link_changes;
 };

@@ -5,6 +5,7 @@
 
 #define IP_OFF TSO_ETH_HLEN
 #define TCP_OFF (TSO_ETH_HLEN + 20u) /* IPv4 without options only */
+#define TCP_FIN 0x01u
 #define TCP_PSH 0x08u
 #define TCP_ACK 0x10u
 
@@ -57,16 +58,17 @@ static bool eq8(const uint8_t *a, const uint8_t *b, size_t off, uint64_t mask)
 
 /* Equal headers but for the fields a segment changes: IP total length
  * (2-3), ID (4-5) and checksum (10-11); TCP sequence number (4-7), PSH
- * and checksum (16-17). Word compares: it runs for every segment sent. */
-static bool same_headers(const uint8_t *a, const uint8_t *b, size_t hdr_len)
+ * (and the flags in `also`) and checksum (16-17). Word compares: it runs
+ * for every segment sent. */
+static bool same_headers(const uint8_t *a, const uint8_t *b, size_t hdr_len, uint8_t also)
 {
-	const uint64_t all = ~0ull;
+	const uint64_t all = ~0ull, flags = (uint64_t)(uint8_t)~(TCP_PSH | also) << 56;
 	return eq8(a, b, 0, all) &&                    /* Ethernet destination, source 0-1 */
 	       eq8(a, b, 8, all) &&                    /* source 2-5, type, IP 0-1 */
 	       eq8(a, b, 16, 0xffffffff00000000ull) && /* IP 6-9; not length (2-3), ID (4-5) */
 	       eq8(a, b, 24, 0xffffffffffff0000ull) && /* IP 12-17; not checksum (10-11) */
 	       eq8(a, b, 32, 0x0000ffffffffffffull) && /* IP 18-19, TCP ports; not seq 0-1 */
-	       eq8(a, b, 40, 0xf7ffffffffff0000ull) && /* TCP ack, offset, flags but PSH; not seq 2-3 */
+	       eq8(a, b, 40, 0x00ffffffffff0000ull | flags) && /* TCP ack, offset, flags; not seq 2-3 */
 	       !memcmp(a + 48, b + 48, 2) &&           /* window; not checksum */
 	       !memcmp(a + 52, b + 52, hdr_len - 52);  /* urgent pointer, options */
 }
@@ -76,7 +78,7 @@ bool tso_continues(const struct tso_frame *t, const uint8_t *b, const struct tso
 	size_t ip_len = t->head.hdr_len - IP_OFF + t->payload + s->payload;
 	return t->full_sized && t->segs < max_segs && s->hdr_len == t->head.hdr_len &&
 	       s->payload <= t->head.payload && ip_len <= TSO_IP_MAX &&
-	       s->seq == (uint32_t)(t->head.seq + t->payload) && same_headers(t->first, b, s->hdr_len);
+	       s->seq == (uint32_t)(t->head.seq + t->payload) && !t->fin && same_headers(t->first, b, s->hdr_len, 0);
 }
 
 void tso_join(struct tso_frame *t, const uint8_t *b, const struct tso_seg *s)
@@ -99,12 +101,26 @@ static uint16_t ip_checksum(const uint8_t *ip)
 	return (uint16_t)~sum;
 }
 
+bool tso_fin_follows(const struct tso_frame *t, const uint8_t *b, size_t len)
+{
+	const uint8_t *ip = b + IP_OFF, *tcp = b + TCP_OFF;
+	size_t hdr = t->head.hdr_len;
+	if (t->fin || len != hdr || be16(ip + 2) != hdr - IP_OFF)
+		return false; /* no data: the IP datagram is the headers */
+	/* RFC 9293 §3.1: the FIN takes the sequence number after the data. */
+	return (tcp[13] | TCP_PSH) == (TCP_ACK | TCP_PSH | TCP_FIN) &&
+	       be32(tcp + 4) == (uint32_t)(t->head.seq + t->payload) && same_headers(t->first, b, hdr, TCP_FIN);
+}
+
+void tso_fold_fin(struct tso_frame *t) { t->fin = true; }
+
 size_t tso_finish(const struct tso_frame *t, uint8_t *f)
 {
 	uint8_t *ip = f + IP_OFF;
-	put16(ip + 2, (uint16_t)(t->head.hdr_len - IP_OFF + t->payload));
-	put16(ip + 10, ip_checksum(ip));
-	if (t->psh)
-		f[TCP_OFF + 13] |= TCP_PSH;
+	if (t->segs > 1) {
+		put16(ip + 2, (uint16_t)(t->head.hdr_len - IP_OFF + t->payload));
+		put16(ip + 10, ip_checksum(ip));
+	}
+	f[TCP_OFF + 13] |= (t->psh ? TCP_PSH : 0) | (t->fin ? TCP_FIN : 0);
 	return t->head.hdr_len + t->payload;
 }

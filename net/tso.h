@@ -16,6 +16,10 @@
  * URG; no IP options. (RFC 9293 §3.1 for the header, virtio 1.1 §5.1.6.2
  * for what the device does with gso_size.)
  *
+ * A bare FIN that follows the frame (the connection closing right after
+ * its last data, as a Connection: close response does) is folded into it:
+ * one segment with data and FIN instead of two (tso_fin_follows).
+ *
  * Pure module: no allocation, no kernel services (tests/host/test_tso.c). */
 #ifndef KEEL_NET_TSO_H
 #define KEEL_NET_TSO_H
@@ -48,6 +52,7 @@ struct tso_frame {
 	uint16_t segs;        /* segments joined */
 	bool full_sized;      /* every segment so far carried head.payload bytes */
 	bool psh;             /* some segment had PSH */
+	bool fin;             /* a FIN folded in: the last segment carries it */
 };
 
 void tso_start(struct tso_frame *t, const uint8_t *f, const struct tso_seg *s);
@@ -56,9 +61,14 @@ void tso_start(struct tso_frame *t, const uint8_t *f, const struct tso_seg *s);
 bool tso_continues(const struct tso_frame *t, const uint8_t *b, const struct tso_seg *s, unsigned max_segs);
 /* Record that b was joined. */
 void tso_join(struct tso_frame *t, const uint8_t *b, const struct tso_seg *s);
+/* Is the Ethernet frame b[0, len) a bare FIN (ACK, FIN, maybe PSH; no
+ * data) of t's connection, next in sequence after t's data, with its
+ * headers? Then tso_fold_fin, and b is not sent. */
+bool tso_fin_follows(const struct tso_frame *t, const uint8_t *b, size_t len);
+void tso_fold_fin(struct tso_frame *t);
 /* Rewrite the first segment's headers, in place at f, for the whole
- * frame: IP total length and header checksum, TCP PSH. Its length (all
- * headers plus every payload byte). Only for t->segs > 1. */
+ * frame: IP total length and header checksum (if segments were joined),
+ * TCP PSH and FIN. Its length (all headers plus every payload byte). */
 size_t tso_finish(const struct tso_frame *t, uint8_t *f);
 
 #endif

@@ -458,14 +458,15 @@ static void virtio_net_tx_emit(struct virtio_net *vn)
 		return;
 	vn->txj.n = 0;
 	const struct tso_frame *t = &vn->txj.t;
-	if (n == 1) {
-		virtio_net_tx_add(vn, vn->txj.id[0], t->head.hdr_len + t->head.payload);
-		return;
-	}
 	uint64_t pa = virtio_net_buf_pa(vn->tx_pool, vn->txj.id[0]);
 	uint8_t *p = phys_to_virt(pa);
+	size_t len = tso_finish(t, p + vn->hdr_len);
+	if (n == 1) {
+		virtio_net_tx_add(vn, vn->txj.id[0], len);
+		return;
+	}
 	struct virtio_net_hdr *h = (struct virtio_net_hdr *)p;
-	virtio_net_tx_csum(h, p + vn->hdr_len, tso_finish(t, p + vn->hdr_len));
+	virtio_net_tx_csum(h, p + vn->hdr_len, len);
 	h->gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
 	h->gso_size = (uint16_t)t->head.payload;
 	h->hdr_len = (uint16_t)t->head.hdr_len;
@@ -499,8 +500,9 @@ static int virtio_net_tx_slot(struct virtio_net *vn)
 }
 
 /* The frame of `len` bytes now in TX buffer `id`: joined to the frame
- * being built, or that one ends and this one starts the next, or (not a
- * TCP data segment, or no HOST_TSO4) it goes to the ring alone. */
+ * being built, or folded into it (a bare FIN after its data), or that one
+ * ends and this one starts the next, or (not a TCP data segment, or no
+ * HOST_TSO4) it goes to the ring alone. */
 static void virtio_net_tx_queue(struct virtio_net *vn, int id, size_t len)
 {
 	uint8_t *f = (uint8_t *)phys_to_virt(virtio_net_buf_pa(vn->tx_pool, id)) + vn->hdr_len;
@@ -510,6 +512,11 @@ static void virtio_net_tx_queue(struct virtio_net *vn, int id, size_t len)
 		tso_join(&vn->txj.t, f, &s);
 		vn->txj.id[vn->txj.n] = (uint16_t)id;
 		vn->txj.len[vn->txj.n++] = (uint16_t)s.payload;
+		return;
+	}
+	if (vn->txj.n && tso_fin_follows(&vn->txj.t, f, len)) {
+		tso_fold_fin(&vn->txj.t); /* its buffer stays free: the next frame takes it */
+		vn->nd.stats.tx_fins_folded++;
 		return;
 	}
 	virtio_net_tx_emit(vn); /* its descriptors precede id on the free list */

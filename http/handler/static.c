@@ -122,12 +122,14 @@ static void etag_of(const struct static_file *f, bool gz, char *out, size_t cap)
 
 static void set_validators(struct http_rw *w, const struct static_file *f, const char *etag)
 {
+	/* The last date formatted is kept: a site's files mostly share one. */
+	static int64_t cached_mtime; /* 0: none yet (files without one never ask) */
+	static char date[40];
 	http_set_header(w, "ETag", etag);
-	if (f->mtime) {
-		char date[40];
-		if (http_format_date(f->mtime, date, sizeof date))
-			http_set_header(w, "Last-Modified", date);
-	}
+	if (f->mtime && f->mtime != cached_mtime && http_format_date(f->mtime, date, sizeof date))
+		cached_mtime = f->mtime;
+	if (f->mtime && f->mtime == cached_mtime)
+		http_set_header(w, "Last-Modified", date);
 }
 
 /* §13.1.3: evaluated only without If-None-Match, and only for a date we

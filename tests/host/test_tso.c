@@ -162,7 +162,7 @@ static void t_round_trip(void)
 		size_t at = lens[0];
 		for (size_t i = 1; i < k; i++, at += sizes[i - 1])
 			memcpy(big + at, frames[i] + HDR, sizes[i]);
-		size_t total = k > 1 ? tso_finish(&t, big) : lens[0];
+		size_t total = tso_finish(&t, big);
 		CHECK(total == at);
 		CHECK(be16(big + 16) == total - 14 && ip_sum(big + 14) == 0xffff);
 		for (size_t i = 0; i < k; i++) { /* the device's cut */
@@ -177,12 +177,55 @@ static void t_round_trip(void)
 	}
 }
 
+/* A bare FIN right after the data folds into the frame's last segment. */
+static void t_fin(void)
+{
+	struct tso_frame t;
+	static uint8_t fin[128];
+	size_t full[3] = {MSS, MSS, 100};
+	build(full, 3, 50);
+	uint32_t after = 50 + 2 * MSS + 100;
+	CHECK(join(&t, 3, 44) == 3);
+	size_t n = seg(fin, after, 0, ACK | 0x01, 7);
+	CHECK(tso_fin_follows(&t, fin, n));
+	CHECK(!tso_fin_follows(&t, fin, n + 1));                        /* bytes past the headers */
+	CHECK(!tso_fin_follows(&t, fin, seg(fin, after + 1, 0, ACK | 0x01, 7))); /* not next */
+	CHECK(!tso_fin_follows(&t, fin, seg(fin, after, 0, ACK | 0x05, 7)));  /* FIN and RST */
+	CHECK(!tso_fin_follows(&t, fin, seg(fin, after, 0, ACK, 7)));         /* a pure ACK */
+	CHECK(!tso_fin_follows(&t, fin, seg(fin, after, 5, ACK | 0x01, 7)));  /* FIN with data */
+	n = seg(fin, after, 0, ACK | 0x01, 7);
+	fin[34 + 14] ^= 1; /* another window */
+	CHECK(!tso_fin_follows(&t, fin, n));
+	n = seg(fin, after, 0, ACK | PSH | 0x01, 7);
+	CHECK(tso_fin_follows(&t, fin, n));
+	tso_fold_fin(&t);
+	CHECK(!tso_fin_follows(&t, fin, n)); /* one FIN */
+	struct tso_seg s;
+	CHECK(tso_parse(frames[0], lens[0], &s) && !tso_continues(&t, frames[0], &s, 44)); /* nothing after it */
+	static uint8_t big[8192];
+	memcpy(big, frames[0], lens[0]);
+	memcpy(big + lens[0], frames[1] + HDR, MSS);
+	memcpy(big + lens[0] + MSS, frames[2] + HDR, 100);
+	CHECK(tso_finish(&t, big) == HDR + 2 * MSS + 100);
+	CHECK((big[34 + 13] & 0x19) == (ACK | PSH | 0x01) && ip_sum(big + 14) == 0xffff);
+	/* one data segment and its FIN: still one frame, FIN set, IP header as sent */
+	size_t one[1] = {300};
+	build(one, 1, 9);
+	CHECK(join(&t, 1, 44) == 1);
+	n = seg(fin, 9 + 300, 0, ACK | 0x01, 7);
+	CHECK(tso_fin_follows(&t, fin, n));
+	tso_fold_fin(&t);
+	CHECK(tso_finish(&t, frames[0]) == lens[0] && (frames[0][34 + 13] & 0x01) && ip_sum(frames[0] + 14) == 0xffff);
+}
+
 static const struct test_case cases[] = {
 	{"a TCP/IPv4 data segment with only ACK and PSH takes part; SYN, FIN, RST, URG, IP options, fragments, "
 	 "pure ACKs and other protocols do not", t_parse},
 	{"segments join only in sequence, full-sized before, with equal headers but IP ID and PSH", t_join_rules},
 	{"a joined frame stays within the IPv4 total length", t_ip_length_cap},
 	{"200 random frames: joined, finished and cut at gso_size give back every segment", t_round_trip},
+	{"a bare FIN next in sequence with the same headers folds into the frame: one FIN, nothing after it",
+	 t_fin},
 };
 
 int main(void)
