@@ -5,6 +5,8 @@
 #   make soak       mixed load for SOAK_SECONDS (600) on NIC (virtio|e1000); leaks, crashes, hangs
 #   make bench      Keel against nginx and Go on Linux under the same QEMU
 #                   (NIC=virtio|e1000, BENCH_PEERS, BENCH_SECONDS, MEM=256M)
+#   make profile    where a request's cost goes: PROFILE='--load close --insns'
+#                   (tests/bench/profile.py; --insns counts guest instructions)
 #   make cluster    N Keel instances (N=3) behind haproxy on 127.0.0.1:CLUSTER_PORT
 #                   (8090) until Ctrl-C (tools/cluster.sh)
 #   make bundle     a boot bundle (cpio) for -initrd or GRUB module2: SITE=dir
@@ -64,7 +66,7 @@ CORE_OBJS := $(call obj,$(CORE_SRCS)) $(LWIP_OBJS) $(SITE_OBJ)
 APP_OBJS := $(call obj,$(APP_SRCS))
 KTEST_OBJS := $(call obj,$(KTEST_SRCS))
 
-.PHONY: all run test soak bench bundle images cluster clean deps tools version FORCE
+.PHONY: all run test soak bench profile bundle images cluster clean deps tools version FORCE
 all: $(BUILD)/keel.elf
 
 # ---- tools and dependencies (Debian packages only) ----
@@ -236,6 +238,14 @@ $(BENCH_TOOLS_STAMP): tools/install-tools.sh | $(TOOLS_STAMP)
 bench: $(BUILD)/keel.elf | $(BENCH_TOOLS_STAMP)
 	python3 tests/bench/bench.py --nic $(NIC) --peers $(BENCH_PEERS) --rounds $(BENCH_ROUNDS) \
 		--seconds $(BENCH_SECONDS) --mem $(BENCH_MEM) --idle-conns $(BENCH_IDLE_CONNS)
+
+# A QEMU TCG plugin (tests/bench/insnprof.c) for profile.py --insns.
+PROFILE ?= --load keepalive
+$(BUILD)/insnprof.so: tests/bench/insnprof.c | $(TOOLS_STAMP)
+	$(CC) -O2 -Wall -Wextra -Werror -shared -fPIC -o $@ $<
+
+profile: $(BUILD)/keel.elf $(BUILD)/insnprof.so | $(BENCH_TOOLS_STAMP)
+	python3 tests/bench/profile.py --nic $(NIC) $(PROFILE)
 
 clean:
 	rm -rf $(BUILD)/obj $(BUILD)/gen $(BUILD)/host $(BUILD)/*.elf $(BUILD)/*.map $(BUILD)/kernel.ld $(BUILD)/test \

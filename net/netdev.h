@@ -52,7 +52,7 @@ struct netdev_rx_info {
 struct netdev_stats {
 	uint64_t rx_packets, rx_bytes;
 	uint64_t rx_dropped;   /* frames the device or driver discarded (too long, errors) */
-	uint64_t tx_packets, tx_bytes;
+	uint64_t tx_packets, tx_bytes; /* frames handed to the device (a joined one counts once) */
 	uint64_t tx_ring_full; /* tx returned -EAGAIN */
 	uint64_t tx_dropped;   /* frames given up on (too long, ring stuck) */
 	uint64_t tx_gso_frames; /* frames of joined TCP segments the device cuts up (net/tso.h) */

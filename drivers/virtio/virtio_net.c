@@ -446,6 +446,8 @@ static void virtio_net_tx_add(struct virtio_net *vn, int id, size_t len)
 		virtio_net_tx_csum((struct virtio_net_hdr *)p, p + vn->hdr_len, len);
 	struct virtq_seg seg = { pa, (uint32_t)(vn->hdr_len + len), false };
 	virtq_add(&vn->txq, &seg, 1);
+	vn->nd.stats.tx_packets++;
+	vn->nd.stats.tx_bytes += len;
 }
 
 /* The joined frame goes to the ring as one chain: the first segment's
@@ -479,6 +481,8 @@ static void virtio_net_tx_emit(struct virtio_net *vn)
 	if (head != vn->txj.id[0]) /* the chain took other descriptors than the buffers it names */
 		panic("virtio-net: joined frame's head %d, expected %u", head, vn->txj.id[0]);
 	vn->nd.stats.tx_gso_frames++;
+	vn->nd.stats.tx_packets++; /* as the device's other side counts it: one frame */
+	vn->nd.stats.tx_bytes += len;
 }
 
 /* The TX buffer for the next frame: the free descriptor after those the
@@ -553,9 +557,7 @@ static int virtio_net_tx(struct netdev *nd, const struct netdev_seg *segs, int n
 	memset(p, 0, vn->hdr_len); /* §5.1.6.2: no GSO; no checksum unless marked */
 	for (size_t off = vn->hdr_len, i = 0; i < (size_t)nsegs; off += segs[i].len, i++)
 		memcpy(p + off, segs[i].data, segs[i].len);
-	virtio_net_tx_queue(vn, id, total);
-	nd->stats.tx_packets++;
-	nd->stats.tx_bytes += total;
+	virtio_net_tx_queue(vn, id, total); /* counted when it reaches the ring */
 	return 0;
 }
 
