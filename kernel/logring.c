@@ -118,6 +118,8 @@ size_t logring_format(char *line, size_t cap, const char *subsys, const char *fm
 		return mark_cut(line, cap);
 	/* Room for the message and its '\n' (which takes the NUL's place). */
 	int m = vsnprintf(line + n, cap - n, fmt, ap);
+	if (m < 0) /* nothing reliable was written: no stack bytes go out */
+		memset(line + n, '?', cap - n);
 	if (m < 0 || (size_t)m >= cap - n)
 		return mark_cut(line, cap);
 	n += (size_t)m;

@@ -21,6 +21,10 @@ static int nhooks;
 static const char *volatile requested; /* the reason, once asked */
 static struct waitq request_wq = WAITQ_INIT(request_wq);
 
+static void (*final_step)(void);
+
+void shutdown_set_final(void (*fn)(void)) { final_step = fn; }
+
 int shutdown_register(const char *name, void (*fn)(void *), void *arg)
 {
 	if (nhooks == SHUTDOWN_MAX_HOOKS)
@@ -55,6 +59,8 @@ static void shutdown_task(void *arg)
 	}
 	log_info("shutdown", "done in %lu ms; powering off", (clock_now() - start) / NSEC_PER_MSEC);
 	log_flush(); /* the last lines reach syslog too, not only the consoles */
+	if (final_step)
+		final_step();
 	acpi_poweroff();
 }
 

@@ -10,6 +10,10 @@
 
 /* Hooks run in task context and may block (e.g. to drain connections). */
 int shutdown_register(const char *name, void (*fn)(void *arg), void *arg);
+/* The one thing done after the hooks and the log flush, right before
+ * power-off, for what must still reach a device: the NIC's queued frames
+ * (the log's last syslog lines, FINs). Must not block. */
+void shutdown_set_final(void (*fn)(void));
 void shutdown_init(void);
 /* Ask for shutdown; safe in IRQ context. `reason` is logged. */
 void shutdown_request(const char *reason);

@@ -23,6 +23,7 @@
 #include "kernel/log.h"
 #include "kernel/mm.h"
 #include "kernel/sched.h"
+#include "kernel/shutdown.h"
 #include "lwip/dhcp.h"
 #include "lwip/etharp.h"
 #include "lwip/init.h"
@@ -278,8 +279,10 @@ static void poller(void *arg)
 			sched_yield();
 			continue;
 		}
-		if (rx == RX_NO_PBUF) {
-			sched_sleep(NSEC_PER_MSEC);
+		if (rx == RX_NO_PBUF) { /* a task's queued frame still wakes us */
+			uint64_t f = irq_save();
+			waitq_wait(&dev->wq, clock_now() + NSEC_PER_MSEC);
+			irq_restore(f);
 			continue;
 		}
 		uint32_t ms = sys_timeouts_sleeptime();
@@ -308,6 +311,9 @@ static const struct cmdline_option options[] = {
 };
 CMDLINE_TABLE(net, options);
 
+/* Power-off: what tasks queued since the poller last ran goes out. */
+static void flush_at_poweroff(void) { dev->ops->flush(dev); }
+
 int net_init(uint32_t max_conns)
 {
 	dev = netdev_get();
@@ -335,6 +341,7 @@ int net_init(uint32_t max_conns)
 	}
 	if (!task_spawn("net-poller", poller, NULL, 0))
 		return -ENOMEM;
+	shutdown_set_final(flush_at_poweroff);
 	return 0;
 }
 

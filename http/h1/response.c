@@ -203,8 +203,11 @@ static const char *sniff(const char *p, size_t n)
 
 /* Status line and headers. `final`: the handler is done and every body
  * byte is in the buffer, so the length is known. A declared length is the
- * handler's; a coded body's is known only once it is all coded. */
-static size_t build_head(struct http_rw *w, char *h, size_t cap, bool final)
+ * handler's; a coded body's is known only once it is all coded. body[0, n)
+ * is what goes out first, for sniffing a Content-Type the handler did not
+ * set. cap holds the handler's fields (HTTP_HDR_SIZE - 1 at most) and the
+ * lines added here (under 300 bytes), so nothing is ever cut. */
+static size_t build_head(struct http_rw *w, char *h, size_t cap, bool final, const char *body, size_t n)
 {
 	struct http_conn *hc = w->hc;
 	if (!w->status)
@@ -226,9 +229,9 @@ static size_t build_head(struct http_rw *w, char *h, size_t cap, bool final)
 	http_buf_str(&b, "\r\nDate: ");
 	http_date(&b);
 	http_buf_put(&b, "\r\n", 2);
-	if (w->written && !bodyless && !has_header(w, "Content-Type")) {
+	if (n && !bodyless && !has_header(w, "Content-Type")) {
 		http_buf_str(&b, "Content-Type: ");
-		http_buf_str(&b, sniff(w->out, w->out_len));
+		http_buf_str(&b, sniff(body, n));
 		http_buf_put(&b, "\r\n", 2);
 	}
 	http_buf_put(&b, w->hdrs, w->hdrs_len);
@@ -269,7 +272,7 @@ static int send_body(struct http_rw *w, const char *p, size_t n, bool final)
 	char head[HTTP_HDR_SIZE + 512];
 	size_t hn = 0;
 	if (!w->header_sent) {
-		hn = build_head(w, head, sizeof head, final);
+		hn = build_head(w, head, sizeof head, final, p, n);
 		w->header_sent = true;
 	}
 	bool body = n && !w->head_only && !no_body_status(w->status);

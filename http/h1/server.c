@@ -346,7 +346,7 @@ static bool serve_one(struct http_conn *hc, int head_len)
 	uint64_t start = clock_now();
 	struct http_req r = {
 	    .msg = &hc->msg, .match = &hc->match, .id = ++next_request_id, .start_ns = start, .conn = hc};
-	hc->match.status = 0; /* no route yet: a middleware asking for a path value gets none */
+	hc->match.status = 404; /* no route yet: a middleware asking for a path value gets none */
 	hc->match.nvalues = 0;
 	stream_peer(hc->st, &r.peer_ip, &r.peer_port);
 	r.tls = hc->s->tls ? stream_info(hc->st) : NULL;

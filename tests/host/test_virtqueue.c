@@ -639,6 +639,69 @@ static void t_irq_event_idx_wrap(void)
 	teardown(&vq);
 }
 
+/* Enabling again with interrupts still on and nothing consumed since
+ * stores nothing and reads no register (the poller parks often between
+ * batches); after a consumption or a disable it does the whole step. */
+static void t_irq_enable_again(void)
+{
+	struct virtq vq;
+	struct fdev d;
+	struct fchain c;
+	uint32_t len;
+	static volatile uint8_t reg;
+	if (!setup(&vq, &d, 8, true))
+		return;
+	vq.sync_reg = &reg;
+	struct virtq_seg s = seg(0x1000, 10, true);
+	for (int i = 0; i < 4; i++)
+		virtq_add(&vq, &s, 1);
+	virtq_publish(&vq);
+	CHECK(!virtq_irq_enable(&vq));
+	*dev_used_event(&d) = 0x5555; /* a marker: a store by the driver would change it */
+	CHECK(!virtq_irq_enable(&vq) && *dev_used_event(&d) == 0x5555);
+	*dev_used_event(&d) = 0;
+	CHECK(dev_pop(&d, &c) && dev_push(&d, c.head, 1));
+	CHECK(virtq_irq_enable(&vq)); /* the fast path still reports what is there */
+	CHECK(virtq_get_used(&vq, &len) >= 0);
+	CHECK(!virtq_irq_enable(&vq) && *dev_used_event(&d) == vq.last_used); /* consumed: enabled anew */
+	virtq_irq_disable(&vq);
+	CHECK(!virtq_irq_enable(&vq) && *dev_used_event(&d) == vq.last_used && vq.avail->flags == 0);
+	teardown(&vq);
+}
+
+/* virtq_peek_free_after names the descriptors a chain added next takes,
+ * in order, whatever order completions put the free list in. */
+static void t_peek_free_after(void)
+{
+	struct virtq vq;
+	struct fdev d;
+	struct fchain c;
+	uint32_t len;
+	if (!setup(&vq, &d, 8, false))
+		return;
+	struct virtq_seg s = seg(0x1000, 10, false), segs[8];
+	for (int i = 0; i < 5; i++) /* scramble the free list: add 5, complete 1, 3, 0 */
+		virtq_add(&vq, &s, 1);
+	virtq_publish(&vq);
+	for (int i = 0; i < 5; i++)
+		CHECK(dev_pop(&d, &c));
+	dev_push(&d, 1, 1), dev_push(&d, 3, 1), dev_push(&d, 0, 1);
+	for (int i = 0; i < 3; i++)
+		CHECK(virtq_get_used(&vq, &len) >= 0);
+	int ids[6];
+	for (uint16_t k = 0; k < 6; k++)
+		ids[k] = virtq_peek_free_after(&vq, k);
+	CHECK(virtq_peek_free_after(&vq, 6) == -ENOSPC);
+	for (int k = 0; k < 6; k++)
+		segs[k] = s;
+	CHECK(virtq_add(&vq, segs, 6) == ids[0]);
+	virtq_publish(&vq);
+	CHECK(dev_pop(&d, &c) && c.n == 6);
+	for (int k = 0; k < 6; k++)
+		CHECK(c.ids[k] == ids[k]);
+	teardown(&vq);
+}
+
 /* A transport-supplied sync register is read after the fence; the queue
  * works the same with one (virtq_device_mb). */
 static void t_sync_reg(void)
@@ -697,6 +760,10 @@ static const struct test_case cases[] = {
     {"irq with EVENT_IDX: once per batch, none while disabled, re-check, across the wrap",
      t_irq_event_idx_wrap},
     {"sync register set: publish and enable still work", t_sync_reg},
+    {"irq enable again with nothing consumed: no store; after a consumption or a disable: a full enable",
+     t_irq_enable_again},
+    {"peek_free_after: the ids a chain added next takes, in order, after completions reordered the free list",
+     t_peek_free_after},
 };
 
 int main(void)
