@@ -25,6 +25,7 @@ usage: profile.py [--load keepalive|close|c1|get10m] [--seconds 10] [--runs 1]
 --vcon gives the guest a virtio-console (virtio-serial-pci), where Keel
 moves its log: `--append log=info --vcon` is the access log's cost.
 """
+import atexit
 import bisect
 import collections
 import signal
@@ -175,7 +176,8 @@ def vcon_args(args, tag):
     """QEMU arguments for a virtio-console writing to a file, if asked."""
     if not args.vcon:
         return []
-    path = bench.OUT / f"profile-{tag}.vcon"
+    path = Path(f"/dev/shm/keel-profile-{tag}.{os.getpid()}.vcon")  # a tmpfs: see bench.py's access_log_round
+    atexit.register(path.unlink, missing_ok=True)
     return ["-chardev", f"file,id=c0,path={path}", "-device", "virtio-serial-pci",
             "-device", "virtconsole,chardev=c0"]
 
