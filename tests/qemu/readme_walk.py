@@ -91,6 +91,8 @@ def walk(port):
     record("GET", "/events", s == 200 and body.count(b"data: tick") == 2, f"{s} {body!r}")
     s, body = status_of(port, f"{url}/bytes/5000")
     record("GET", "/bytes/{n}", s == 200 and body == bytes(5000), f"{s}, {len(body)} bytes")
+    s, body = status_of(port, "--data-binary", "x" * 70000, f"{url}/bytes")
+    record("POST", "/bytes", s == 200 and body == b'{"bytes":70000}\n', f"{s} {body!r}")
     walk_users(port, url, record)
     part = b"x" * 3000
     path = OUT / f"walk-upload.{os.getpid()}.bin"
