@@ -63,10 +63,11 @@ SAMPLE = re.compile(r"^(keel_[a-z0-9_]+)(\{[^}]*\})? ([0-9.e+-]+)$", re.M)
 
 
 def counters(ns):
-    """Every counter (name ending _total) of /metrics: {name{labels}: value}."""
+    """Every counter of /metrics (and the latency histogram's buckets):
+    {name{labels}: value}."""
     text = measure.keel_metrics(ns)
     return {name + (labels or ""): float(v) for name, labels, v in SAMPLE.findall(text)
-            if name.endswith("_total") or name.endswith("_cycles") or name.endswith("_count")}
+            if name.endswith(("_total", "_count", "_bucket"))}
 
 
 def thread_cpu(pid):
@@ -208,7 +209,9 @@ def one_run(args, keel):
             print(f"  thread {name:<20} {used * 1e6 / n:8.1f} µs/request")
     for key in sorted(after):
         delta = after[key] - before.get(key, 0.0)
-        if delta and "seconds" in key:
+        if delta and key.startswith("keel_http_request_duration_seconds_bucket"):
+            print(f"  {key:<60} {100 * delta / n:11.2f} % of requests")
+        elif delta and "seconds" in key:
             print(f"  {key:<60} {delta * 1e6 / n:12.1f} µs/request")
         elif delta:
             print(f"  {key:<60} {delta / n:12.3f} /request")
