@@ -389,13 +389,20 @@ ssize_t http_write(struct http_rw *w, const void *p, size_t n)
 	if (!w->status)
 		w->status = 200;
 	/* More than the buffer holds, with nothing buffered, goes to the
-	 * stream as it is (as Go's bufio.Writer does): one copy fewer. The
-	 * framing is what the buffer's first flush would have chosen. */
-	if (n > HTTP_OUT_SIZE && !w->out_len && !w->coder && !w->head_only && !no_body_status(w->status)) {
-		if (send_body(w, p, n, false) < 0)
-			return w->failed && w->deadline && clock_now() > w->deadline ? -ETIMEDOUT : -EPIPE;
-		w->written += n;
-		return (ssize_t)n;
+	 * stream as it is (as Go's bufio.Writer does): one copy fewer. An
+	 * offered coder is asked first, as the buffer's first flush would ask
+	 * it, and the framing is what that flush would have chosen. */
+	if (n > HTTP_OUT_SIZE && !w->out_len && !w->head_only && !no_body_status(w->status)) {
+		if (w->coder && !w->coding)
+			start_coding(w, false); /* it takes the response, or is dropped */
+		if (w->discard) /* the coder's fields overflowed: a 500 replaced the response */
+			return -EPIPE;
+		if (!w->coder) {
+			if (send_body(w, p, n, false) < 0)
+				return w->failed && w->deadline && clock_now() > w->deadline ? -ETIMEDOUT : -EPIPE;
+			w->written += n;
+			return (ssize_t)n;
+		}
 	}
 	const char *src = p;
 	for (size_t left = n; left;) {

@@ -1528,6 +1528,26 @@ static void t_coder_declined(void)
 		CHECK(count(&r, "Content-Encoding") == 0 && body_is(&r, "hello", 5) && whole(&r));
 }
 
+/* A write larger than the buffer asks an offered coder at once, as the
+ * first flush would: taken, the body is coded; declined, it goes out as
+ * written, in one chunk. */
+static void t_coder_large_write(void)
+{
+	struct resp r;
+	struct http_rw *w = get11();
+	offer_dbl(w, true);
+	CHECK(http_write(w, data, 20000) == 20000 && http_rw_finish(w));
+	CHECK(dbl.starts == 1 && !dbl.start_final && dbl.ends == 1);
+	if (CHECK(parse_wire(&r, false)))
+		CHECK(r.framing == FR_CHUNKED && doubled(&r, data, 20000) && whole(&r));
+	w = get11();
+	offer_dbl(w, false);
+	CHECK(http_write(w, data, 20000) == 20000 && http_rw_finish(w));
+	CHECK(dbl.starts == 1 && dbl.ends == 0);
+	if (CHECK(parse_wire(&r, false)))
+		CHECK(count(&r, "Content-Encoding") == 0 && body_is(&r, data, 20000) && r.chunks == 1 && whole(&r));
+}
+
 /* HEAD is coded like GET: the same head, coded length included. */
 static void t_coder_head(void)
 {
@@ -1617,6 +1637,8 @@ static const struct test_case cases[] = {
     {"coder, small body coded past the buffer: chunked", t_coder_grows},
     {"coder with http_flush: in order, PUSH and END", t_coder_flush},
     {"coder declined: plain response, no end call", t_coder_declined},
+    {"a write larger than the buffer asks the coder at once: coded if taken, one chunk as written if not",
+     t_coder_large_write},
     {"coder with HEAD: GET's head", t_coder_head},
     {"coder and a failed write: end called once", t_coder_fail},
 };
