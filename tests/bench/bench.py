@@ -200,9 +200,8 @@ def run_loads(runs, peer, ns, g, args):
 
 # Keel with its access log on: every request logged (log=info) to a
 # virtio-console, as a deployment would take it (the serial console costs
-# an exit per byte). QEMU writes the console's bytes to a file on a tmpfs:
-# it writes from the vCPU thread, and a file on disk would put the host's
-# writeback stalls into the figure (nginx's log goes to its own page cache).
+# an exit per byte), written to a file on a tmpfs (measure.vcon_args; nginx's
+# log would go to its own page cache).
 LOG_KEYS = {"rps_keepalive_log": "rps", "cpu_keepalive_log_us": "cpu"}
 NOT_LOGGED = "Keel only: the cost of its access log against its own log-off run (nginx and Go run without one)"
 
@@ -214,10 +213,9 @@ def access_log_round(peer, runs, args, rnd):
             runs[k].append(Failed(NOT_LOGGED))
         return
     vcon = Path(f"/dev/shm/keel-bench-log{rnd}.{os.getpid()}.vcon")
-    extra = ["-chardev", f"file,id=c0,path={vcon}", "-device", "virtio-serial-pci", "-device",
-             "virtconsole,chardev=c0"]
     append = KEEL_APPEND.replace("log=warn", "log=info")
-    with booted(peer, args.nic, int(args.mem.rstrip("M")), f"log{rnd}", append=append, qemu_extra=extra) as (ns, g):
+    with booted(peer, args.nic, int(args.mem.rstrip("M")), f"log{rnd}", append=append,
+                qemu_extra=measure.vcon_args(vcon)) as (ns, g):
         def load():
             measure.wait_first_200(ns, g, BOOT_TIMEOUT)
             return measure.cost(g, lambda: measure.wrk(ns, args.seconds, 32, 2))

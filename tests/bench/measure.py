@@ -1,6 +1,7 @@
 """The measurements `make bench` takes of one booted guest, all driven from
 inside the guest's network namespace (tests/qemu/netns.py) with curl, wrk
 and idle.py. Each returns numbers or raises Failed with the reason."""
+import atexit
 import json
 import os
 import re
@@ -117,25 +118,34 @@ def wrk(ns, seconds, connections, threads, *options, url=URL):
     return result
 
 
-def throughput(ns, tries):
-    """The best download speed of /bytes/10485760 in MiB/s of `tries`:
-    {"mibs": best, "mib": MiB downloaded in all}."""
+def best_transfer(ns, tries, what, ok, direction, *curl_args):
+    """The best speed of `tries` 10 MiB transfers with curl (direction:
+    "download" or "upload", the -w fields read) in MiB/s: {"mibs": best,
+    "mib": MiB moved in all}. A transfer answered with a status not in
+    `ok` or moving another size fails, named by `what`."""
     best = 0.0
     for _ in range(tries):
         rc, out = ns.run("curl", "-s", "-o", "/dev/null", "--connect-timeout", "5", "-m", "120", "-w",
-                         "%{http_code} %{size_download} %{speed_download}", f"{URL}bytes/{BIG}", timeout=130)
+                         f"%{{http_code}} %{{size_{direction}}} %{{speed_{direction}}}", *curl_args, timeout=130)
         fields = out.split()
-        if rc != 0 or len(fields) < 3 or fields[0] != "200" or int(fields[1]) != BIG:
-            raise Failed(f"GET /bytes/{BIG}: curl exit {rc}, status/size {' '.join(fields[:2])}")
+        if rc != 0 or len(fields) < 3 or fields[0] not in ok or int(fields[1]) != BIG:
+            raise Failed(f"{what}: curl exit {rc}, status/size {' '.join(fields[:2])}")
         best = max(best, float(fields[2]))
     return {"mibs": best / 2**20, "mib": tries * BIG / 2**20}
 
 
+def throughput(ns, tries):
+    """The best download speed of /bytes/10485760 (best_transfer)."""
+    return best_transfer(ns, tries, f"GET /bytes/{BIG}", ("200",), "download", f"{URL}bytes/{BIG}")
+
+
 def upload_file():
-    """A 10 MiB file of random bytes for the uploads (made once per run)."""
+    """A 10 MiB file of random bytes for the uploads (made once per run,
+    removed at exit)."""
     path = Path(f"/tmp/keel-bench-upload.{os.getpid()}")
     if not path.exists():
         path.write_bytes(os.urandom(BIG))
+        atexit.register(path.unlink, missing_ok=True)
     return path
 
 
@@ -147,19 +157,19 @@ UPLOAD_DEFAULT = ("POST", "bytes")
 
 
 def upload(ns, tries, peer):
-    """The best upload speed of 10 MiB in MiB/s of `tries`: {"mibs": best,
-    "mib": MiB uploaded in all}."""
+    """The best upload speed of 10 MiB of random bytes (best_transfer)."""
     method, path = UPLOAD.get(peer, UPLOAD_DEFAULT)
-    best = 0.0
-    for _ in range(tries):
-        rc, out = ns.run("curl", "-s", "-o", "/dev/null", "--connect-timeout", "5", "-m", "120", "-X", method,
-                         "--data-binary", f"@{upload_file()}", "-w", "%{http_code} %{size_upload} %{speed_upload}",
-                         f"{URL}{path}", timeout=130)
-        fields = out.split()
-        if rc != 0 or len(fields) < 3 or fields[0] not in ("200", "201", "204") or int(fields[1]) != BIG:
-            raise Failed(f"{method} /{path}: curl exit {rc}, status/size {' '.join(fields[:2])}")
-        best = max(best, float(fields[2]))
-    return {"mibs": best / 2**20, "mib": tries * BIG / 2**20}
+    return best_transfer(ns, tries, f"{method} /{path}", ("200", "201", "204"), "upload", "-X", method,
+                         "--data-binary", f"@{upload_file()}", f"{URL}{path}")
+
+
+def vcon_args(path):
+    """QEMU arguments for a virtio-console (virtio-serial-pci) whose bytes
+    QEMU writes to `path`. Put it on a tmpfs: QEMU writes from the vCPU
+    thread, and a file on disk puts the host's writeback stalls into a
+    measurement."""
+    return ["-chardev", f"file,id=c0,path={path}", "-device", "virtio-serial-pci", "-device",
+            "virtconsole,chardev=c0"]
 
 
 def keel_metrics(ns):
@@ -186,12 +196,17 @@ def keel_busy_s(ns):
     return float(m.group(1))
 
 
+def stat_cpu_s(stat):
+    """User + system seconds in a /proc stat line (a process's or a
+    thread's)."""
+    fields = stat[stat.rindex(")") + 2:].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def qemu_cpu_s(g):
     """User + system seconds the QEMU process has used (vCPU and I/O
     threads), from /proc/PID/stat."""
-    stat = Path(f"/proc/{g.proc.pid}/stat").read_text()
-    fields = stat[stat.rindex(")") + 2:].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return stat_cpu_s(Path(f"/proc/{g.proc.pid}/stat").read_text())
 
 
 def cost(g, fn, per="requests", scale=1e6, busy=None):

@@ -72,7 +72,6 @@ def counters(ns):
 
 def thread_cpu(pid):
     """{thread name: user+sys seconds} of every thread of a process."""
-    tick = os.sysconf("SC_CLK_TCK")
     out = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
         try:
@@ -80,14 +79,8 @@ def thread_cpu(pid):
         except FileNotFoundError:
             continue
         name = stat[stat.index("(") + 1:stat.rindex(")")]
-        fields = stat[stat.rindex(")") + 2:].split()
-        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+        out[name] = out.get(name, 0.0) + measure.stat_cpu_s(stat)
     return out
-
-
-def qemu_pid(g):
-    """The QEMU process (the guest runs it under `ip netns exec`, which execs)."""
-    return g.proc.pid
 
 
 def perf_report(data):
@@ -177,10 +170,9 @@ def vcon_args(args, tag):
     """QEMU arguments for a virtio-console writing to a file, if asked."""
     if not args.vcon:
         return []
-    path = Path(f"/dev/shm/keel-profile-{tag}.{os.getpid()}.vcon")  # a tmpfs: see bench.py's access_log_round
+    path = Path(f"/dev/shm/keel-profile-{tag}.{os.getpid()}.vcon")
     atexit.register(path.unlink, missing_ok=True)
-    return ["-chardev", f"file,id=c0,path={path}", "-device", "virtio-serial-pci",
-            "-device", "virtconsole,chardev=c0"]
+    return measure.vcon_args(path)
 
 
 def one_run(args, keel):
@@ -188,7 +180,7 @@ def one_run(args, keel):
                       append=f"{bench.KEEL_APPEND} {args.append}".strip(),
                       qemu_extra=["-name", "keel,debug-threads=on", *vcon_args(args, "cpu")]) as (ns, g):
         measure.wait_first_200(ns, g, bench.BOOT_TIMEOUT)
-        pid = qemu_pid(g)
+        pid = g.proc.pid  # QEMU itself: `ip netns exec` execs it
         before, threads_before = counters(ns), thread_cpu(pid)
         perf = None
         if args.perf:
