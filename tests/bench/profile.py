@@ -203,7 +203,7 @@ def one_run(args, keel):
         delta = after[key] - before.get(key, 0.0)
         if delta and key.startswith("keel_http_request_duration_seconds_bucket"):
             print(f"  {key:<60} {100 * delta / n:11.2f} % of requests")
-        elif delta and "seconds" in key:
+        elif delta and key.endswith("_seconds_total"):
             print(f"  {key:<60} {delta * 1e6 / n:12.1f} µs/request")
         elif delta:
             print(f"  {key:<60} {delta / n:12.3f} /request")
