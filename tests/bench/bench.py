@@ -190,6 +190,7 @@ def run_loads(runs, peer, ns, g, args):
          lambda: measure.cost(g, lambda: measure.upload(ns, args.tries, peer.name), per="mib", scale=1e3, busy=busy),
          g)
     take(runs, {"p50_us": "p50_us", "p99_us": "p99_us"}, lambda: measure.wrk(ns, s, 1, 1, "--latency"), g)
+    take(runs, {"tap_p50_us": "p50_us", "tap_p99_us": "p99_us"}, lambda: measure.tap_latency(ns, s), g)
     take(runs, {"rps_keepalive": "rps", "cpu_keepalive_us": "cpu", "guest_keepalive_us": "guest"},
          lambda: measure.cost(g, lambda: measure.wrk(ns, s, 32, 2), busy=busy), g)
     take(runs, {"rps_close": "rps", "cpu_close_us": "cpu", "guest_close_us": "guest"},

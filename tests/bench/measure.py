@@ -18,6 +18,7 @@ from netns import GUEST_IP
 URL = f"http://{GUEST_IP}/"
 BIG = 10 * 1024 * 1024  # the /bytes/{n} download
 IDLE = Path(__file__).with_name("idle.py")
+TAPSTAMP = Path(__file__).with_name("tapstamp.py")
 # Console lines of a Linux guest in trouble: a panic, the OOM killer.
 FATAL = re.compile(r"Kernel panic|Out of memory|oom-kill|Killed process")
 MEM_LINE = re.compile(r"^bench: mem total_kb=(\d+) avail_kb=(\d+)", re.M)
@@ -132,6 +133,43 @@ def best_transfer(ns, tries, what, ok, direction, *curl_args):
             raise Failed(f"{what}: curl exit {rc}, status/size {' '.join(fields[:2])}")
         best = max(best, float(fields[2]))
     return {"mibs": best / 2**20, "mib": tries * BIG / 2**20}
+
+
+def tap_capture(ns, seconds):
+    """tapstamp.py timing requests at the guest's tap for `seconds`
+    (tap_turns collects them)."""
+    proc = subprocess.Popen(["ip", "netns", "exec", ns.name, "python3", str(TAPSTAMP), str(seconds), GUEST_IP],
+                            stdout=subprocess.PIPE, text=True, start_new_session=True)
+    time.sleep(0.5)  # bound and listening before the first request
+    return proc
+
+
+def tap_turns(proc):
+    """The request-to-answer times (µs) a tap_capture saw."""
+    try:
+        out, _ = proc.communicate(timeout=60)
+        return json.loads(out)["turns"]
+    except (subprocess.TimeoutExpired, ValueError, KeyError) as e:
+        raise Failed(f"tapstamp.py: {e}") from None
+    finally:
+        kill(proc)
+
+
+def tap_latency(ns, seconds):
+    """c1 latency as the guest's tap sees it, from the request's arrival
+    to the answer's departure (QEMU and the guest, without the host's
+    stack and wrk): {p50_us, p99_us}. A wrk run of its own, since the
+    capture costs host CPU."""
+    proc = tap_capture(ns, seconds + 1)
+    try:
+        wrk(ns, seconds, 1, 1)
+    except Failed:
+        kill(proc)
+        raise
+    turns = sorted(tap_turns(proc))
+    if len(turns) < 100:
+        raise Failed(f"the tap saw {len(turns)} requests answered")
+    return {"p50_us": turns[len(turns) // 2], "p99_us": turns[len(turns) * 99 // 100]}
 
 
 def throughput(ns, tries):

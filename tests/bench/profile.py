@@ -20,18 +20,25 @@ QEMU down; CPU figures of such a run mean nothing.
 
 usage: profile.py [--load keepalive|close|c1|get10m] [--seconds 10] [--runs 1]
                   [--perf | --insns] [--append 'key=value ...']
-                  [--nic virtio|e1000] [--vcon]
+                  [--nic virtio|e1000] [--vcon] [--tap]
 
 --vcon gives the guest a virtio-console (virtio-serial-pci), where Keel
 moves its log: `--append log=info --vcon` is the access log's cost.
+
+--tap splits a request's latency at the tap (tests/bench/tapstamp.py):
+from the request crossing the host end of the guest's NIC to the answer
+crossing it back is QEMU and the guest; the rest of what wrk measures is
+the host's network stack and wrk itself. Keel's own histogram (head parsed
+to response sent) is printed with every run. The capture costs host CPU
+of its own, so run it for the split, not for the totals.
 """
+import argparse
 import atexit
 import bisect
 import collections
-import signal
-import argparse
 import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -175,6 +182,12 @@ def vcon_args(args, tag):
     return measure.vcon_args(path)
 
 
+def percentiles(values):
+    """"p50 X, p90 X, p99 X, p99.9 X µs" of a list of microseconds."""
+    v = sorted(values)
+    return ", ".join(f"p{q * 100:g} {v[min(len(v) - 1, int(q * len(v)))]:,.0f}" for q in (0.5, 0.9, 0.99, 0.999))
+
+
 def one_run(args, keel):
     with bench.booted(keel, args.nic, 256, f"profile-{args.load}",
                       append=f"{bench.KEEL_APPEND} {args.append}".strip(),
@@ -188,8 +201,10 @@ def one_run(args, keel):
             perf = (subprocess.Popen(["perf", "record", "-q", "-F", "2000", "-p", str(pid), "-o", data, "--",
                                       "sleep", str(args.seconds)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL), data)
+        tap = measure.tap_capture(ns, args.seconds + 1) if args.tap else None
         result = measure.cost(g, lambda: run_load(args, ns))
         threads_after, after = thread_cpu(pid), counters(ns)
+        turns = measure.tap_turns(tap) if tap else None
         if perf:
             perf[0].wait(timeout=args.seconds + 60)
     n = result["requests"]
@@ -208,7 +223,12 @@ def one_run(args, keel):
         elif delta:
             print(f"  {key:<60} {delta / n:12.3f} /request")
     if "p50_us" in result:
-        print(f"  latency p50 {result['p50_us']:.0f} µs, p99 {result['p99_us']:.0f} µs")
+        print(f"  latency p50 {result['p50_us']:.0f} µs, p99 {result['p99_us']:.0f} µs (wrk: the host's stack "
+              "and wrk included)")
+    if turns:
+        print(f"  tap to tap (QEMU and the guest only), {len(turns):,} requests: {percentiles(turns)} µs")
+    elif turns is not None:
+        print("  tap: no request and answer seen")
     if perf:
         print(perf_report(perf[1]))
         os.unlink(perf[1])
@@ -225,6 +245,7 @@ def main():
     ap.add_argument("--append", default="", help="more Keel command-line options")
     ap.add_argument("--nic", choices=["virtio", "e1000"], default="virtio")
     ap.add_argument("--vcon", action="store_true", help="a virtio-console for the log")
+    ap.add_argument("--tap", action="store_true", help="split the latency at the tap (tapstamp.py)")
     args = ap.parse_args()
     keel = bench.keel_peer()
     for _ in range(args.runs):

@@ -25,6 +25,8 @@ METRICS = [
     ("guest_close_us", "Connection: close c32: guest busy per request (µs)", "{:,.1f}", False),
     ("p50_us", "latency c1 p50 (µs)", "{:,.0f}", False),
     ("p99_us", "latency c1 p99 (µs)", "{:,.0f}", False),
+    ("tap_p50_us", "latency c1 p50 at the tap: QEMU and the guest (µs)", "{:,.0f}", False),
+    ("tap_p99_us", "latency c1 p99 at the tap: QEMU and the guest (µs)", "{:,.0f}", False),
     ("rps_c1000", "1,000 keep-alive connections (req/s)", "{:,.0f}", True),
     ("errors_c1000", "1,000 connections: errors", "{:,.0f}", False),
     ("cpu_c1000_us", "1,000 connections: QEMU CPU per request (µs)", "{:,.1f}", False),
@@ -64,7 +66,9 @@ METHOD = """How (tests/bench/README.md): each guest boots on a tap in its own ne
 client runs inside it. Each round boots every peer afresh, in turn (Keel, nginx, Go, Keel, ...); a cell
 is the median of the rounds with min-max, a ratio is one of medians. Boot: QEMU start to a client's first
 200 on `/` (retried every ~10 ms). Request rates and c1 latency: wrk on `/` (Keel's 1,000-byte
-index.html). 10 MiB: curl on /bytes/10485760, best of 3 per round; the upload: 10 MiB of random bytes,
+index.html). At the tap: another c1 run, each request timed by the kernel from its segment entering the
+guest's tap to the answer leaving it (tapstamp.py), which leaves the host's stack and wrk out. 10 MiB:
+curl on /bytes/10485760, best of 3 per round; the upload: 10 MiB of random bytes,
 best of 3, to POST /bytes (Keel, Go: read and discarded) or PUT /upload/ (nginx's DAV module: stored on a
 tmpfs). QEMU CPU per request: the QEMU
 process's user+sys time (/proc/PID/stat, vCPU and I/O threads) over the load divided by the requests
