@@ -84,7 +84,7 @@ static void log_metrics(struct http_rw *w)
 	struct virtio_console_stats vs;
 	virtio_console_get_stats(&vs);
 	counter(w, "keel_log_console_batches_total", "Batches of log lines written to the virtio console.", vs.batches);
-	counter(w, "keel_log_console_failed_total", "Batches the virtio console did not take in time (dropped).",
+	counter(w, "keel_log_console_failed_total", "Batches the virtio console did not take in time (dropped), and waits for it cut short.",
 		vs.failed);
 }
 

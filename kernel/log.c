@@ -70,15 +70,20 @@ static bool in_drain;     /* the log task has lines out of the ring, on their wa
 static int direct_depth;  /* >0: lines are written at once (log_direct_begin) */
 static bool vcon_busy;    /* the log task is inside vcon_write */
 static void (*vcon_write)(const char *s, size_t n);
+static void (*vcon_sync)(void);
 static log_remote_fn remote;
 
 /* Interrupts disabled: a line at once to the serial console and the
- * virtio console (unless the log task is in the middle of a write to it). */
+ * virtio console (unless the log task is in the middle of a write to it),
+ * and out of the virtio console's buffers before this returns: the
+ * machine may stop next. */
 static void write_direct(const char *line, size_t n)
 {
 	console_write(line, n);
-	if (vcon_write && !vcon_busy)
+	if (vcon_write && !vcon_busy) {
 		vcon_write(line, n);
+		vcon_sync();
+	}
 }
 
 /* Interrupts disabled: everything queued, in order, written directly. */
@@ -237,6 +242,8 @@ void log_flush(void)
 	irq_restore(f);
 	while ((!logring_empty(ring) || in_drain) && clock_now() < end)
 		sched_sleep(NSEC_PER_MSEC);
+	if (vcon_sync)
+		vcon_sync(); /* the last batch is out of the device's buffers */
 }
 
 void log_start(void)
@@ -254,12 +261,13 @@ void log_start(void)
 		log_err("log", "cannot start the log task: lines are written directly");
 }
 
-void log_set_console(const char *name, void (*write)(const char *s, size_t n))
+void log_set_console(const char *name, void (*write)(const char *s, size_t n), void (*sync)(void))
 {
 	log_info("log", "the log continues on %s; the serial console keeps warnings and errors", name);
 	uint64_t f = irq_save();
 	flush_direct(); /* what was queued for the serial console goes there first */
 	vcon_write = write;
+	vcon_sync = sync;
 	irq_restore(f);
 }
 

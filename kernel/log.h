@@ -39,8 +39,9 @@ void log_direct_end(void);
 void log_emergency(const char *line, size_t n);
 
 /* A console device that takes the log from now on (a virtio console):
- * write() must work with interrupts off and polls to completion. */
-void log_set_console(const char *name, void (*write)(const char *s, size_t n));
+ * write() posts a batch and may return before the device has it; sync()
+ * waits until it has everything. Both must work with interrupts off. */
+void log_set_console(const char *name, void (*write)(const char *s, size_t n), void (*sync)(void));
 /* A remote sink (syslog): each line the level lets through, in the log
  * task; `t` is the clock_now() time it was logged at, text ends in '\n'. */
 typedef void (*log_remote_fn)(enum log_level level, uint64_t t, const char *text, size_t n);

@@ -9,15 +9,19 @@
 /* Find and initialise the first virtio-console device and hand it the
  * log (log_set_console). 0, or a negative errno (-ENODEV if none). */
 int virtio_console_probe(void);
-/* Write n bytes to port 0, one descriptor per page, polling for at most
- * about 100 ms in all; works with interrupts off. Not reentrant. A write
- * the device does not take in time is dropped and counted. */
+/* Write n bytes to port 0, one descriptor per page: returns once they are
+ * posted, having polled (at most about 100 ms) only for a free buffer.
+ * Works with interrupts off. Not reentrant. What cannot be posted in time
+ * is dropped and counted. */
 void virtio_console_write(const char *s, size_t n);
+/* Poll (at most about 100 ms) until the device has taken every posted
+ * buffer; counted as failed if it has not. */
+void virtio_console_sync(void);
 
 struct virtio_console_stats {
 	uint64_t batches; /* buffers posted */
 	uint64_t bytes;   /* bytes the device took */
-	uint64_t failed;  /* writes dropped: the device did not take them in time, or a bad used entry */
+	uint64_t failed;  /* writes dropped or syncs cut short: the device did not take them in time, or a bad used entry */
 };
 void virtio_console_get_stats(struct virtio_console_stats *out);
 

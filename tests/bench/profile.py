@@ -5,8 +5,9 @@ Boots Keel as `make bench` does (TCG, -smp 1, virtio-net on a tap in a
 private namespace, log=warn), puts one wrk load on it, and prints per
 request: the QEMU process's CPU time (and, from /proc, how it splits over
 QEMU's threads), Keel's own busy time, and the delta of every counter
-/metrics exports (interrupts, doorbells, timer arms, task switches, the
-per-stage cycle counters of kernel/prof.h) divided by the requests served.
+/metrics exports (interrupts, frames, task switches, log batches, the
+request-duration histogram as a share of requests) divided by the requests
+served.
 With --perf, `perf record` samples the QEMU process during the load and
 the report's top entries are printed (TCG-generated code shows as
 unresolved addresses: that is the guest's own instructions).

@@ -2,9 +2,10 @@
 task to the serial console, a virtio console (PCI and microvm's
 virtio-mmio) or a syslog collector (net/syslog.c, RFC 5424 over UDP).
 
-  log_virtio_console  the access log lands in the virtconsole's file; the
-                      serial console says where it went, keeps no access
-                      lines, and still gets the final lines at power-off
+  log_virtio_console  the access log lands in the virtconsole's file, every
+                      line of a 1,500-request burst in order; the serial
+                      console says where it went, keeps no access lines;
+                      the final lines still reach the file at power-off
   log_virtio_mmio     the same on -M microvm (virtio-serial-device)
   log_syslog          syslog=10.0.2.2:PORT: a UDP socket on the host's
                       127.0.0.1:PORT (QEMU user networking maps it)
@@ -33,6 +34,21 @@ S5 = r"^keel: acpi: entering S5"
 RFC5424 = re.compile(r"^<(\d{1,3})>1 \d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z 10\.0\.2\.15 keel - ([!-~]{1,32}) - (.*)$")
 # A serial line: "keel: <subsystem>: <message>", one per line, never two run together.
 WHOLE_LINE = re.compile(r"^keel: [\w.-]+: \S")
+
+
+# Enough lines for many batches, several of them with the device at once.
+BURST = 1500
+ACCESS_ID = re.compile(r"^keel: access: 10\.0\.2\.2 GET /healthz 200 .* id=(\d+)", re.M)
+
+
+def keep_alive_burst(port, n):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        for _ in range(n):
+            conn.request("GET", "/healthz")
+            conn.getresponse().read()
+    finally:
+        conn.close()
 
 
 def get(port, path, n=1):
@@ -71,9 +87,19 @@ def register(case, report):
                 report(f"{name}: the virtio console gets the log", False, "no listening line in the virtconsole file", g)
                 return
             get(port, "/healthz", 10)
-            text = wait_file(vcon, ACCESS.pattern, 10, 30)
-            report(f"{name}: the virtio console gets every access line", len(ACCESS.findall(text)) == 10,
-                   f"{len(ACCESS.findall(text))} of 10 access lines in {vcon}", g)
+            keep_alive_burst(port, BURST)
+            text = wait_file(vcon, ACCESS.pattern, 10 + BURST, 30)
+            ids = [int(i) for i in ACCESS_ID.findall(text)]
+            report(f"{name}: the virtio console gets every access line, in order",
+                   len(ids) == 10 + BURST and ids == sorted(ids),
+                   f"{len(ids)} of {10 + BURST} access lines in {vcon}"
+                   f"{'' if ids == sorted(ids) else ', out of order'}", g)
+            metrics = get(port, "/metrics").decode()
+            batches = re.search(r"^keel_log_console_batches_total (\d+)$", metrics, re.M)
+            failed = re.search(r"^keel_log_console_failed_total (\d+)$", metrics, re.M)
+            report(f"{name}: /metrics counts the console's batches, none failed",
+                   batches and int(batches.group(1)) > 1 and failed and failed.group(1) == "0",
+                   f"batches {batches and batches.group(1)}, failed {failed and failed.group(1)}", g)
             report(f"{name}: the serial console keeps no access lines", not ACCESS.search(g.text()),
                    "access lines on the serial console", g)
             g.monitor("system_powerdown")
