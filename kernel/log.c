@@ -74,26 +74,31 @@ static void (*vcon_sync)(void);
 static log_remote_fn remote;
 
 /* Interrupts disabled: a line at once to the serial console and the
- * virtio console (unless the log task is in the middle of a write to it),
- * and out of the virtio console's buffers before this returns: the
- * machine may stop next. */
+ * virtio console (unless the log task is in the middle of a write to it). */
 static void write_direct(const char *line, size_t n)
 {
 	console_write(line, n);
-	if (vcon_write && !vcon_busy) {
+	if (vcon_write && !vcon_busy)
 		vcon_write(line, n);
-		vcon_sync();
-	}
 }
 
-/* Interrupts disabled: everything queued, in order, written directly. */
-static void flush_direct(void)
+/* Interrupts disabled: everything queued, in order, written directly, and
+ * (with `line`, n > 0) one more line; then the virtio console has taken it
+ * all before this returns, for the machine may stop next. A trap inside
+ * the log task's own console write (vcon_busy) leaves the console alone:
+ * the serial console has the lines, and the batches already posted may be
+ * lost. */
+static void flush_direct(const char *more, size_t more_n)
 {
 	char line[LOGRING_LINE_MAX];
 	struct logring_line h;
 	size_t n;
 	while (ring && (n = logring_get(ring, &h, line, sizeof line)))
 		write_direct(line, n);
+	if (more_n)
+		write_direct(more, more_n);
+	if (vcon_write && !vcon_busy)
+		vcon_sync();
 }
 
 /* A formatted line, to the ring or (direct mode) to the consoles. */
@@ -101,8 +106,7 @@ static void emit(enum log_level l, const char *line, size_t n)
 {
 	uint64_t f = irq_save(); /* one line stays one line */
 	if (!async || direct_depth) {
-		flush_direct();
-		write_direct(line, n);
+		flush_direct(line, n);
 	} else {
 		logring_put(ring, (uint8_t)l, clock_now(), line, n);
 		if (!raised && logring_used(ring) > LOGRING_BYTES / 2) {
@@ -140,7 +144,7 @@ void log_direct_begin(void)
 {
 	uint64_t f = irq_save();
 	direct_depth++;
-	flush_direct();
+	flush_direct(NULL, 0);
 	irq_restore(f);
 }
 
@@ -155,8 +159,7 @@ void log_emergency(const char *line, size_t n)
 {
 	uint64_t f = irq_save();
 	direct_depth++; /* for good: the machine is stopping */
-	flush_direct();
-	write_direct(line, n);
+	flush_direct(line, n);
 	irq_restore(f);
 }
 
@@ -242,8 +245,13 @@ void log_flush(void)
 	irq_restore(f);
 	while ((!logring_empty(ring) || in_drain) && clock_now() < end)
 		sched_sleep(NSEC_PER_MSEC);
-	if (vcon_sync)
-		vcon_sync(); /* the last batch is out of the device's buffers */
+	f = irq_save();
+	if (vcon_write && !vcon_busy) {
+		vcon_busy = true; /* a trap meanwhile leaves the queue alone */
+		vcon_sync();      /* the last batches are out of the device's buffers */
+		vcon_busy = false;
+	}
+	irq_restore(f);
 }
 
 void log_start(void)
@@ -265,7 +273,7 @@ void log_set_console(const char *name, void (*write)(const char *s, size_t n), v
 {
 	log_info("log", "the log continues on %s; the serial console keeps warnings and errors", name);
 	uint64_t f = irq_save();
-	flush_direct(); /* what was queued for the serial console goes there first */
+	flush_direct(NULL, 0); /* what was queued for the serial console goes there first */
 	vcon_write = write;
 	vcon_sync = sync;
 	irq_restore(f);

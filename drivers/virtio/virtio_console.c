@@ -56,26 +56,30 @@ struct virtio_console {
 
 static struct virtio_console con;
 
-/* Take back the buffers the device has used. 0, or -EIO if it named a
- * descriptor that is not ours (our buffers may still be with it). */
-static int virtio_console_reclaim(struct virtio_console *c)
+/* Take back the buffers the device has used. An entry naming no chain of
+ * ours is skipped and counted (virtq_get_used has dropped it). */
+static void virtio_console_reclaim(struct virtio_console *c)
 {
 	while (virtq_has_used(&c->vq)) {
 		uint32_t len;
 		int id = virtq_get_used(&c->vq, &len);
 		(void)virtio_irq_ack(c->dev); /* deasserts a stray INTx or mmio line (§4.1.4.5, §4.2.2) */
-		if (id < 0 || id >= VIRTIO_CONSOLE_QUEUE_MAX)
-			return -EIO;
+		if (id < 0) {
+			c->stats.failed++;
+			continue;
+		}
 		uint8_t b = c->buf_of[id];
 		c->stats.bytes += c->held[b];
 		c->held[b] = 0;
 	}
-	return 0;
 }
 
-/* A free buffer's index, or -1. */
+/* A free buffer with a descriptor to post it in (a queue may be smaller
+ * than VIRTIO_CONSOLE_BUFS), or -1. */
 static int virtio_console_free_buf(const struct virtio_console *c)
 {
+	if (!virtq_num_free(&c->vq))
+		return -1;
 	for (int b = 0; b < VIRTIO_CONSOLE_BUFS; b++)
 		if (!c->held[b])
 			return b;
@@ -95,9 +99,7 @@ static bool virtio_console_idle(const struct virtio_console *c)
 static int virtio_console_wait(struct virtio_console *c, bool all, uint64_t deadline)
 {
 	for (;;) {
-		int err = virtio_console_reclaim(c);
-		if (err)
-			return err;
+		virtio_console_reclaim(c);
 		if (all ? virtio_console_idle(c) : virtio_console_free_buf(c) >= 0)
 			return 0;
 		if (clock_now() > deadline)
@@ -170,7 +172,7 @@ static void virtio_console_abort(struct virtio_console *c)
 		virtq_destroy(&c->vq);
 }
 
-/* §3.1.1 step 7: port 0's transmitq and its buffer; no interrupt. */
+/* §3.1.1 step 7: port 0's transmitq and its buffers; no interrupt. */
 static int virtio_console_setup(struct virtio_console *c)
 {
 	int err = virtio_setup_queue(c->dev, &c->vq, VIRTIO_CONSOLE_TRANSMITQ, VIRTIO_CONSOLE_QUEUE_MAX, false);
@@ -190,7 +192,7 @@ static int virtio_console_start(struct virtio_dev *dev, void *arg)
 	*c = (struct virtio_console){ .dev = dev };
 	/* 1-6. Reset, ACKNOWLEDGE, DRIVER, features: VERSION_1 only. */
 	int err = virtio_begin(dev, VIRTIO_CONSOLE_WANTED, &c->features);
-	/* 7. Device-specific setup: the transmit queue and the buffer page. */
+	/* 7. Device-specific setup: the transmit queue and the buffer pages. */
 	if (!err)
 		err = virtio_console_setup(c);
 	/* 8. DRIVER_OK: the device is live. */

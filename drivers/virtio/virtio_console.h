@@ -15,7 +15,8 @@ int virtio_console_probe(void);
  * is dropped and counted. */
 void virtio_console_write(const char *s, size_t n);
 /* Poll (at most about 100 ms) until the device has taken every posted
- * buffer; counted as failed if it has not. */
+ * buffer; counted as failed if it has not. Works with interrupts off; not
+ * reentrant, nor to be called inside virtio_console_write. */
 void virtio_console_sync(void);
 
 struct virtio_console_stats {

@@ -3,6 +3,7 @@ inside the guest's network namespace (tests/qemu/netns.py) with curl, wrk
 and idle.py. Each returns numbers or raises Failed with the reason."""
 import atexit
 import json
+import math
 import os
 import re
 import select
@@ -136,23 +137,35 @@ def best_transfer(ns, tries, what, ok, direction, *curl_args):
 
 
 def tap_capture(ns, seconds):
-    """tapstamp.py timing requests at the guest's tap for `seconds`
-    (tap_turns collects them)."""
+    """tapstamp.py timing requests at the guest's tap for `seconds`, once
+    it says it is listening (tap_turns collects what it saw)."""
     proc = subprocess.Popen(["ip", "netns", "exec", ns.name, "python3", str(TAPSTAMP), str(seconds), GUEST_IP],
                             stdout=subprocess.PIPE, text=True, start_new_session=True)
-    time.sleep(0.5)  # bound and listening before the first request
+    ready, _, _ = select.select([proc.stdout], [], [], 30)
+    if not ready or proc.stdout.readline().strip() != "ready":
+        kill(proc)
+        raise Failed("tapstamp.py did not start")
     return proc
 
 
 def tap_turns(proc):
-    """The request-to-answer times (µs) a tap_capture saw."""
+    """The request-to-answer times (µs) a tap_capture saw; Failed if its
+    socket dropped frames (a lost answer would join two turns)."""
     try:
         out, _ = proc.communicate(timeout=60)
-        return json.loads(out)["turns"]
-    except (subprocess.TimeoutExpired, ValueError, KeyError) as e:
+        seen = json.loads(out)
+    except (subprocess.TimeoutExpired, ValueError) as e:
         raise Failed(f"tapstamp.py: {e}") from None
     finally:
         kill(proc)
+    if seen["drops"]:
+        raise Failed(f"tapstamp.py: the capture dropped {seen['drops']} frames")
+    return seen["turns"]
+
+
+def percentile(values, q):
+    """The nearest-rank q-th percentile (0 < q < 1) of sorted values."""
+    return values[max(0, math.ceil(q * len(values)) - 1)]
 
 
 def tap_latency(ns, seconds):
@@ -163,13 +176,12 @@ def tap_latency(ns, seconds):
     proc = tap_capture(ns, seconds + 1)
     try:
         wrk(ns, seconds, 1, 1)
-    except Failed:
+        turns = sorted(tap_turns(proc))
+    finally:
         kill(proc)
-        raise
-    turns = sorted(tap_turns(proc))
     if len(turns) < 100:
         raise Failed(f"the tap saw {len(turns)} requests answered")
-    return {"p50_us": turns[len(turns) // 2], "p99_us": turns[len(turns) * 99 // 100]}
+    return {"p50_us": percentile(turns, 0.5), "p99_us": percentile(turns, 0.99)}
 
 
 def throughput(ns, tries):

@@ -184,9 +184,9 @@ def vcon_args(args, tag):
 
 
 def percentiles(values):
-    """"p50 X, p90 X, p99 X, p99.9 X µs" of a list of microseconds."""
+    """"p50 X, p90 X, p99 X, p99.9 X" of a list of microseconds."""
     v = sorted(values)
-    return ", ".join(f"p{q * 100:g} {v[min(len(v) - 1, int(q * len(v)))]:,.0f}" for q in (0.5, 0.9, 0.99, 0.999))
+    return ", ".join(f"p{q * 100:g} {measure.percentile(v, q):,.0f}" for q in (0.5, 0.9, 0.99, 0.999))
 
 
 def one_run(args, keel):
@@ -203,9 +203,13 @@ def one_run(args, keel):
                                       "sleep", str(args.seconds)], stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL), data)
         tap = measure.tap_capture(ns, args.seconds + 1) if args.tap else None
-        result = measure.cost(g, lambda: run_load(args, ns))
-        threads_after, after = thread_cpu(pid), counters(ns)
-        turns = measure.tap_turns(tap) if tap else None
+        try:
+            result = measure.cost(g, lambda: run_load(args, ns))
+            threads_after, after = thread_cpu(pid), counters(ns)
+            turns = measure.tap_turns(tap) if tap else None
+        finally:
+            if tap:
+                measure.kill(tap)
         if perf:
             perf[0].wait(timeout=args.seconds + 60)
     n = result["requests"]

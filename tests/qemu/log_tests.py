@@ -41,6 +41,10 @@ BURST = 1500
 ACCESS_ID = re.compile(r"^keel: access: 10\.0\.2\.2 GET /healthz 200 .* id=(\d+)", re.M)
 
 
+def increasing(values):
+    return all(a < b for a, b in zip(values, values[1:]))
+
+
 def keep_alive_burst(port, n):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     try:
@@ -91,9 +95,9 @@ def register(case, report):
             text = wait_file(vcon, ACCESS.pattern, 10 + BURST, 30)
             ids = [int(i) for i in ACCESS_ID.findall(text)]
             report(f"{name}: the virtio console gets every access line, in order",
-                   len(ids) == 10 + BURST and ids == sorted(ids),
+                   len(ids) == 10 + BURST and increasing(ids),
                    f"{len(ids)} of {10 + BURST} access lines in {vcon}"
-                   f"{'' if ids == sorted(ids) else ', out of order'}", g)
+                   f"{'' if increasing(ids) else ', out of order or repeated'}", g)
             metrics = get(port, "/metrics").decode()
             batches = re.search(r"^keel_log_console_batches_total (\d+)$", metrics, re.M)
             failed = re.search(r"^keel_log_console_failed_total (\d+)$", metrics, re.M)
