@@ -33,11 +33,16 @@ LWIP := $(DEPS)/lwip
 BEARSSL := $(DEPS)/bearssl
 BEARSSL_LIB := $(BUILD)/libbearssl.a
 KERNEL_CFLAGS := -std=gnu11 -m64 -march=x86-64 -mno-red-zone -mcmodel=kernel \
-	-fno-pic -fno-pie -fno-stack-protector -ffreestanding -nostdinc \
+	-fno-pic -fno-pie -fno-stack-protector -ffreestanding -fbuiltin -nostdinc \
 	-isystem $(PICOLIBC)/include -isystem $(shell $(CC) -print-file-name=include) \
 	-O2 -g -ffunction-sections -fdata-sections -fno-omit-frame-pointer \
 	-Wall -Wextra -Werror -MMD -MP -I. -I$(BUILD)/gen -Inet -I$(LWIP)/src/include \
 	-I$(BEARSSL)/inc
+# -fbuiltin: -ffreestanding turns GCC's builtins off, and then every memcpy,
+# memset and strlen is a call, even of a constant size or a literal. The C
+# library is picolibc's, with the standard semantics the builtins assume;
+# memory that must be cleared for good is cleared by wipe() (kernel/wipe.h),
+# which no optimisation removes.
 # Our includes name files from the repository root ("kernel/mm.h"); -Inet
 # is for lwIP, which includes "lwipopts.h" and "arch/cc.h" by name.
 KERNEL_ASFLAGS := -m64 -fno-pic -fno-pie -I. -MMD -MP -Wall -Werror

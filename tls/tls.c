@@ -113,7 +113,7 @@ static int load_certs(void)
 {
 	size_t nfiles, n = 0;
 	const struct bundle_file *f = bundle_list("tls/", &nfiles);
-	char name[TLS_NAME_MAX + 1], path[TLS_NAME_MAX + 16], why[96];
+	char name[TLS_NAME_MAX + 1], path[TLS_NAME_MAX + 16], why[sizeof "no private key ()" + sizeof path];
 	for (size_t i = 0; i < nfiles; i++) {
 		if (cert_name(&f[i], ".key", name, sizeof name)) {
 			snprintf(path, sizeof path, "tls/%s.crt", name);
