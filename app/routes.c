@@ -170,9 +170,10 @@ static void debug_sleep(struct http_rw *w, struct http_req *r, void *arg)
 }
 
 /* GET /bytes/{n}: n zero bytes (at most 1 GiB), streamed from 16 KiB of
- * zeros (in .bss, never written: no bytes in the image): a bulk-transfer
- * target for load generators and throughput tests. Pieces larger than
- * the response buffer go to the stream without a copy through it. */
+ * zeros (in .bss: no bytes in the image): a bulk-transfer target for load
+ * generators and throughput tests. The pieces, larger than the response
+ * buffer, go out by reference (http_write_static), so the zeros must never
+ * be written: lwIP's segments point at them until they are acknowledged. */
 static void bytes(struct http_rw *w, struct http_req *r, void *arg)
 {
 	(void)arg;
@@ -193,7 +194,7 @@ static void bytes(struct http_rw *w, struct http_req *r, void *arg)
 	http_set_content_length(w, n);
 	for (uint64_t left = n; left;) {
 		size_t k = left < sizeof zeros ? (size_t)left : sizeof zeros;
-		if (http_write(w, zeros, k) < 0)
+		if (http_write_static(w, zeros, k) < 0)
 			return;
 		left -= k;
 	}

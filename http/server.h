@@ -77,6 +77,11 @@ void http_write_header(struct http_rw *w, int status);
  * Content-Length when it fits the buffer; otherwise it is chunked. Returns
  * n, or < 0 once the connection failed or the handler's time is up. */
 ssize_t http_write(struct http_rw *w, const void *p, size_t n);
+/* http_write for bytes that stay unchanged in place for as long as the
+ * machine runs (the image's files, the boot bundle, .rodata): a write
+ * larger than the buffer goes to the connection by reference, with no
+ * copy into the buffer or the TCP send buffer. */
+ssize_t http_write_static(struct http_rw *w, const void *p, size_t n);
 /* Formatted body output, never truncated: returns the bytes written, or
  * < 0 (http_write's error, -ENOMEM if output over 255 bytes found no
  * heap). Not for JSON strings: those go through json_write_string

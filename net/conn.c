@@ -394,10 +394,13 @@ static int wait_for_room(struct conn *c, uint64_t deadline)
 	return 0;
 }
 
-ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadline)
+/* conn_write's loop; `copy`: TCP_WRITE_FLAG_COPY, else lwIP refers to
+ * the bytes (PBUF_ROM) until they are acknowledged. */
+static ssize_t write_all(struct conn *c, const void *buf, size_t len, uint64_t deadline, bool copy)
 {
 	const uint8_t *p = buf;
 	size_t done = 0;
+	u8_t flags = copy ? TCP_WRITE_FLAG_COPY : 0;
 	while (done < len) {
 		if (c->err)
 			return c->err;
@@ -407,7 +410,7 @@ ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadlin
 		size_t n = len - done < room ? len - done : room;
 		err_t err = n && tcp_sndqueuelen(c->pcb) < TCP_SND_QUEUELEN
 				    ? tcp_write(c->pcb, p + done, (u16_t)n,
-						TCP_WRITE_FLAG_COPY | (done + n < len ? TCP_WRITE_FLAG_MORE : 0))
+						flags | (done + n < len ? TCP_WRITE_FLAG_MORE : 0))
 				    : ERR_MEM;
 		if (err == ERR_OK) {
 			done += n;
@@ -421,6 +424,16 @@ ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadlin
 	if (c->pcb)
 		tcp_output(c->pcb);
 	return (ssize_t)done;
+}
+
+ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadline)
+{
+	return write_all(c, buf, len, deadline, true);
+}
+
+ssize_t conn_write_static(struct conn *c, const void *buf, size_t len, uint64_t deadline)
+{
+	return write_all(c, buf, len, deadline, false);
 }
 
 void conn_close(struct conn *c)
@@ -488,6 +501,11 @@ static ssize_t st_write(struct stream *s, const void *buf, size_t len, uint64_t 
 	return conn_write(of(s), buf, len, deadline);
 }
 
+static ssize_t st_write_static(struct stream *s, const void *buf, size_t len, uint64_t deadline)
+{
+	return conn_write_static(of(s), buf, len, deadline);
+}
+
 /* conn_write hands every write to lwIP and pushes it out (tcp_output):
  * nothing waits here. */
 static int st_flush(struct stream *s, uint64_t deadline)
@@ -518,6 +536,7 @@ static const char *st_info(const struct stream *s)
 static const struct stream_ops conn_ops = {
     .read = st_read,
     .write = st_write,
+    .write_static = st_write_static,
     .flush = st_flush,
     .close = st_close,
     .abort = st_abort,

@@ -42,6 +42,10 @@ ssize_t conn_read(struct conn *c, void *buf, size_t len, uint64_t deadline);
 /* Write all len bytes (parks while the send buffer is full): len, or < 0.
  * On -ETIMEDOUT an unknown prefix may have been queued. */
 ssize_t conn_write(struct conn *c, const void *buf, size_t len, uint64_t deadline);
+/* The same for bytes that stay unchanged in place for as long as the
+ * machine runs (stream.h's write_static): lwIP's segments point at them
+ * until they are acknowledged, instead of holding a copy. */
+ssize_t conn_write_static(struct conn *c, const void *buf, size_t len, uint64_t deadline);
 /* Graceful close: unread data is discarded (and acknowledged, so the peer
  * sees FIN, not RST); queued output is still delivered by lwIP. Frees c. */
 void conn_close(struct conn *c);

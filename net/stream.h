@@ -10,6 +10,10 @@
  *   write    all len bytes, or < 0 (on -ETIMEDOUT an unknown prefix may
  *            have been sent); the bytes may wait in the stream's buffer
  *            until flush (TLS fills records)
+ *   write_static   the same, for bytes that stay unchanged in place for as
+ *            long as the machine runs (the image's files, the boot bundle,
+ *            .rodata): the stream may send them by reference instead of
+ *            copying them. Optional (NULL: write); TLS encrypts anyway
  *   flush    everything written is on its way to the peer: 0 or < 0
  *   close    graceful end (TLS: close_notify, then FIN); frees the stream.
  *            It may wait briefly for room to send, except after unpark
@@ -41,6 +45,7 @@ struct stream;
 struct stream_ops {
 	ssize_t (*read)(struct stream *s, void *buf, size_t len, uint64_t deadline);
 	ssize_t (*write)(struct stream *s, const void *buf, size_t len, uint64_t deadline);
+	ssize_t (*write_static)(struct stream *s, const void *buf, size_t len, uint64_t deadline);
 	int (*flush)(struct stream *s, uint64_t deadline);
 	void (*close)(struct stream *s);
 	void (*abort)(struct stream *s);
@@ -64,6 +69,11 @@ static inline ssize_t stream_read(struct stream *s, void *buf, size_t len, uint6
 static inline ssize_t stream_write(struct stream *s, const void *buf, size_t len, uint64_t deadline)
 {
 	return s->ops->write(s, buf, len, deadline);
+}
+
+static inline ssize_t stream_write_static(struct stream *s, const void *buf, size_t len, uint64_t deadline)
+{
+	return (s->ops->write_static ? s->ops->write_static : s->ops->write)(s, buf, len, deadline);
 }
 
 static inline int stream_flush(struct stream *s, uint64_t deadline) { return s->ops->flush(s, deadline); }

@@ -250,7 +250,8 @@ static size_t build_head(struct http_rw *w, char *h, size_t cap, bool final, con
 	return b.len;
 }
 
-static int rw_send(struct http_rw *w, const void *p, size_t n)
+/* fixed: p[0, n) is http_write_static's (sent by reference). */
+static int rw_send(struct http_rw *w, const void *p, size_t n, bool fixed)
 {
 	if (w->failed)
 		return -EPIPE;
@@ -258,7 +259,7 @@ static int rw_send(struct http_rw *w, const void *p, size_t n)
 		w->failed = true;
 		return -ETIMEDOUT;
 	}
-	if (stream_write(w->hc->st, p, n, w->deadline) < 0) {
+	if ((fixed ? stream_write_static : stream_write)(w->hc->st, p, n, w->deadline) < 0) {
 		w->failed = true;
 		return -EPIPE;
 	}
@@ -266,8 +267,8 @@ static int rw_send(struct http_rw *w, const void *p, size_t n)
 }
 
 /* Put the head (if unsent) and body bytes p[0, n) on the wire, framed
- * as a chunk if the response is chunked. */
-static int send_body(struct http_rw *w, const char *p, size_t n, bool final)
+ * as a chunk if the response is chunked; fixed as rw_send's. */
+static int send_body(struct http_rw *w, const char *p, size_t n, bool final, bool fixed)
 {
 	char head[HTTP_HDR_SIZE + 512];
 	size_t hn = 0;
@@ -283,27 +284,27 @@ static int send_body(struct http_rw *w, const char *p, size_t n, bool final)
 		hn += b.len;
 	}
 	if (!body)
-		return hn ? rw_send(w, head, hn) : 0;
+		return hn ? rw_send(w, head, hn, false) : 0;
 	/* Head and body in one write: small responses leave in one segment. */
 	if (hn + n + 2 <= sizeof head) {
 		memcpy(head + hn, p, n);
 		hn += n;
 		if (w->chunked)
 			memcpy(head + hn, "\r\n", 2), hn += 2;
-		return rw_send(w, head, hn);
+		return rw_send(w, head, hn, false);
 	}
-	int err = hn ? rw_send(w, head, hn) : 0;
+	int err = hn ? rw_send(w, head, hn, false) : 0;
 	if (!err)
-		err = rw_send(w, p, n);
+		err = rw_send(w, p, n, fixed);
 	if (!err && w->chunked)
-		err = rw_send(w, "\r\n", 2);
+		err = rw_send(w, "\r\n", 2, false);
 	return err;
 }
 
 /* Put the head (if unsent) and the buffered body on the wire. */
 static int send_buffer(struct http_rw *w, bool final)
 {
-	int err = send_body(w, w->out, w->out_len, final);
+	int err = send_body(w, w->out, w->out_len, final, false);
 	w->out_len = 0;
 	return err;
 }
@@ -378,7 +379,8 @@ void http_set_deadline(struct http_rw *w, uint64_t cutoff)
 	sched_set_cutoff(cutoff);
 }
 
-ssize_t http_write(struct http_rw *w, const void *p, size_t n)
+/* http_write and http_write_static (fixed). */
+static ssize_t write_body(struct http_rw *w, const void *p, size_t n, bool fixed)
 {
 	if (w->failed || w->discard)
 		return -EPIPE;
@@ -398,7 +400,7 @@ ssize_t http_write(struct http_rw *w, const void *p, size_t n)
 		if (w->discard) /* the coder's fields overflowed: a 500 replaced the response */
 			return -EPIPE;
 		if (!w->coder) {
-			if (send_body(w, p, n, false) < 0)
+			if (send_body(w, p, n, false, fixed) < 0)
 				return w->failed && w->deadline && clock_now() > w->deadline ? -ETIMEDOUT : -EPIPE;
 			w->written += n;
 			return (ssize_t)n;
@@ -422,6 +424,10 @@ ssize_t http_write(struct http_rw *w, const void *p, size_t n)
 	w->written += n;
 	return (ssize_t)n;
 }
+
+ssize_t http_write(struct http_rw *w, const void *p, size_t n) { return write_body(w, p, n, false); }
+
+ssize_t http_write_static(struct http_rw *w, const void *p, size_t n) { return write_body(w, p, n, true); }
 
 /* Output of up to PRINTF_STACK - 1 bytes (every line the appliance prints
  * today) is formatted on the stack; longer output is formatted a second
@@ -512,7 +518,7 @@ bool http_rw_finish(struct http_rw *w)
 	if (!w->failed) {
 		flush(w, HTTP_CODE_END);
 		if (w->chunked && !w->failed)
-			rw_send(w, "0\r\n\r\n", 5); /* last-chunk, no trailers */
+			rw_send(w, "0\r\n\r\n", 5, false); /* last-chunk, no trailers */
 		push(w);
 	}
 	if (w->coding)

@@ -236,5 +236,5 @@ void http_static(struct http_rw *w, struct http_req *r, void *arg)
 	}
 	uint64_t len = rr == RANGE_SATISFIABLE ? last - first + 1 : size;
 	http_set_content_length(w, len);
-	http_write(w, data + first, len);
+	http_write_static(w, data + first, len); /* the image's or the bundle's bytes: by reference */
 }

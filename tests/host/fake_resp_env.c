@@ -56,6 +56,15 @@ static ssize_t fake_write(struct stream *s, const void *buf, size_t len, uint64_
 	return (ssize_t)len;
 }
 
+/* As fake_write, noting that the bytes came by reference. */
+static ssize_t fake_write_static(struct stream *s, const void *buf, size_t len, uint64_t deadline)
+{
+	struct fake_conn *c = (struct fake_conn *)s;
+	c->static_writes++;
+	c->static_buf = buf;
+	return fake_write(s, buf, len, deadline);
+}
+
 static int fake_flush(struct stream *s, uint64_t deadline)
 {
 	struct fake_conn *c = (struct fake_conn *)s;
@@ -65,7 +74,8 @@ static int fake_flush(struct stream *s, uint64_t deadline)
 }
 
 /* The response writer only writes and flushes. */
-static const struct stream_ops fake_ops = {.write = fake_write, .flush = fake_flush};
+static const struct stream_ops fake_ops = {.write = fake_write, .write_static = fake_write_static,
+					   .flush = fake_flush};
 
 uint64_t clock_now(void)
 {

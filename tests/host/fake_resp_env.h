@@ -3,7 +3,8 @@
  * what http/h1/response.c and http/core/date.c call outside the HTTP layer.
  *
  *   the stream        its write appends to one in-memory "wire" (the Nth
- *                     call can fail); flush counts calls
+ *                     call can fail); write_static does the same and
+ *                     records the bytes' address; flush counts calls
  *   clock_now         a virtual monotonic clock the test moves by hand
  *   clock_wall_ns     a virtual wall clock (fixes the Date header)
  *   sched_set_cutoff  records what it was given
@@ -36,6 +37,8 @@ struct fake_conn {
 	unsigned calls_after_fail; /* calls made after the first failure */
 	bool overflow;             /* more than FAKE_RESP_WIRE_CAP bytes were written */
 	uint64_t last_deadline;    /* the deadline of the latest call */
+	unsigned static_writes;    /* of the write calls, those through write_static */
+	const void *static_buf;    /* the bytes the latest write_static was given */
 };
 
 extern struct fake_conn fake_resp_conn;

@@ -592,6 +592,32 @@ static void t_large_direct(void)
 		CHECK(r.framing == FR_CHUNKED && r.chunks == 2 && whole(&r) && r.body_len == BIG + 3);
 }
 
+/* http_write_static: a write larger than the buffer goes to the stream's
+ * write_static with the caller's own bytes; a smaller one, one after
+ * buffered bytes, and anything a coder takes are copied as http_write's
+ * are; the response on the wire is the same. */
+static void t_static_write(void)
+{
+	struct resp r;
+	struct http_rw *w = get11();
+	CHECK(http_write_static(w, data, BIG) == BIG && http_rw_finish(w));
+	CHECK(fake_resp_conn.static_writes == 1 && fake_resp_conn.static_buf == data);
+	if (CHECK(parse_wire(&r, false)))
+		CHECK(body_is(&r, data, BIG) && whole(&r));
+	w = get11();
+	CHECK(http_write_static(w, data, 100) == 100 && http_write(w, "abc", 3) == 3);
+	CHECK(http_write_static(w, data, BIG) == BIG && http_rw_finish(w)); /* after buffered bytes */
+	CHECK(fake_resp_conn.static_writes == 0);
+	if (CHECK(parse_wire(&r, false)))
+		CHECK(r.body_len == BIG + 103 && whole(&r));
+	w = get11();
+	offer_dbl(w, true);
+	CHECK(http_write_static(w, data, 20000) == 20000 && http_rw_finish(w));
+	CHECK(fake_resp_conn.static_writes == 0 && dbl.starts == 1);
+	if (CHECK(parse_wire(&r, false)))
+		CHECK(doubled(&r, data, 20000) && whole(&r));
+}
+
 /* Writes in odd pieces straddle every buffer boundary. */
 static void t_large_pieces(void)
 {
@@ -1640,6 +1666,7 @@ static const struct test_case cases[] = {
     {"a write larger than the buffer asks the coder at once: coded if taken, one chunk as written if not",
      t_coder_large_write},
     {"coder with HEAD: GET's head", t_coder_head},
+    {"http_write_static: a large write by reference, the rest as http_write", t_static_write},
     {"coder and a failed write: end called once", t_coder_fail},
 };
 

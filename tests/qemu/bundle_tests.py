@@ -3,7 +3,9 @@ initrd or as a GRUB module2 configures the appliance without a rebuild.
 
   bundle_initrd     images/mkbundle.sh's bundle (cmdline + site/) as
                     -initrd: the bundle's options apply under the loader's,
-                    its site replaces the embedded one (type, ETag, 304)
+                    its site replaces the embedded one (type, ETag, 304);
+                    a 200 KiB file (sent by reference) arrives whole, and
+                    a range of it from the middle
   bundle_malformed  garbage, a truncated bundle, duplicate names: one
                     "keel: bundle: rejected" line naming the problem, and
                     the embedded site is served
@@ -30,6 +32,9 @@ BUNDLE_CMDLINE = "port=8081 log=warn"  # the loader's log=info must win over log
 SITE = {"index.html": f"<!doctype html><title>bundle</title><h1>{MARK}</h1>\n",
         "data.json": '{"from": "bundle"}\n',
         "docs/guide.txt": "plain text in a subdirectory\n"}
+# Larger than the response buffer, so it goes out by reference
+# (http_write_static), and no two of its 4 KiB pieces alike.
+BIG_BIN = b"".join(i.to_bytes(4, "big") * 1024 for i in range(50))
 
 
 def http_get(port, path, headers=None):
@@ -50,6 +55,7 @@ def make_bundle(tag):
     for name, text in SITE.items():
         (site / name).parent.mkdir(parents=True, exist_ok=True)
         (site / name).write_text(text)
+    (site / "big.bin").write_bytes(BIG_BIN)
     out = OUT / f"bundle-{tag}.{os.getpid()}.cpio"
     env = dict(os.environ, SITE=str(site), CMDLINE=BUNDLE_CMDLINE, SOURCE_DATE_EPOCH=str(EPOCH))
     made = subprocess.run([str(ROOT / "images/mkbundle.sh"), str(out)], env=env, capture_output=True, text=True,
@@ -94,6 +100,12 @@ def check_bundle_site(report, g, port, tag):
     status, h, body = http_get(port, "/docs/guide.txt")
     report(f"bundle/{tag}: a file in a subdirectory", status == 200 and body == SITE["docs/guide.txt"].encode() and
            h.get("Content-Type", "").startswith("text/plain"), f"{status} {h}", g)
+    status, h, body = http_get(port, "/big.bin")
+    report(f"bundle/{tag}: a 200 KiB file arrives whole", status == 200 and body == BIG_BIN,
+           f"{status} {len(body)} bytes", g)
+    status, h, body = http_get(port, "/big.bin", headers={"Range": "bytes=70001-140000"})
+    report(f"bundle/{tag}: a range from its middle (206) is those bytes",
+           status == 206 and body == BIG_BIN[70001:140001], f"{status} {len(body)} bytes", g)
     about, _, _ = http_get(port, "/about/")
     css, _, _ = http_get(port, "/style.css")
     report(f"bundle/{tag}: the embedded site is gone (/about/ and /style.css 404)", about == 404 and css == 404,
@@ -117,8 +129,8 @@ def register(case, report):
             report("bundle/initrd: the bundle's port=8081 applies, the loader's log=info wins over its log=warn",
                    up is not None, "no 'listening on ...:8081' line at info level", g)
             report("bundle/initrd: logs the files it found",
-                   re.search(r"^keel: bundle: 4 files \(\d+ KiB\) from the initrd$", g.text(), re.M) is not None,
-                   "no 'keel: bundle: 4 files (N KiB) from the initrd' line", g)
+                   re.search(r"^keel: bundle: 5 files \(\d+ KiB\) from the initrd$", g.text(), re.M) is not None,
+                   "no 'keel: bundle: 5 files (N KiB) from the initrd' line", g)
             if up:
                 check_bundle_site(report, g, port, "initrd")
 
@@ -168,7 +180,7 @@ def register(case, report):
         with Guest("bundle-grub", iso=iso, extra=user_net(port, 8081)) as g:
             up = g.wait_for(r"^keel: http: listening on http://\S+:8081/", 180)
             report("bundle/grub: the bundle arrives as the multiboot2 module and configures the appliance",
-                   up is not None and re.search(r"^keel: bundle: 4 files \(\d+ KiB\) from the multiboot2 module$",
+                   up is not None and re.search(r"^keel: bundle: 5 files \(\d+ KiB\) from the multiboot2 module$",
                                                 g.text(), re.M) is not None, "no bundle line or no :8081", g)
             if up:
                 status, _, body = http_get(port, "/")
