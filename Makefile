@@ -93,7 +93,7 @@ $(PICOLIBC_LIB): $(FETCH_STAMP) tools/build-picolibc.sh
 $(addprefix $(LWIP)/src/,$(LWIP_SRCS)): $(FETCH_STAMP) ;
 
 # BearSSL: its own script (tools/build-bearssl.sh), the kernel's flags.
-$(BEARSSL_LIB): $(FETCH_STAMP) tools/build-bearssl.sh | $(PICOLIBC_LIB)
+$(BEARSSL_LIB): $(FETCH_STAMP) tools/build-bearssl.sh $(BUILD)/gen/cflags | $(PICOLIBC_LIB)
 	@CC=$(CC) CFLAGS="$(filter-out -Wall -Wextra -Werror -MMD -MP,$(KERNEL_CFLAGS))" tools/build-bearssl.sh $@
 
 deps: $(PICOLIBC_LIB) $(BEARSSL_LIB)
@@ -104,13 +104,19 @@ $(BUILD)/gen/version.h: FORCE
 	@v="#define KEEL_VERSION \"$$(git describe --always --dirty 2>/dev/null || echo dev)\""; \
 	 [ -f $@ ] && [ "$$(cat $@)" = "$$v" ] || echo "$$v" > $@
 
+# ---- the kernel's C flags, rewritten only when they change: what was built
+# with other flags (objects, lwIP, BearSSL) is built again ----
+$(BUILD)/gen/cflags: FORCE
+	@mkdir -p $(@D)
+	@f='$(KERNEL_CFLAGS)'; [ -f $@ ] && [ "$$(cat $@)" = "$$f" ] || echo "$$f" > $@
+
 # ---- kernel ----
-$(BUILD)/obj/%.o: %.c | $(PICOLIBC_LIB) $(FETCH_STAMP) $(BUILD)/gen/version.h
+$(BUILD)/obj/%.o: %.c $(BUILD)/gen/cflags | $(PICOLIBC_LIB) $(FETCH_STAMP) $(BUILD)/gen/version.h
 	@mkdir -p $(@D)
 	@echo "  CC      $<"
 	@$(CC) $(KERNEL_CFLAGS) -c $< -o $@
 
-$(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c | $(PICOLIBC_LIB)
+$(BUILD)/obj/lwip/%.o: $(LWIP)/src/%.c $(BUILD)/gen/cflags | $(PICOLIBC_LIB)
 	@mkdir -p $(@D)
 	@echo "  CC      lwip/$*.c"
 	@$(CC) $(filter-out -Wall -Wextra -Werror,$(KERNEL_CFLAGS)) -w -c $< -o $@

@@ -78,9 +78,10 @@ void http_write_header(struct http_rw *w, int status);
  * n, or < 0 once the connection failed or the handler's time is up. */
 ssize_t http_write(struct http_rw *w, const void *p, size_t n);
 /* http_write for bytes that stay unchanged in place for as long as the
- * machine runs (the image's files, the boot bundle, .rodata): a write
- * larger than the buffer goes to the connection by reference, with no
- * copy into the buffer or the TCP send buffer. */
+ * machine runs (the image's files, the boot bundle, .rodata): a write that
+ * bypasses the buffer (larger than it, nothing buffered, no content coder
+ * taking the response) goes to the connection by reference, with no copy
+ * into the buffer or the TCP send buffer; any other is http_write's. */
 ssize_t http_write_static(struct http_rw *w, const void *p, size_t n);
 /* Formatted body output, never truncated: returns the bytes written, or
  * < 0 (http_write's error, -ENOMEM if output over 255 bytes found no

@@ -58,6 +58,29 @@ static inline bool http_is_tchar(unsigned char c)
  * qdtext and quoted-pair's second byte, less '"' and '\' (§5.6.4). */
 static inline bool http_is_field_char(unsigned char c) { return c == '\t' || (c >= ' ' && c != 0x7f); }
 
+/* Are all n bytes at p http_is_field_char? Eight at a time: a word with
+ * no byte below SP and none equal to DEL passes whole (the usual case);
+ * from a word with one (HTAB, or a byte that fails) on, byte by byte. The
+ * two word tests are exact as to whether such a byte exists (Hacker's
+ * Delight §6-1, "find a byte less than n", n <= 128, and "a zero byte"
+ * of the word XOR DEL). */
+static inline bool http_field_chars(const char *p, size_t n)
+{
+	const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+	size_t i = 0;
+	for (; i + 8 <= n; i += 8) {
+		uint64_t x, del;
+		__builtin_memcpy(&x, p + i, 8); /* one unaligned load */
+		del = x ^ (0x7f * ones);
+		if (((x - 0x20 * ones) & ~x & highs) | ((del - ones) & ~del & highs))
+			break;
+	}
+	for (; i < n; i++)
+		if (!http_is_field_char((unsigned char)p[i]))
+			return false;
+	return true;
+}
+
 /* ASCII lower case (see the top of this file). */
 static inline unsigned char http_lower(unsigned char c) { return c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c; }
 

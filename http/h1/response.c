@@ -39,23 +39,33 @@ void http_rw_start(struct http_rw *w, struct http_conn *hc, uint64_t cutoff, uin
 
 /* A field name is a token; a value is field-vchars, SP and HTAB (RFC 9110
  * §5.1, §5.5): no CR, LF or other control byte can split or end the head,
- * and no "Transfer-Encoding\t" can get past server_owned(). The field's
- * length, or -1 if it is not one (an empty name). */
-static long field_len(const char *s, bool name)
+ * and no "Transfer-Encoding\t" can get past server_owned(). Their
+ * lengths, or -1 if they are not (an empty name). */
+static long name_len(const char *s)
 {
 	const char *p = s;
-	for (; *p; p++)
-		if (name ? !http_is_tchar((unsigned char)*p) : !http_is_field_char((unsigned char)*p))
-			return -1;
-	return p == s && name ? -1 : (long)(p - s);
+	while (http_is_tchar((unsigned char)*p))
+		p++;
+	return *p || p == s ? -1 : (long)(p - s);
+}
+
+static long value_len(const char *s)
+{
+	size_t n = strlen(s);
+	return http_field_chars(s, n) ? (long)n : -1;
 }
 
 /* Headers the server owns: a handler cannot set them (framing is decided
  * here, and a smuggled Transfer-Encoding must be impossible). */
 static bool server_owned(const char *name, size_t n)
 {
-	return http_eq_word(name, n, "Content-Length") || http_eq_word(name, n, "Transfer-Encoding") ||
-	       http_eq_word(name, n, "Connection") || http_eq_word(name, n, "Date");
+	switch (n) { /* by length first: this runs for every field a handler sets */
+	case 4: return http_eq_word(name, n, "Date");
+	case 10: return http_eq_word(name, n, "Connection");
+	case 14: return http_eq_word(name, n, "Content-Length");
+	case 17: return http_eq_word(name, n, "Transfer-Encoding");
+	default: return false;
+	}
 }
 
 static uint64_t name_bit(const char *name, size_t n)
@@ -114,7 +124,7 @@ static void header_overflow(struct http_rw *w)
 static bool settable(const struct http_rw *w, const char *name, const char *value, size_t *nlen, size_t *vlen)
 {
 	long n, v;
-	if (w->header_sent || w->discard || (n = field_len(name, true)) < 0 || (v = field_len(value, false)) < 0 ||
+	if (w->header_sent || w->discard || (n = name_len(name)) < 0 || (v = value_len(value)) < 0 ||
 	    server_owned(name, (size_t)n))
 		return false;
 	*nlen = (size_t)n;

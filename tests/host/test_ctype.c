@@ -60,6 +60,41 @@ static void t_field_char(void)
 	}
 }
 
+/* http_field_chars against the byte class: every byte value at every
+ * offset of a 24-byte run (three words), at every starting alignment, and
+ * random runs with a few low or high bytes mixed in. */
+static bool field_chars_slow(const char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!http_is_field_char((unsigned char)p[i]))
+			return false;
+	return true;
+}
+
+static void t_field_chars(void)
+{
+	char buf[40];
+	for (size_t start = 0; start < 8; start++)
+		for (size_t at = 0; at < 24; at++)
+			for (unsigned c = 0; c < 256; c++) {
+				memset(buf, 'a', sizeof buf);
+				buf[start + at] = (char)c;
+				CHECK(http_field_chars(buf + start, 24) == http_is_field_char((unsigned char)c));
+				CHECK(http_field_chars(buf + start, at) == true); /* the byte just past the end */
+			}
+	uint32_t seed = 12345;
+	for (int round = 0; round < 20000; round++) {
+		size_t n = round % 40;
+		for (size_t i = 0; i < n; i++) {
+			seed = seed * 1103515245u + 12345u;
+			unsigned r = seed >> 16;
+			buf[i] = (char)(r % 50 == 0 ? r % 0x21 : r % 50 == 1 ? 0x7f : r % 50 == 2 ? 0x80 + r % 0x80
+											   : 0x20 + r % 0x5f);
+		}
+		CHECK(http_field_chars(buf, n) == field_chars_slow(buf, n));
+	}
+}
+
 static void t_lower(void)
 {
 	for (unsigned c = 0; c < 256; c++) {
@@ -100,6 +135,7 @@ static const struct test_case cases[] = {
 	{ "tchar is RFC 9110 5.6.2's set", t_tchar },
 	{ "OWS bytes are SP and HTAB", t_ows },
 	{ "field value bytes: VCHAR, obs-text, SP, HTAB", t_field_char },
+	{ "field value runs, eight bytes at a time: as the byte class, at every offset and alignment", t_field_chars },
 	{ "lower-casing folds A-Z only", t_lower },
 	{ "eq_nocase folds ASCII letters only, NUL included", t_eq_nocase },
 	{ "eq_word matches the whole word only", t_eq_word },
