@@ -8,6 +8,7 @@
 #include "http/server.h"
 #include "kernel/clock.h"
 #include "kernel/cmdline.h"
+#include "kernel/ipv4.h"
 #include "kernel/log.h"
 #include "kernel/sched.h"
 #include "kernel/shutdown.h"
@@ -38,9 +39,8 @@ static void start_task(void *arg)
 		log_err("app", "HTTP server did not start (%d): not serving", err);
 		return;
 	}
-	uint32_t a = net_ipv4_addr(); /* network byte order */
-	char addr[16];
-	snprintf(addr, sizeof addr, "%u.%u.%u.%u", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff, a >> 24);
+	char addr[IPV4_STR_MAX];
+	ipv4_format(net_ipv4_addr(), addr);
 	uint64_t up = clock_now(); /* boot to serving, for the boot-time budget */
 	log_info("http", "listening on http://%s:%u/ (%lu.%lu ms since power-on)", addr, http.port,
 		 up / NSEC_PER_MSEC, up / 100000 % 10);

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "kernel/ctype.h"
+#include "kernel/ipv4.h"
 
 /* Provided by the linker for the section CMDLINE_TABLE() fills. */
 extern const struct cmdline_table *const __start_keel_cmdline[] __attribute__((weak));
@@ -357,8 +358,9 @@ static size_t fitted(size_t cap, int n)
 
 static size_t format_ipv4(uint32_t a, char *buf, size_t cap)
 {
-	return fitted(cap, snprintf(buf, cap, "%u.%u.%u.%u", (unsigned)(a >> 24), (unsigned)(a >> 16 & 255),
-				    (unsigned)(a >> 8 & 255), (unsigned)(a & 255)));
+	char s[IPV4_STR_MAX];
+	ipv4_format(a, s);
+	return fitted(cap, snprintf(buf, cap, "%s", s));
 }
 
 static uint64_t load_uint(const struct cmdline_option *o)

@@ -355,7 +355,7 @@ int net_wait_ready(uint64_t deadline)
 
 uint32_t net_ipv4_addr(void)
 {
-	return ip4_addr_get_u32(netif_ip4_addr(&netif));
+	return lwip_ntohl(ip4_addr_get_u32(netif_ip4_addr(&netif)));
 }
 
 void net_get_counters(struct net_counters *out)

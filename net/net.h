@@ -12,7 +12,8 @@
 int net_init(uint32_t max_conns);
 /* Wait until the interface has an IPv4 address; 0 or -ETIMEDOUT. */
 int net_wait_ready(uint64_t deadline);
-/* Interface address in network byte order (0 before DHCP completes). */
+/* Interface address in host byte order (10.0.2.15 is 0x0a00020f; 0
+ * before DHCP completes). */
 uint32_t net_ipv4_addr(void);
 
 struct net_counters {

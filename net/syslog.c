@@ -19,6 +19,7 @@
 #include "kernel/civil.h"
 #include "kernel/clock.h"
 #include "kernel/cmdline.h"
+#include "kernel/ipv4.h"
 #include "kernel/log.h"
 #include "lwip/ip_addr.h"
 #include "lwip/pbuf.h"
@@ -68,14 +69,14 @@ static size_t format(char *out, size_t cap, enum log_level l, uint64_t t, const 
 	uint64_t now = clock_now(), wall = clock_wall_ns() - (now > t ? now - t : 0);
 	struct civil_time c;
 	civil_from_epoch((int64_t)(wall / NSEC_PER_SEC), &c);
-	uint32_t a = net_ipv4_addr(); /* network byte order */
+	uint32_t a = net_ipv4_addr();
 	const char *sub, *msg;
 	size_t sub_len, msg_len;
 	split(text, n, &sub, &sub_len, &msg, &msg_len);
 	/* HOSTNAME: the address, or the NILVALUE before there is one (RFC 5424 §6.2.4). */
-	char host[16] = "-";
+	char host[IPV4_STR_MAX] = "-";
 	if (a)
-		snprintf(host, sizeof host, "%u.%u.%u.%u", a & 0xff, (a >> 8) & 0xff, (a >> 16) & 0xff, a >> 24);
+		ipv4_format(a, host);
 	int h = snprintf(out, cap, "<%u>1 %04d-%02u-%02uT%02u:%02u:%02u.%06luZ %s keel - %.*s - ",
 			 (unsigned)(cfg_facility * 8 + severity[l]), c.year, c.month, c.day, c.hour, c.min, c.sec,
 			 (unsigned long)(wall % NSEC_PER_SEC / 1000), host, (int)sub_len, sub);

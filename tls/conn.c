@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "kernel/clock.h"
+#include "kernel/ipv4.h"
 #include "kernel/list.h"
 #include "kernel/log.h"
 #include "kernel/random.h"
@@ -179,8 +180,9 @@ static void log_end(const struct tls_conn *t, const char *what, int e)
 		snprintf(alert, sizeof alert, ", alert %d sent", e - BR_ERR_SEND_FATAL_ALERT);
 	else if (e >= BR_ERR_RECV_FATAL_ALERT)
 		snprintf(alert, sizeof alert, ", alert %d received", e - BR_ERR_RECV_FATAL_ALERT);
-	log_info("tls", "%u.%u.%u.%u:%u: %s (BearSSL error %d%s)", ip >> 24, (ip >> 16) & 0xff, (ip >> 8) & 0xff,
-		 ip & 0xff, port, what, e % 256, alert);
+	char addr[IPV4_STR_MAX];
+	ipv4_format(ip, addr);
+	log_info("tls", "%s:%u: %s (BearSSL error %d%s)", addr, port, what, e % 256, alert);
 }
 
 /* The handshake is over, one way or the other: it stops counting. */

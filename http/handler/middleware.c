@@ -7,6 +7,7 @@
 #include "http/core/fmt.h"
 #include "http/handler/middleware.h"
 #include "kernel/clock.h"
+#include "kernel/ipv4.h"
 #include "kernel/log.h"
 #include "kernel/recover.h"
 #include "net/stream.h"
@@ -30,20 +31,17 @@ static void call(struct http_handler *h, struct http_rw *w, struct http_req *r) 
  * cut at 32 bytes and the path at 200, so the line always fits `line`;
  * the log cuts it (with its mark) to LOGRING_LINE_MAX. Built without
  * printf: it is on every request. */
-#define ACCESS_LINE_MAX (15 + 1 + 32 + 1 + 200 + 1 + 20 + 1 + 20 + 3 + 20 + 1 + 3 + 7 + 20 + 1 + STREAM_INFO_MAX)
+#define ACCESS_LINE_MAX (IPV4_STR_MAX + 32 + 1 + 200 + 1 + 20 + 1 + 20 + 3 + 20 + 1 + 3 + 7 + 20 + 1 + STREAM_INFO_MAX)
 static void access_log(struct http_rw *w, struct http_req *r, void *arg)
 {
 	call(arg, w, r);
 	if (!log_enabled(LOG_INFO))
 		return;
 	uint64_t us = (clock_now() - r->start_ns) / 1000;
-	uint32_t ip = r->peer_ip;
-	char line[ACCESS_LINE_MAX];
+	char line[ACCESS_LINE_MAX], ip[IPV4_STR_MAX];
 	struct http_buf b = http_buf_init(line, sizeof line);
-	for (int shift = 24; shift >= 0; shift -= 8) {
-		http_buf_dec(&b, (ip >> shift) & 0xff, 0);
-		http_buf_put(&b, shift ? "." : " ", 1);
-	}
+	http_buf_put(&b, ip, ipv4_format(r->peer_ip, ip));
+	http_buf_put(&b, " ", 1);
 	http_buf_put(&b, r->msg->method.p, r->msg->method.n > 32 ? 32 : r->msg->method.n);
 	http_buf_put(&b, " ", 1);
 	http_buf_put(&b, r->msg->path.p, r->msg->path.n > 200 ? 200 : r->msg->path.n);
