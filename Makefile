@@ -108,7 +108,7 @@ $(BUILD)/gen/version.h: FORCE
 # with other flags (objects, lwIP, BearSSL) is built again ----
 $(BUILD)/gen/cflags: FORCE
 	@mkdir -p $(@D)
-	@f='$(KERNEL_CFLAGS)'; [ -f $@ ] && [ "$$(cat $@)" = "$$f" ] || echo "$$f" > $@
+	@f='$(subst ','\'',$(KERNEL_CFLAGS))'; [ -f $@ ] && [ "$$(cat $@)" = "$$f" ] || printf '%s\n' "$$f" > $@
 
 # ---- kernel ----
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/cflags | $(PICOLIBC_LIB) $(FETCH_STAMP) $(BUILD)/gen/version.h
@@ -135,7 +135,7 @@ $(BUILD)/gen/site.c: tools/embed-site.py $(SITE_FILES)
 	@echo "  SITE    images/site ($(words $(SITE_FILES)) files)"
 	@python3 tools/embed-site.py images/site $@
 
-$(SITE_OBJ): $(BUILD)/gen/site.c | $(PICOLIBC_LIB)
+$(SITE_OBJ): $(BUILD)/gen/site.c $(BUILD)/gen/cflags | $(PICOLIBC_LIB)
 	@mkdir -p $(@D)
 	@$(CC) $(KERNEL_CFLAGS) -I. -c $< -o $@
 

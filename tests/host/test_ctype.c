@@ -82,6 +82,14 @@ static void t_field_chars(void)
 				CHECK(http_field_chars(buf + start, 24) == http_is_field_char((unsigned char)c));
 				CHECK(http_field_chars(buf + start, at) == true); /* the byte just past the end */
 			}
+	for (size_t n = 0; n <= sizeof buf; n++) { /* runs that end at the array's end: no read past it */
+		memset(buf, 'a', sizeof buf);
+		CHECK(http_field_chars(buf + sizeof buf - n, n));
+		if (n) {
+			buf[sizeof buf - 1] = 0x7f;
+			CHECK(!http_field_chars(buf + sizeof buf - n, n));
+		}
+	}
 	uint32_t seed = 12345;
 	for (int round = 0; round < 20000; round++) {
 		size_t n = round % 40;
