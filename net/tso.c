@@ -114,6 +114,23 @@ bool tso_fin_follows(const struct tso_frame *t, const uint8_t *b, size_t len)
 
 void tso_fold_fin(struct tso_frame *t) { t->fin = true; }
 
+size_t tso_csum_partial(uint8_t *f, size_t len)
+{
+	const uint8_t *ip = f + IP_OFF;
+	if (len < IP_OFF + 20 || be16(f + 12) != 0x0800 || (ip[0] >> 4) != 4 || ip[9] != 6)
+		return 0;
+	size_t ihl = (size_t)(ip[0] & 0xf) * 4, ip_len = be16(ip + 2);
+	if (ihl < 20 || ip_len < ihl + 20 || IP_OFF + ip_len > len)
+		return 0;
+	uint32_t sum = 6u + (uint32_t)(ip_len - ihl); /* protocol, TCP length */
+	for (size_t i = 12; i < 20; i += 2)           /* source and destination address */
+		sum += be16(ip + i);
+	sum = (sum & 0xffff) + (sum >> 16);
+	sum = (sum & 0xffff) + (sum >> 16);
+	put16(f + IP_OFF + ihl + 16, (uint16_t)sum);
+	return IP_OFF + ihl;
+}
+
 size_t tso_finish(const struct tso_frame *t, uint8_t *f)
 {
 	uint8_t *ip = f + IP_OFF;

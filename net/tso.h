@@ -20,6 +20,10 @@
  * its last data, as a Connection: close response does) is folded into it:
  * one segment with data and FIN instead of two (tso_fin_follows).
  *
+ * Every frame a NIC checksums itself (virtio-net CSUM, as a Linux
+ * CHECKSUM_PARTIAL frame) carries the pseudo-header sum in its TCP
+ * checksum field: tso_csum_partial, joined or not.
+ *
  * Pure module: no allocation, no kernel services (tests/host/test_tso.c). */
 #ifndef KEEL_NET_TSO_H
 #define KEEL_NET_TSO_H
@@ -70,5 +74,12 @@ void tso_fold_fin(struct tso_frame *t);
  * frame: IP total length and header checksum (if segments were joined),
  * TCP PSH and FIN. Its length (all headers plus every payload byte). */
 size_t tso_finish(const struct tso_frame *t, uint8_t *f);
+
+/* If the Ethernet frame f[0, len) is TCP/IPv4 (IP options allowed), store
+ * the sum of its pseudo-header (addresses, protocol, TCP length;
+ * uncomplemented, RFC 9293 §3.1) in its TCP checksum field, for a device
+ * that sums the segment from there on, and return the TCP header's offset
+ * in f; 0 if it is not such a frame. */
+size_t tso_csum_partial(uint8_t *f, size_t len);
 
 #endif

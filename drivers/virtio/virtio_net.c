@@ -408,31 +408,17 @@ static size_t virtio_net_tx_len(const struct netdev_seg *segs, int nsegs)
 	return total;
 }
 
-static uint16_t virtio_net_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
-
 /* With VIRTIO_NET_F_CSUM the stack leaves TCP checksums zero
  * (NETDEV_TX_TCP_CSUM): mark a TCP/IPv4 frame for the device, which sums
- * from csum_start to the end and stores the result at csum_offset. The
- * field must hold the pseudo-header sum, uncomplemented (§5.1.6.2, as a
- * Linux CHECKSUM_PARTIAL frame does; RFC 9293 §3.1). */
+ * from csum_start to the end and stores the result at csum_offset, the
+ * field holding the pseudo-header sum (§5.1.6.2; tso_csum_partial). */
 static void virtio_net_tx_csum(struct virtio_net_hdr *hdr, uint8_t *f, size_t len)
 {
-	const size_t eth = VIRTIO_NET_ETH_HLEN;
-	if (len < eth + 20 || virtio_net_be16(f + 12) != 0x0800 || (f[eth] >> 4) != 4 || f[eth + 9] != 6)
+	size_t start = tso_csum_partial(f, len);
+	if (!start)
 		return;
-	size_t ihl = (size_t)(f[eth] & 0xf) * 4, ip_len = virtio_net_be16(f + eth + 2);
-	if (ihl < 20 || ip_len < ihl + 20 || eth + ip_len > len)
-		return;
-	uint32_t sum = 6u + (uint32_t)(ip_len - ihl); /* protocol, TCP length */
-	for (size_t i = 12; i < 20; i += 2) /* source and destination address */
-		sum += virtio_net_be16(f + eth + i);
-	sum = (sum & 0xffff) + (sum >> 16);
-	sum = (sum & 0xffff) + (sum >> 16);
-	uint8_t *check = f + eth + ihl + 16;
-	check[0] = (uint8_t)(sum >> 8);
-	check[1] = (uint8_t)sum;
 	hdr->flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	hdr->csum_start = (uint16_t)(eth + ihl);
+	hdr->csum_start = (uint16_t)start;
 	hdr->csum_offset = 16; /* the TCP header's checksum field */
 }
 
