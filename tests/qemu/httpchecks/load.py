@@ -26,12 +26,15 @@ def _():
     # hanging for up to 2 MSL.
     rng = random.Random()
     for attempt in range(2):
-        port = rng.randrange(40000, 60000)
+        port = rng.randrange(*unleased_ports())
         for round_ in ("first", "reused"):
             s = socket.socket()
             s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             try:
-                s.bind(("", port))
+                try:
+                    s.bind(("", port))
+                except OSError as e:
+                    raise Fail(f"{round_} connection: bind to port {port}: {e}")
                 s.settimeout(5)
                 t0 = time.monotonic()
                 try:
@@ -49,6 +52,19 @@ def _():
                 s.close()
             time.sleep(0.2)
 
+
+
+def unleased_ports():
+    """A range of client ports above the ephemeral range the kernel hands
+    out (ip_local_port_range), so no earlier check's connection, still
+    closing on the client's side, holds the one picked; the old fixed
+    range if there is no room above it."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            high = int(f.read().split()[1])
+    except (OSError, ValueError, IndexError):
+        high = 65535
+    return (high + 1, 65536) if 65535 - high >= 500 else (40000, 60000)
 
 
 # ================================================================== load ==
